@@ -1,0 +1,1 @@
+"""Storage backends: the only code that talks to a database driver."""

@@ -1,0 +1,364 @@
+"""The Redis store: each method is one round trip (a pipeline, a script or one command)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from aether_memory.backends.redis import probe
+from aether_memory.backends.redis.errors import TRANSLATE, translate
+from aether_memory.backends.redis.scripts import (
+    CHECKPOINT_LATEST,
+    CHECKPOINT_SAVE,
+    checkpoint_member,
+)
+from aether_memory.core import keys
+from aether_memory.core.config import Options, SessionTTLs
+from aether_memory.core.errors import ConfigurationError
+from aether_memory.core.keys import SessionKeys
+from aether_memory.core.types import Capabilities
+from aether_memory.storage._async.store import EventRow, HashKind
+
+log = logging.getLogger("aether_memory")
+
+_EVENT_PAGE = 256
+
+
+def _max_ttl(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else max(a, b)
+
+
+class AsyncRedisStore:
+    """Memory-kernel storage on one Redis server (with or without modules)."""
+
+    capabilities: Capabilities
+
+    def __init__(self, client: Redis, options: Options, *, owns_client: bool = True) -> None:
+        self._r = client
+        self._options = options
+        self._owns_client = owns_client
+        self._scripts: dict[str, str] = {}
+        self.capabilities = Capabilities(backend="redis", server_version="unknown")
+
+    @classmethod
+    async def connect(cls, url: str, options: Options) -> AsyncRedisStore:
+        """Connect to `url`, read the server's capabilities and load the scripts."""
+        retry = Retry(
+            ExponentialWithJitterBackoff(cap=1.0, base=0.05),
+            options.retries,
+            supported_errors=(RedisConnectionError, RedisTimeoutError),
+        )
+        try:
+            pool = ConnectionPool.from_url(
+                url,
+                max_connections=options.max_connections,
+                socket_timeout=options.socket_timeout,
+                socket_connect_timeout=options.connect_timeout,
+                health_check_interval=30,
+                retry=retry,
+            )
+        except ValueError as exc:
+            raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
+        store = cls(Redis(connection_pool=pool), options)
+        try:
+            await store.probe()
+        except BaseException:
+            await store.aclose()
+            raise
+        return store
+
+    async def probe(self) -> Capabilities:
+        """Read modules, version, persistence and eviction policy (one round trip)."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.info()
+        pipe.execute_command("MODULE", "LIST")
+        for name in ("maxmemory-policy", "appendonly", "appendfsync", "save"):
+            pipe.config_get(name)
+        with TRANSLATE:
+            replies = await pipe.execute(raise_on_error=False)
+        if isinstance(replies[0], RedisError):
+            raise translate(replies[0])
+        replies = [None if isinstance(r, RedisError) else r for r in replies]
+        self.capabilities = probe.capabilities(*replies)
+        await self._load_scripts()
+        return self.capabilities
+
+    async def _load_scripts(self) -> None:
+        with TRANSLATE:
+            self._scripts = {
+                "checkpoint_save": await self._r.script_load(CHECKPOINT_SAVE),
+                "checkpoint_latest": await self._r.script_load(CHECKPOINT_LATEST),
+            }
+
+    async def _script(
+        self,
+        name: str,
+        keys_: Sequence[str],
+        args: Sequence[Any],
+        also: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """Run a loaded script, with `also` queueing more commands into the same round trip.
+
+        The script is reloaded once if the server lost it (restart, ``SCRIPT FLUSH``): the
+        failed ``EVALSHA`` wrote nothing, so running the whole pipeline again is safe.
+        """
+        for attempt in (0, 1):
+            pipe = self._r.pipeline(transaction=False)
+            pipe.evalsha(self._scripts[name], len(keys_), *keys_, *args)
+            if also is not None:
+                also(pipe)
+            try:
+                return (await pipe.execute())[0]
+            except NoScriptError as exc:
+                if attempt:
+                    raise translate(exc) from exc
+            except RedisError as exc:
+                raise translate(exc) from exc
+            await self._load_scripts()
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._r.aclose()
+
+    async def ping(self) -> bool:
+        with TRANSLATE:
+            return bool(await self._r.ping())
+
+    # -- agents ----------------------------------------------------------------------------
+    async def agents(self, ns: str) -> list[str]:
+        with TRANSLATE:
+            members = await self._r.smembers(keys.agents(ns))
+        return sorted(m.decode() for m in members)
+
+    async def identity_put(self, ns: str, agent: str, docs: Mapping[str, bytes]) -> None:
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(keys.identity(ns, agent), mapping=dict(docs))
+        pipe.sadd(keys.agents(ns), agent)
+        with TRANSLATE:
+            await pipe.execute()
+
+    async def identity_get(self, ns: str, agent: str, name: str) -> bytes | None:
+        with TRANSLATE:
+            return await self._r.hget(keys.identity(ns, agent), name)  # type: ignore[no-any-return]
+
+    async def identity_all(self, ns: str, agent: str) -> dict[str, bytes]:
+        with TRANSLATE:
+            raw = await self._r.hgetall(keys.identity(ns, agent))
+        return {k.decode(): v for k, v in raw.items()}
+
+    async def identity_delete(self, ns: str, agent: str, names: Sequence[str]) -> int:
+        with TRANSLATE:
+            return int(await self._r.hdel(keys.identity(ns, agent), *names))
+
+    async def state_put(self, ns: str, agent: str, fields: Mapping[str, bytes]) -> None:
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(keys.state(ns, agent), mapping=dict(fields))
+        pipe.sadd(keys.agents(ns), agent)
+        with TRANSLATE:
+            await pipe.execute()
+
+    async def state_get(self, ns: str, agent: str) -> dict[str, bytes]:
+        with TRANSLATE:
+            raw = await self._r.hgetall(keys.state(ns, agent))
+        return {k.decode(): v for k, v in raw.items()}
+
+    # -- sessions ----------------------------------------------------------------------------
+    async def session_open(self, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hsetnx(s.meta, "created_at", now_ms)
+        pipe.hset(s.meta, "agent", s.agent)
+        if ttl_ms is not None:
+            pipe.pexpire(s.meta, ttl_ms)
+        pipe.zadd(s.sessions, {s.sid: now_ms})
+        pipe.sadd(keys.agents(s.ns), s.agent)
+        with TRANSLATE:
+            await pipe.execute()
+
+    async def sessions(self, ns: str, agent: str, limit: int) -> list[tuple[str, int]]:
+        with TRANSLATE:
+            rows = await self._r.zrevrange(keys.sessions(ns, agent), 0, limit - 1, withscores=True)
+        return [(sid.decode(), int(score)) for sid, score in rows]
+
+    async def session_meta(self, s: SessionKeys) -> dict[str, bytes]:
+        with TRANSLATE:
+            raw = await self._r.hgetall(s.meta)
+        return {k.decode(): v for k, v in raw.items()}
+
+    async def session_link(
+        self, parent: SessionKeys, child: SessionKeys, now_ms: int, ttl_ms: int | None
+    ) -> None:
+        # The two sessions hash to different slots, so this is a pipeline, not a transaction;
+        # the child is written first so that a link is never left pointing at nothing.
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hset(
+            child.meta, mapping={"created_at": now_ms, "agent": child.agent, "parent": parent.sid}
+        )
+        pipe.hset(parent.meta, "rotated_to", child.sid)
+        if ttl_ms is not None:
+            pipe.pexpire(child.meta, ttl_ms)
+            pipe.pexpire(parent.meta, ttl_ms)
+        pipe.zadd(child.sessions, {child.sid: now_ms})
+        with TRANSLATE:
+            await pipe.execute()
+
+    # -- working memory and scratchpad -------------------------------------------------------
+    async def hash_set(
+        self,
+        s: SessionKeys,
+        kind: HashKind,
+        fields: Mapping[str, bytes],
+        now_ms: int,
+        ttl_ms: int | None,
+    ) -> None:
+        key = s.working if kind == "working" else s.scratch
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+        if ttl_ms is not None:
+            pipe.pexpire(key, ttl_ms)
+        pipe.zadd(s.sessions, {s.sid: now_ms})
+        with TRANSLATE:
+            await pipe.execute()
+
+    async def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None:
+        with TRANSLATE:
+            return await self._r.hget(  # type: ignore[no-any-return]
+                s.working if kind == "working" else s.scratch, field
+            )
+
+    async def hash_all(self, s: SessionKeys, kind: HashKind) -> dict[str, bytes]:
+        with TRANSLATE:
+            raw = await self._r.hgetall(s.working if kind == "working" else s.scratch)
+        return {k.decode(): v for k, v in raw.items()}
+
+    async def hash_delete(self, s: SessionKeys, kind: HashKind, fields: Sequence[str]) -> int:
+        with TRANSLATE:
+            return int(await self._r.hdel(s.working if kind == "working" else s.scratch, *fields))
+
+    async def hash_clear(self, s: SessionKeys, kind: HashKind) -> None:
+        with TRANSLATE:
+            await self._r.delete(s.working if kind == "working" else s.scratch)
+
+    # -- events --------------------------------------------------------------------------------
+    async def events_append(
+        self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
+    ) -> None:
+        pipe = self._r.pipeline(transaction=False)
+        maxlen = self._options.events_maxlen
+        for event_id, type_, outcome, ts, latency_ms, data in rows:
+            fields: dict[str, Any] = {
+                "id": event_id,
+                "type": type_,
+                "outcome": outcome,
+                "ts": ts,
+                "data": data,
+            }
+            if latency_ms is not None:
+                fields["latency_ms"] = latency_ms
+            pipe.xadd(s.events, fields, maxlen=maxlen, approximate=True)
+        self._touch(pipe, s, now_ms, ttls)
+        with TRANSLATE:
+            await pipe.execute()
+
+    def _touch(self, pipe: Any, s: SessionKeys, now_ms: int, ttls: SessionTTLs) -> None:
+        """Queue the TTL refresh and activity update that follow a step or checkpoint."""
+        if ttls.events_ms is not None:
+            pipe.pexpire(s.events, ttls.events_ms)
+        if ttls.checkpoints_ms is not None:
+            pipe.pexpire(s.checkpoints, ttls.checkpoints_ms)
+            pipe.pexpire(s.checkpoint_data, ttls.checkpoints_ms)
+        meta_ttl = _max_ttl(ttls.events_ms, ttls.checkpoints_ms)
+        if meta_ttl is not None:
+            pipe.pexpire(s.meta, meta_ttl)
+        pipe.zadd(s.sessions, {s.sid: now_ms})
+
+    async def events_tail(
+        self, s: SessionKeys, limit: int, types: frozenset[str] | None
+    ) -> list[EventRow]:
+        out: list[EventRow] = []
+        seen: set[str] = set()
+        upper = "+"
+        page = limit if types is None else max(limit * 4, _EVENT_PAGE)
+        while len(out) < limit:
+            with TRANSLATE:
+                entries = await self._r.xrevrange(s.events, max=upper, count=page)
+            for _, f in entries:
+                row = _event_row(f)
+                # A retried XADD can land twice; the client id makes the copy recognisable.
+                if row[0] in seen or (types is not None and row[1] not in types):
+                    continue
+                seen.add(row[0])
+                out.append(row)
+                if len(out) == limit:
+                    break
+            if len(entries) < page:
+                break
+            upper = "(" + entries[-1][0].decode()
+        out.reverse()
+        return out
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    async def checkpoint_save(
+        self, s: SessionKeys, state: bytes, now_ms: int, ttls: SessionTTLs, keep: int
+    ) -> int:
+        meta_ttl = _max_ttl(ttls.events_ms, ttls.checkpoints_ms)
+        n = await self._script(
+            "checkpoint_save",
+            (s.meta, s.checkpoints, s.checkpoint_data),
+            (state, now_ms, ttls.checkpoints_ms or 0, keep, meta_ttl or 0),
+            also=lambda pipe: pipe.zadd(s.sessions, {s.sid: now_ms}),
+        )
+        return int(n)
+
+    async def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None:
+        if n is not None:
+            with TRANSLATE:
+                state = await self._r.hget(s.checkpoint_data, checkpoint_member(n))
+            return None if state is None else (n, state)
+        reply = await self._script("checkpoint_latest", (s.meta, s.checkpoint_data), ())
+        return None if reply is None else (int(reply[0]), reply[1])
+
+    async def checkpoint_list(self, s: SessionKeys) -> list[tuple[int, int]]:
+        with TRANSLATE:
+            rows = await self._r.zrange(s.checkpoints, 0, -1, withscores=True)
+        return [(int(member), int(score)) for member, score in rows]
+
+    # -- caches ------------------------------------------------------------------------------------
+    async def tools_get_or_put(
+        self, s: SessionKeys, value: bytes | None, ttl_ms: int | None
+    ) -> bytes | None:
+        with TRANSLATE:
+            if value is None:
+                return await self._r.get(s.tools)  # type: ignore[no-any-return]
+            # SET NX GET: store ours unless another process got there first; then theirs wins.
+            return await self._r.set(  # type: ignore[no-any-return]
+                s.tools, value, nx=True, get=True, px=ttl_ms
+            )
+
+    async def cache_get(self, key: str) -> bytes | None:
+        with TRANSLATE:
+            return await self._r.get(key)  # type: ignore[no-any-return]
+
+    async def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None:
+        with TRANSLATE:
+            await self._r.set(key, value, px=ttl_ms)
+
+
+def _event_row(f: dict[bytes, bytes]) -> EventRow:
+    latency = f.get(b"latency_ms")
+    return (
+        f[b"id"].decode(),
+        f[b"type"].decode(),
+        f[b"outcome"].decode(),
+        int(f[b"ts"]),
+        None if latency is None else float(latency),
+        f[b"data"],
+    )

@@ -1,0 +1,56 @@
+"""Translation of redis-py errors into the project's error tree, in one place."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from redis import exceptions as rx
+
+from aether_memory.core.errors import (
+    AetherError,
+    BackendUnavailable,
+    ConfigurationError,
+    InvalidInput,
+)
+
+
+def translate(exc: rx.RedisError) -> AetherError:
+    """The `AetherError` a caller should see for a redis-py error."""
+    if isinstance(exc, rx.AuthenticationError | rx.NoPermissionError):
+        return ConfigurationError(f"Redis refused the credentials or ACL user: {exc}")
+    if isinstance(exc, rx.ConnectionError | rx.TimeoutError | rx.BusyLoadingError):
+        return BackendUnavailable(f"Redis is unreachable or did not answer in time: {exc}")
+    if isinstance(exc, rx.ReadOnlyError | rx.TryAgainError | rx.ClusterDownError):
+        return BackendUnavailable(f"Redis cannot take writes right now: {exc}")
+    if isinstance(exc, rx.OutOfMemoryError):
+        return BackendUnavailable(
+            f"Redis is out of memory and refuses writes ({exc}); raise maxmemory or free space"
+        )
+    if isinstance(exc, rx.DataError):
+        return InvalidInput(str(exc))
+    return AetherError(f"Redis error: {exc}")
+
+
+class _Translating:
+    """``with TRANSLATE:`` turns any redis-py error raised inside into an `AetherError`.
+
+    A plain class rather than ``contextlib.contextmanager``: this wraps every command, and a
+    generator-based manager costs several times more per use.
+    """
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, rx.RedisError):
+            raise translate(exc) from exc
+
+
+TRANSLATE = _Translating()

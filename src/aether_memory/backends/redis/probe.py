@@ -1,0 +1,67 @@
+"""Reading a server's capabilities from its replies (pure; the store sends the commands)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aether_memory.core.types import Capabilities
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _config_value(reply: Any, name: str) -> str | None:
+    """The value of one ``CONFIG GET`` reply, or None when the server refused CONFIG."""
+    if isinstance(reply, Mapping):
+        for key, value in reply.items():
+            if _text(key) == name:
+                return _text(value)
+    return None
+
+
+def module_names(reply: Any) -> frozenset[str]:
+    """Names from a ``MODULE LIST`` reply (empty if the command was refused)."""
+    if not isinstance(reply, Sequence) or isinstance(reply, bytes | str):
+        return frozenset()
+    names = set()
+    for module in reply:
+        if isinstance(module, Mapping):
+            name = module.get(b"name", module.get("name"))
+            if name is not None:
+                names.add(_text(name))
+    return frozenset(names)
+
+
+def capabilities(
+    info: Any,
+    modules_reply: Any,
+    policy_reply: Any,
+    aof_reply: Any,
+    fsync_reply: Any,
+    save_reply: Any,
+) -> Capabilities:
+    """Build `Capabilities` from INFO, MODULE LIST and CONFIG GET replies."""
+    info = info if isinstance(info, Mapping) else {}
+    modules = module_names(modules_reply)
+    version = _text(info.get("redis_version", "unknown"))
+    major = int(version.split(".")[0]) if version[:1].isdigit() else 0
+    aof = _config_value(aof_reply, "appendonly")
+    save = _config_value(save_reply, "save")
+    if aof is None and "aof_enabled" in info:
+        aof = "yes" if int(info["aof_enabled"]) else "no"
+    return Capabilities(
+        backend="redis",
+        server_version=version,
+        modules=modules,
+        search="search" in modules or "searchlight" in modules,
+        json="ReJSON" in modules or "json" in modules,
+        bloom="bf" in modules or "bloom" in modules,
+        vector_sets="vectorset" in modules or major >= 8,
+        aof=None if aof is None else aof == "yes",
+        fsync=_config_value(fsync_reply, "appendfsync"),
+        rdb=None if save is None else bool(save.strip()),
+        maxmemory_policy=_config_value(policy_reply, "maxmemory-policy"),
+        cluster=_text(info.get("redis_mode", "standalone")) == "cluster",
+    )

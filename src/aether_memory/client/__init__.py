@@ -1,0 +1,1 @@
+"""The public client: `Memory` / `AsyncMemory` and their agent and session handles."""

@@ -1,0 +1,517 @@
+"""`AsyncMemory` and its handles: agents, sessions, working memory, caches.
+
+This file is the source of truth; `client/_sync/memory.py` is generated from it by
+`scripts/unasync.py`. Handles do no I/O when created; every public operation is one round
+trip to the store (the first write of a session in a process adds one, to record its meta).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from aether_memory.backends.redis._async.store import AsyncRedisStore
+from aether_memory.client.common import (
+    ClosedStore,
+    args_hash,
+    check_batch,
+    check_field,
+    check_redis_url,
+    guard_eviction,
+    read_documents,
+    redacted,
+    resolve_url,
+)
+from aether_memory.core import keys
+from aether_memory.core.codec import Codec
+from aether_memory.core.config import Options, SessionTTLs, Settings
+from aether_memory.core.errors import InvalidInput, NotFound
+from aether_memory.core.ids import check_name, new_id, now_ms
+from aether_memory.core.keys import SessionKeys
+from aether_memory.core.types import Capabilities, CheckpointInfo, Event, SessionInfo
+from aether_memory.storage._async.store import AsyncStore, EventRow, HashKind
+
+log = logging.getLogger("aether_memory")
+
+F = TypeVar("F", bound=Callable[..., Any])
+_MAX_OPENED = 10_000  # sessions whose meta this client has written (bounded memo)
+_MAX_CHAIN = 1_000
+
+
+class AsyncMemory:
+    """A connection to agent memory in one namespace.
+
+    Build it with `open()`; use it as a context manager or call `aclose()`.
+
+    Example:
+        mem = await AsyncMemory.open("redis://localhost:6379/0")
+        async with mem:
+            session = mem.agent("planner").session("s1")
+            await session.working.set("goal", "ship it")
+    """
+
+    def __init__(self, store: AsyncStore, options: Options | None = None) -> None:
+        self.options = options or Options()
+        self.namespace = check_name(self.options.namespace, "namespace")
+        self._store: AsyncStore = store
+        self._codec = Codec(self.options.compress_threshold, self.options.max_value_bytes)
+        self._ttls = SessionTTLs.from_ttls(self.options.ttl)
+        self._opened: dict[str, None] = {}
+        self.cache = AsyncToolCache(self)
+
+    @classmethod
+    async def open(
+        cls,
+        url: str | None = None,
+        *,
+        namespace: str | None = None,
+        options: Options | None = None,
+        strict: bool | None = None,
+    ) -> AsyncMemory:
+        """Connect to the memory store.
+
+        Args:
+            url: ``redis://``, ``rediss://`` or ``unix://``. Without it, the environment
+                decides (see `aether_memory.core.config` for the precedence).
+            namespace: the tenant to work in (default ``default``).
+            options: tuning; defaults come from the environment.
+            strict: refuse a server that may evict durable keys instead of warning.
+
+        Raises:
+            BackendUnavailable: the server did not answer in time.
+            ConfigurationError: the URL or settings are wrong, or `strict` refused the server.
+        """
+        settings = Settings()
+        opts = options or settings.options()
+        if namespace is not None:
+            opts = opts.with_(namespace=namespace)
+        if strict is not None:
+            opts = opts.with_(strict=strict)
+        check_name(opts.namespace, "namespace")
+        url = resolve_url(url, settings)
+        check_redis_url(url)
+        store = await AsyncRedisStore.connect(url, opts)
+        try:
+            guard_eviction(store.capabilities, url, opts.strict)
+        except BaseException:
+            await store.aclose()
+            raise
+        log.info("aether-memory: connected to %s (namespace %s)", redacted(url), opts.namespace)
+        return cls(store, opts)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the connected server offers (modules, version, persistence, eviction)."""
+        return self._store.capabilities
+
+    def agent(self, agent_id: str) -> AsyncAgent:
+        """The handle of one agent (no I/O)."""
+        return AsyncAgent(self, check_name(agent_id, "agent id"))
+
+    async def agents(self) -> list[str]:
+        """Ids of the agents that have written anything in this namespace."""
+        return await self._store.agents(self.namespace)
+
+    async def ping(self) -> bool:
+        """True when the store answers."""
+        return await self._store.ping()
+
+    def cached(self, tool: str, ttl: float | None = None) -> Callable[[F], F]:
+        """Decorate a tool function so that its results are cached by tool name + arguments.
+
+        Arguments are bound to the function's signature (defaults applied) and hashed as
+        canonical JSON, so ``search("x")`` and ``search(query="x")`` share one entry.
+        """
+        check_name(tool, "tool name")
+
+        def decorate(fn: F) -> F:
+            signature = inspect.signature(fn)
+
+            @functools.wraps(fn)
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                hit, value = await self.cache.lookup(tool, bound.arguments)
+                if hit:
+                    return value
+                value = await fn(*args, **kwargs)
+                await self.cache.put(tool, bound.arguments, value, ttl=ttl)
+                return value
+
+            return wrapper  # type: ignore[return-value]
+
+        return decorate
+
+    async def aclose(self) -> None:
+        """Close the connection pool; later calls raise `ClientClosed`."""
+        store, self._store = self._store, ClosedStore()  # type: ignore[assignment]
+        if not isinstance(store, ClosedStore):
+            await store.aclose()
+
+    async def __aenter__(self) -> AsyncMemory:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- used by the handles -------------------------------------------------------------------
+    async def _open_session(self, s: SessionKeys) -> None:
+        """Record a session's meta the first time this client writes to it."""
+        if s.meta in self._opened:
+            return
+        ttl = self._ttls.events_ms
+        await self._store.session_open(s, now_ms(), ttl)
+        if len(self._opened) >= _MAX_OPENED:
+            self._opened.clear()
+        self._opened[s.meta] = None
+
+
+class AsyncAgent:
+    """One agent: its identity documents, its state and its sessions."""
+
+    def __init__(self, memory: AsyncMemory, agent_id: str) -> None:
+        self.memory = memory
+        self.id = agent_id
+        self.identity = AsyncIdentity(self)
+        self.state = AsyncAgentState(self)
+
+    def session(self, session_id: str | None = None) -> AsyncSession:
+        """The handle of a session; without an id, a new session with a fresh id (no I/O)."""
+        sid = new_id() if session_id is None else check_name(session_id, "session id")
+        return AsyncSession(self, sid)
+
+    async def sessions(self, limit: int = 100) -> list[SessionInfo]:
+        """This agent's sessions, most recently active first."""
+        rows = await self.memory._store.sessions(self.memory.namespace, self.id, limit)
+        return [SessionInfo(sid, ts) for sid, ts in rows]
+
+    def __repr__(self) -> str:
+        return f"AsyncAgent({self.id!r}, namespace={self.memory.namespace!r})"
+
+
+class AsyncIdentity:
+    """An agent's identity documents (persona, mission, rules): text kept with no TTL."""
+
+    def __init__(self, agent: AsyncAgent) -> None:
+        self._agent = agent
+        self._mem = agent.memory
+
+    async def put(self, name: str, text: str) -> None:
+        """Store (or replace) the document `name`."""
+        await self.put_many({name: text})
+
+    async def put_many(self, docs: Mapping[str, str]) -> None:
+        """Store several documents in one write."""
+        check_batch(docs, "identity.put_many")
+        encoded = {}
+        for name, text in docs.items():
+            if not isinstance(text, str):
+                raise InvalidInput(f"identity document {name!r} must be text (str)")
+            encoded[check_name(name, "identity document name")] = self._mem._codec.encode(text)
+        if encoded:
+            await self._mem._store.identity_put(self._mem.namespace, self._agent.id, encoded)
+
+    async def get(self, name: str) -> str | None:
+        """The document `name`, or None."""
+        raw = await self._mem._store.identity_get(
+            self._mem.namespace, self._agent.id, check_name(name, "identity document name")
+        )
+        return None if raw is None else self._mem._codec.decode(raw)  # type: ignore[no-any-return]
+
+    async def all(self) -> dict[str, str]:
+        """Every document of the agent, by name."""
+        raw = await self._mem._store.identity_all(self._mem.namespace, self._agent.id)
+        decode = self._mem._codec.decode
+        return {name: decode(value) for name, value in sorted(raw.items())}
+
+    async def delete(self, name: str) -> bool:
+        """Remove the document `name`; True if it existed."""
+        check_name(name, "identity document name")
+        removed = await self._mem._store.identity_delete(
+            self._mem.namespace, self._agent.id, [name]
+        )
+        return removed > 0
+
+    async def load_dir(self, path: str | Path, pattern: str = "*.md") -> int:
+        """Load every file matching `pattern` in `path`, named by its stem; returns how many."""
+        # Identity folders are a few small files read once at boot: reading them inline is
+        # simpler than a thread hop and blocks the loop for microseconds.
+        docs = read_documents(Path(path), pattern)
+        await self.put_many(docs)
+        return len(docs)
+
+
+class AsyncAgentState:
+    """An agent's self-description: status, current task, active tools, and any other field."""
+
+    def __init__(self, agent: AsyncAgent) -> None:
+        self._agent = agent
+        self._mem = agent.memory
+
+    async def set(self, **fields: Any) -> None:
+        """Update the given fields (others are kept); ``updated_at`` is set to now (ms)."""
+        encode = self._mem._codec.encode
+        encoded = {check_name(k, "state field"): encode(v) for k, v in fields.items()}
+        encoded["updated_at"] = encode(now_ms())
+        await self._mem._store.state_put(self._mem.namespace, self._agent.id, encoded)
+
+    async def get(self) -> dict[str, Any]:
+        """All fields of the state (empty if never set)."""
+        raw = await self._mem._store.state_get(self._mem.namespace, self._agent.id)
+        decode = self._mem._codec.decode
+        return {k: decode(v) for k, v in raw.items()}
+
+
+class AsyncSession:
+    """One working session of an agent: working memory, scratchpad, events, checkpoints."""
+
+    def __init__(self, agent: AsyncAgent, session_id: str) -> None:
+        self.agent = agent
+        self.id = session_id
+        self._mem = agent.memory
+        self._keys = SessionKeys.build(self._mem.namespace, agent.id, session_id)
+        self.working = AsyncKV(self, "working")
+        self.scratch = AsyncKV(self, "scratch")
+
+    def __repr__(self) -> str:
+        return f"AsyncSession({self.id!r}, agent={self.agent.id!r})"
+
+    # -- the episodic record ------------------------------------------------------------------
+    async def add_step(
+        self,
+        action: str,
+        observation: Any,
+        reasoning: str | None = None,
+        success: bool = True,
+        **data: Any,
+    ) -> Event:
+        """Record one step of the agent's work (an event of type ``step``)."""
+        payload = {"action": action, "observation": observation, "reasoning": reasoning, **data}
+        return await self.record("step", payload, outcome="success" if success else "failure")
+
+    async def record(
+        self,
+        event_type: str,
+        data: Any,
+        outcome: str = "success",
+        latency_ms: float | None = None,
+    ) -> Event:
+        """Append one event (tool call, message, step...) to the session's record."""
+        events = await self.record_many([(event_type, data, outcome, latency_ms)])
+        return events[0]
+
+    async def record_many(
+        self, events: Iterable[tuple[str, Any] | tuple[str, Any, str, float | None]]
+    ) -> list[Event]:
+        """Append several events in one round trip, in order.
+
+        Each item is ``(event_type, data)`` or ``(event_type, data, outcome, latency_ms)``.
+        """
+        built: list[Event] = []
+        rows: list[EventRow] = []
+        encode = self._mem._codec.encode
+        ts = now_ms()
+        for item in events:
+            event_type, data, *rest = item
+            outcome = rest[0] if rest else "success"
+            latency = rest[1] if len(rest) > 1 else None
+            check_name(event_type, "event type")
+            check_name(outcome, "outcome")
+            if latency is not None and not isinstance(latency, int | float):
+                raise InvalidInput("latency_ms must be a number")
+            event = Event(new_id(), event_type, data, outcome, ts, latency)
+            rows.append((event.id, event_type, outcome, ts, latency, encode(data)))
+            built.append(event)
+        check_batch(rows, "record_many")
+        if rows:
+            await self._mem._open_session(self._keys)
+            await self._mem._store.events_append(self._keys, rows, ts, self._mem._ttls)
+        return built
+
+    async def events(self, limit: int = 20, types: Iterable[str] | None = None) -> list[Event]:
+        """The last `limit` events (of the given types, if any), oldest first."""
+        if limit <= 0:
+            return []
+        wanted = None if types is None else frozenset(types)
+        rows = await self._mem._store.events_tail(self._keys, limit, wanted)
+        decode = self._mem._codec.decode
+        return [Event(i, t, decode(d), o, ts, lat) for i, t, o, ts, lat, d in rows]
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    async def checkpoint(self, state: Any) -> int:
+        """Save `state` as the session's next checkpoint; returns its number (1, 2, ...)."""
+        raw = self._mem._codec.encode(state)
+        await self._mem._open_session(self._keys)
+        return await self._mem._store.checkpoint_save(
+            self._keys, raw, now_ms(), self._mem._ttls, self._mem.options.max_checkpoints
+        )
+
+    async def restore(self, n: int | None = None) -> Any:
+        """The state of checkpoint `n`, or of the latest one when `n` is None.
+
+        Returns None when the session has no checkpoint; raises `NotFound` when a given `n`
+        does not exist (never saved, trimmed, or expired).
+        """
+        if n is not None and (not isinstance(n, int) or n < 1):
+            raise InvalidInput(f"checkpoint number must be a positive int, not {n!r}")
+        found = await self._mem._store.checkpoint_load(self._keys, n)
+        if found is None:
+            if n is None:
+                return None
+            raise NotFound(f"session {self.id!r} has no checkpoint {n}")
+        return self._mem._codec.decode(found[1])
+
+    async def checkpoints(self) -> list[CheckpointInfo]:
+        """The session's checkpoints, oldest first."""
+        rows = await self._mem._store.checkpoint_list(self._keys)
+        return [CheckpointInfo(n, ts) for n, ts in rows]
+
+    # -- tool schema -----------------------------------------------------------------------------
+    async def tool_schema(self, build: Callable[[], Any] | Callable[[], Awaitable[Any]]) -> Any:
+        """The session's tool schema: `build()` runs once per session, later calls read it.
+
+        When two processes build at once, the first to store wins and both return its value.
+        """
+        store, codec = self._mem._store, self._mem._codec
+        raw = await store.tools_get_or_put(self._keys, None, None)
+        if raw is not None:
+            return codec.decode(raw)
+        value = build()
+        if inspect.isawaitable(value):
+            value = await value
+        raw = await store.tools_get_or_put(
+            self._keys, codec.encode(value), self._mem._ttls.checkpoints_ms
+        )
+        return value if raw is None else codec.decode(raw)
+
+    # -- continuity ------------------------------------------------------------------------------
+    async def rotate(self) -> AsyncSession:
+        """Start a new session linked to this one, carrying the working memory over."""
+        new = self.agent.session()
+        ts, ttls, store = now_ms(), self._mem._ttls, self._mem._store
+        await store.session_link(self._keys, new._keys, ts, ttls.events_ms)
+        working = await store.hash_all(self._keys, "working")
+        if working:
+            await store.hash_set(new._keys, "working", working, ts, ttls.working_ms)
+        self._mem._opened[new._keys.meta] = None
+        return new
+
+    async def history(self) -> list[str]:
+        """The chain of session ids this session belongs to, oldest first."""
+        store, agent = self._mem._store, self.agent
+        meta = await store.session_meta(self._keys)
+        chain = [self.id]
+        seen = {self.id}
+        back = meta
+        while (parent := back.get("parent")) is not None and len(chain) < _MAX_CHAIN:
+            sid = parent.decode()
+            if sid in seen:
+                break
+            seen.add(sid)
+            chain.insert(0, sid)
+            back = await store.session_meta(agent.session(sid)._keys)
+        forward = meta
+        while (child := forward.get("rotated_to")) is not None and len(chain) < _MAX_CHAIN:
+            sid = child.decode()
+            if sid in seen:
+                break
+            seen.add(sid)
+            chain.append(sid)
+            forward = await store.session_meta(agent.session(sid)._keys)
+        return chain
+
+    async def meta(self) -> dict[str, Any]:
+        """The session's meta: agent, created_at (ms), parent and rotated_to when linked."""
+        raw = await self._mem._store.session_meta(self._keys)
+        meta: dict[str, Any] = {k: v.decode() for k, v in raw.items()}
+        for name in ("created_at", "checkpoint_seq"):
+            if name in meta:
+                meta[name] = int(meta[name])
+        return meta
+
+
+class AsyncKV:
+    """A session's working memory (or scratchpad): JSON values by key, with a sliding TTL."""
+
+    def __init__(self, session: AsyncSession, kind: HashKind) -> None:
+        self._keys = session._keys
+        self._mem = session._mem
+        self._kind = kind
+        self._ttl_ms = (
+            self._mem._ttls.working_ms if kind == "working" else self._mem._ttls.scratch_ms
+        )
+
+    async def set(self, key: str, value: Any) -> None:
+        """Store `value` under `key`; restarts the TTL."""
+        fields = {check_field(key): self._mem._codec.encode(value)}
+        await self._mem._open_session(self._keys)
+        await self._mem._store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms)
+
+    async def update(self, values: Mapping[str, Any]) -> None:
+        """Store several keys in one write; restarts the TTL."""
+        check_batch(values, "update")
+        encode = self._mem._codec.encode
+        fields = {check_field(k): encode(v) for k, v in values.items()}
+        if fields:
+            await self._mem._open_session(self._keys)
+            await self._mem._store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms)
+
+    async def get(self, key: str, default: Any = None) -> Any:
+        """The value of `key`, or `default`."""
+        raw = await self._mem._store.hash_get(self._keys, self._kind, check_field(key))
+        return default if raw is None else self._mem._codec.decode(raw)
+
+    async def all(self) -> dict[str, Any]:
+        """Every key and value."""
+        raw = await self._mem._store.hash_all(self._keys, self._kind)
+        decode = self._mem._codec.decode
+        return {k: decode(v) for k, v in raw.items()}
+
+    async def delete(self, *keys_: str) -> int:
+        """Remove the given keys; returns how many existed."""
+        if not keys_:
+            return 0
+        fields = [check_field(k) for k in keys_]
+        return await self._mem._store.hash_delete(self._keys, self._kind, fields)
+
+    async def clear(self) -> None:
+        """Remove every key."""
+        await self._mem._store.hash_clear(self._keys, self._kind)
+
+
+class AsyncToolCache:
+    """Results of tool calls, shared by the namespace, keyed by tool + canonical arguments."""
+
+    def __init__(self, memory: AsyncMemory) -> None:
+        self._mem = memory
+
+    def key(self, tool: str, args: Any) -> str:
+        return keys.cache(self._mem.namespace, check_name(tool, "tool name"), args_hash(args))
+
+    async def lookup(self, tool: str, args: Any) -> tuple[bool, Any]:
+        """``(True, result)`` on a hit (the result may be None), ``(False, None)`` on a miss."""
+        raw = await self._mem._store.cache_get(self.key(tool, args))
+        return (False, None) if raw is None else (True, self._mem._codec.decode(raw))
+
+    async def get(self, tool: str, args: Any) -> Any:
+        """The cached result, or None on a miss."""
+        return (await self.lookup(tool, args))[1]
+
+    async def put(self, tool: str, args: Any, result: Any, ttl: float | None = None) -> None:
+        """Cache `result`; `ttl` in seconds (default: the tool-results TTL)."""
+        seconds = self._mem.options.ttl.tool_results if ttl is None else ttl
+        if seconds is not None and seconds <= 0:
+            raise InvalidInput("ttl must be positive")
+        raw = self._mem._codec.encode(result)
+        ttl_ms = None if seconds is None else int(seconds * 1000)
+        await self._mem._store.cache_put(self.key(tool, args), raw, ttl_ms)

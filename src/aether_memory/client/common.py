@@ -1,0 +1,107 @@
+"""Pieces of the client that do no I/O, shared by the async source and its sync twin."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+from aether_memory.core.codec import dumps
+from aether_memory.core.config import DEFAULT_LOCAL_URL, Settings
+from aether_memory.core.errors import ClientClosed, ConfigurationError, InvalidInput
+from aether_memory.core.types import Capabilities
+
+log = logging.getLogger("aether_memory")
+
+MAX_FIELD_CHARS = 1024
+MAX_BATCH = 10_000
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+class ClosedStore:
+    """Stands in for the store after `close()`, so that any further use fails clearly."""
+
+    def __getattr__(self, name: str) -> NoReturn:
+        raise ClientClosed("this memory client is closed; open a new one with Memory.open()")
+
+
+def check_field(key: object) -> str:
+    """A working-memory key: any non-empty string up to `MAX_FIELD_CHARS`."""
+    if not isinstance(key, str) or not key:
+        raise InvalidInput(f"a working-memory key must be a non-empty string, not {key!r}")
+    if len(key) > MAX_FIELD_CHARS:
+        raise InvalidInput(f"a working-memory key is limited to {MAX_FIELD_CHARS} characters")
+    return key
+
+
+def check_batch(items: Any, what: str) -> None:
+    if len(items) > MAX_BATCH:
+        raise InvalidInput(f"{what}: {len(items)} items in one call; the limit is {MAX_BATCH}")
+
+
+def read_documents(folder: Path, pattern: str) -> dict[str, str]:
+    """The text of every file in `folder` matching `pattern`, by file stem."""
+    if not folder.is_dir():
+        raise InvalidInput(f"{folder} is not a directory")
+    return {f.stem: f.read_text(encoding="utf-8") for f in sorted(folder.glob(pattern))}
+
+
+def args_hash(args: Any) -> str:
+    """A stable digest of tool arguments: canonical JSON (sorted keys), BLAKE2b-128."""
+    return hashlib.blake2b(dumps(args, sort_keys=True), digest_size=16).hexdigest()
+
+
+def resolve_url(url: str | None, settings: Settings) -> str:
+    """Pick the URL by the precedence documented in `aether_memory.core.config`."""
+    if url:
+        return url
+    explicit = settings.explicit_url()
+    if explicit:
+        return explicit
+    if settings.backend == "sqlite":
+        raise ConfigurationError(
+            "MEMORY_BACKEND=sqlite: the SQLite backend is not part of this version yet; "
+            "use a Redis URL (run `aether up` for a local one)"
+        )
+    from aether_memory.server.local import recorded_url  # only when nothing is configured
+
+    local = recorded_url()
+    if local:
+        log.info("aether-memory: no URL configured; using the local server at %s", local)
+        return local
+    log.info("aether-memory: no URL configured; trying %s", DEFAULT_LOCAL_URL)
+    return DEFAULT_LOCAL_URL
+
+
+def check_redis_url(url: str) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme not in REDIS_SCHEMES:
+        raise ConfigurationError(
+            f"unsupported URL scheme {scheme!r} in {redacted(url)!r}: use redis://, rediss:// "
+            "or unix://"
+        )
+
+
+def redacted(url: str) -> str:
+    """The URL with any password replaced, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def guard_eviction(caps: Capabilities, url: str, strict: bool) -> None:
+    """Warn about (or with `strict`, refuse) a server that may evict durable memories."""
+    if not caps.evicts_durable_keys:
+        return
+    message = (
+        f"Redis at {redacted(url)} has maxmemory-policy {caps.maxmemory_policy}: it may evict "
+        "identity, checkpoints and long-term memories, which have no TTL. Use noeviction or a "
+        "volatile-* policy (CONFIG SET maxmemory-policy noeviction)."
+    )
+    if strict:
+        raise ConfigurationError(message)
+    log.warning("aether-memory: %s", message)

@@ -1,0 +1,153 @@
+"""Options the library takes, and the one place that reads the environment.
+
+Constructors take `Options` (frozen, with `DEFAULT_*` values). Only `Settings` reads
+environment variables, and only when an entry point (`Memory.open`, the CLI) asks it to.
+
+Where the URL comes from, first match wins:
+
+1. the `url` argument of `Memory.open` / `AsyncMemory.open`;
+2. ``AETHER_URL``;
+3. ``MEMORY_REDIS_URL`` (KAOS), then ``REDIS_URL`` (AetherOS);
+4. ``REDIS_HOST`` / ``REDIS_PORT`` / ``REDIS_DB`` / ``REDIS_PASSWORD`` (the Redis adapter),
+   when ``REDIS_HOST`` or ``REDIS_PORT`` is set;
+5. the local server started by ``aether up`` (its URL is recorded in its data folder);
+6. ``redis://127.0.0.1:6379/0``.
+
+The backend is named by ``AETHER_BACKEND``, ``MEMORY_BACKEND`` or ``MEMORY_TYPE``
+(``redis`` or ``sqlite``); a URL's scheme wins over it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MINUTE = 60.0
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+DEFAULT_NAMESPACE = "default"
+DEFAULT_LOCAL_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_EVENTS_MAXLEN = 10_000
+DEFAULT_MAX_CHECKPOINTS = 100
+DEFAULT_SOCKET_TIMEOUT = 5.0
+DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_MAX_CONNECTIONS = 64
+DEFAULT_RETRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class TTLs:
+    """Time to live per kind of memory, in seconds (``None``: keep forever).
+
+    Working memory and the scratchpad slide: each write restarts their clock. Events and
+    checkpoints are kept for their TTL after the session's last step, event or checkpoint.
+    """
+
+    working: float | None = 1 * HOUR
+    scratch: float | None = 15 * MINUTE
+    events: float | None = 30 * DAY
+    checkpoints: float | None = 48 * HOUR
+    tool_results: float | None = 1 * HOUR
+    semantic: float | None = 90 * DAY
+    episodic: float | None = 90 * DAY
+    skills: float | None = 180 * DAY
+
+
+def _ms(seconds: float | None) -> int | None:
+    return None if seconds is None else int(seconds * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTTLs:
+    """The session TTLs in milliseconds, as the stores apply them (``None``: no expiry)."""
+
+    working_ms: int | None
+    scratch_ms: int | None
+    events_ms: int | None
+    checkpoints_ms: int | None
+
+    @classmethod
+    def from_ttls(cls, ttl: TTLs) -> SessionTTLs:
+        return cls(_ms(ttl.working), _ms(ttl.scratch), _ms(ttl.events), _ms(ttl.checkpoints))
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Everything a `Memory` can be tuned with; all fields have safe defaults."""
+
+    namespace: str = DEFAULT_NAMESPACE
+    ttl: TTLs = field(default_factory=TTLs)
+    compress_threshold: int = 1024
+    max_value_bytes: int = 1024 * 1024
+    events_maxlen: int = DEFAULT_EVENTS_MAXLEN
+    max_checkpoints: int = DEFAULT_MAX_CHECKPOINTS
+    socket_timeout: float = DEFAULT_SOCKET_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    retries: int = DEFAULT_RETRIES
+    strict: bool = False  # refuse servers that may evict durable keys, instead of warning
+
+    def with_(self, **changes: Any) -> Options:
+        return replace(self, **changes)
+
+
+_TTL = TTLs()
+
+
+class Settings(BaseSettings):
+    """Configuration read from environment variables (names in the field aliases)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    url: str | None = Field(
+        default=None, validation_alias=AliasChoices("AETHER_URL", "MEMORY_REDIS_URL", "REDIS_URL")
+    )
+    backend: Literal["redis", "sqlite"] | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AETHER_BACKEND", "MEMORY_BACKEND", "MEMORY_TYPE"),
+    )
+    redis_host: str | None = Field(default=None, validation_alias="REDIS_HOST")
+    redis_port: int | None = Field(default=None, validation_alias="REDIS_PORT")
+    redis_db: int = Field(default=0, validation_alias="REDIS_DB")
+    redis_password: SecretStr | None = Field(default=None, validation_alias="REDIS_PASSWORD")
+    namespace: str = Field(default=DEFAULT_NAMESPACE, validation_alias="AETHER_NAMESPACE")
+    strict: bool = Field(default=False, validation_alias="AETHER_STRICT")
+    ttl_working: float | None = Field(default=_TTL.working, validation_alias="AETHER_TTL_WORKING")
+    ttl_scratch: float | None = Field(default=_TTL.scratch, validation_alias="AETHER_TTL_SCRATCH")
+    ttl_events: float | None = Field(default=_TTL.events, validation_alias="AETHER_TTL_EVENTS")
+    ttl_checkpoints: float | None = Field(
+        default=_TTL.checkpoints, validation_alias="AETHER_TTL_CHECKPOINTS"
+    )
+    ttl_tool_results: float | None = Field(
+        default=_TTL.tool_results, validation_alias="AETHER_TTL_TOOL_RESULTS"
+    )
+
+    def explicit_url(self) -> str | None:
+        """The URL the environment names (steps 2-4 of the precedence), if any."""
+        if self.url:
+            return self.url
+        if self.redis_host or self.redis_port:
+            auth = ""
+            if self.redis_password and self.redis_password.get_secret_value():
+                auth = f":{quote(self.redis_password.get_secret_value(), safe='')}@"
+            host = self.redis_host or "127.0.0.1"
+            return f"redis://{auth}{host}:{self.redis_port or 6379}/{self.redis_db}"
+        return None
+
+    def options(self) -> Options:
+        return Options(
+            namespace=self.namespace,
+            strict=self.strict,
+            ttl=TTLs(
+                working=self.ttl_working,
+                scratch=self.ttl_scratch,
+                events=self.ttl_events,
+                checkpoints=self.ttl_checkpoints,
+                tool_results=self.ttl_tool_results,
+            ),
+        )

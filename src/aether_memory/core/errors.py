@@ -1,0 +1,75 @@
+"""The one error tree of aether-memory.
+
+Every error the library raises on purpose derives from `AetherError`::
+
+    AetherError                  code            retryable
+    ├── InvalidInput             invalid_input   no    bad argument; nothing was written
+    │   └── TooLarge             too_large       no    a value over the configured size limit
+    ├── NotFound                 not_found       no    the thing asked for does not exist
+    ├── Conflict                 conflict        no    the write clashes with what is stored
+    ├── SerializationError       serialization   no    stored bytes could not be decoded
+    ├── ConfigurationError       configuration   no    settings are missing or contradictory
+    ├── ClientClosed             closed          no    the Memory was used after close()
+    └── BackendUnavailable       unavailable     yes   the store could not be reached in time
+
+Driver errors are translated into this tree in one place per backend (``raise … from exc``),
+so callers, the REST server and the MCP server only ever look at ``code``.
+"""
+
+from __future__ import annotations
+
+
+class AetherError(Exception):
+    """Base of every error raised by aether-memory."""
+
+    code: str = "error"
+    retryable: bool = False
+
+
+class InvalidInput(AetherError, ValueError):
+    """An argument was rejected before anything was written."""
+
+    code = "invalid_input"
+
+
+class TooLarge(InvalidInput):
+    """A value is bigger than the configured limit."""
+
+    code = "too_large"
+
+
+class NotFound(AetherError, LookupError):
+    """The requested item does not exist (or has expired)."""
+
+    code = "not_found"
+
+
+class Conflict(AetherError):
+    """The write clashes with the stored state."""
+
+    code = "conflict"
+
+
+class SerializationError(AetherError):
+    """Stored bytes are not in a format this version can decode."""
+
+    code = "serialization"
+
+
+class ConfigurationError(AetherError):
+    """Settings are missing, malformed or contradictory."""
+
+    code = "configuration"
+
+
+class ClientClosed(AetherError, RuntimeError):
+    """The memory client was used after it was closed."""
+
+    code = "closed"
+
+
+class BackendUnavailable(AetherError):
+    """The store could not be reached within the configured timeouts."""
+
+    code = "unavailable"
+    retryable = True

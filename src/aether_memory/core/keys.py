@@ -1,0 +1,92 @@
+"""Every Redis key of aether-memory is built here, and only here.
+
+Layout (braces are Redis Cluster hash tags)::
+
+    aether:{ns}:agents                              set: agent ids seen in the namespace
+    aether:{ns}:agent:{agent}:identity              hash: document name -> text
+    aether:{ns}:agent:{agent}:state                 hash: status, current_task, active_tools, ...
+    aether:{ns}:agent:{agent}:sessions              zset: session id -> last activity (ms)
+    aether:{ns/sid}:meta                            hash: agent, created_at, parent, rotated_to
+    aether:{ns/sid}:working                         hash: working memory (sliding TTL)
+    aether:{ns/sid}:scratch                         hash: scratchpad (short sliding TTL)
+    aether:{ns/sid}:events                          stream: steps, tool calls, messages
+    aether:{ns/sid}:checkpoints                     zset: n -> created_at (ms)
+    aether:{ns/sid}:checkpoint_data                 hash: n -> state
+    aether:{ns/sid}:tools                           string: the session's tool schema
+    aether:{ns}:cache:{tool}:{args_hash}            string: a cached tool result
+
+Everything of one session shares the `{ns/sid}` tag, so its multi-key writes can be atomic on
+one cluster shard; namespace-wide data shares `{ns}`. Identity is one hash per agent (one
+round trip for all of it, no key enumeration). Callers validate names with `check_name` first:
+a name can never contain `:` or braces, so no key built here can reach another namespace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "aether"
+
+
+def namespace_tag(ns: str) -> str:
+    """The hash tag shared by a namespace's shared data."""
+    return f"{PREFIX}:{{{ns}}}"
+
+
+def agents(ns: str) -> str:
+    return f"{PREFIX}:{{{ns}}}:agents"
+
+
+def identity(ns: str, agent: str) -> str:
+    return f"{PREFIX}:{{{ns}}}:agent:{agent}:identity"
+
+
+def state(ns: str, agent: str) -> str:
+    return f"{PREFIX}:{{{ns}}}:agent:{agent}:state"
+
+
+def sessions(ns: str, agent: str) -> str:
+    return f"{PREFIX}:{{{ns}}}:agent:{agent}:sessions"
+
+
+def cache(ns: str, tool: str, args_hash: str) -> str:
+    return f"{PREFIX}:{{{ns}}}:cache:{tool}:{args_hash}"
+
+
+def namespace_pattern(ns: str) -> str:
+    """A SCAN pattern for every key of a namespace (admin commands only, never hot paths)."""
+    return f"{PREFIX}:{{{ns}[}}/]*"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKeys:
+    """The address of one session and its keys, built once per session handle."""
+
+    ns: str
+    agent: str
+    sid: str
+    meta: str
+    working: str
+    scratch: str
+    events: str
+    checkpoints: str
+    checkpoint_data: str
+    tools: str
+    sessions: str  # the owning agent's activity index (tagged {ns}, not {ns/sid})
+
+    @classmethod
+    def build(cls, ns: str, agent: str, sid: str) -> SessionKeys:
+        tag = f"{PREFIX}:{{{ns}/{sid}}}"
+        return cls(
+            ns=ns,
+            agent=agent,
+            sid=sid,
+            meta=f"{tag}:meta",
+            working=f"{tag}:working",
+            scratch=f"{tag}:scratch",
+            events=f"{tag}:events",
+            checkpoints=f"{tag}:checkpoints",
+            checkpoint_data=f"{tag}:checkpoint_data",
+            tools=f"{tag}:tools",
+            sessions=sessions(ns, agent),
+        )

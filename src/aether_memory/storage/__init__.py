@@ -1,0 +1,1 @@
+"""The storage protocol every backend implements (async source in `_async`, sync generated)."""

@@ -1,0 +1,99 @@
+"""The storage protocol: what a backend must do, in terms of bytes and session keys.
+
+Backends only move bytes; encoding, validation and policy live above them, in the client.
+Every method is one round trip to the server (a pipeline, a transaction or a script).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal, Protocol
+
+from aether_memory.core.config import SessionTTLs
+from aether_memory.core.keys import SessionKeys
+from aether_memory.core.types import Capabilities
+
+HashKind = Literal["working", "scratch"]
+# One event as stored: id, type, outcome, ts (ms), latency_ms, encoded data.
+EventRow = tuple[str, str, str, int, float | None, bytes]
+
+
+class AsyncStore(Protocol):
+    """A backend for the memory kernel."""
+
+    capabilities: Capabilities
+
+    async def aclose(self) -> None: ...
+
+    async def ping(self) -> bool: ...
+
+    # -- agents: identity documents and state -----------------------------------------
+    async def agents(self, ns: str) -> list[str]: ...
+
+    async def identity_put(self, ns: str, agent: str, docs: Mapping[str, bytes]) -> None: ...
+
+    async def identity_get(self, ns: str, agent: str, name: str) -> bytes | None: ...
+
+    async def identity_all(self, ns: str, agent: str) -> dict[str, bytes]: ...
+
+    async def identity_delete(self, ns: str, agent: str, names: Sequence[str]) -> int: ...
+
+    async def state_put(self, ns: str, agent: str, fields: Mapping[str, bytes]) -> None: ...
+
+    async def state_get(self, ns: str, agent: str) -> dict[str, bytes]: ...
+
+    # -- sessions ------------------------------------------------------------------------
+    async def session_open(self, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None: ...
+
+    async def sessions(self, ns: str, agent: str, limit: int) -> list[tuple[str, int]]: ...
+
+    async def session_meta(self, s: SessionKeys) -> dict[str, bytes]: ...
+
+    async def session_link(
+        self, parent: SessionKeys, child: SessionKeys, now_ms: int, ttl_ms: int | None
+    ) -> None: ...
+
+    # -- working memory and scratchpad ---------------------------------------------------
+    async def hash_set(
+        self,
+        s: SessionKeys,
+        kind: HashKind,
+        fields: Mapping[str, bytes],
+        now_ms: int,
+        ttl_ms: int | None,
+    ) -> None: ...
+
+    async def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None: ...
+
+    async def hash_all(self, s: SessionKeys, kind: HashKind) -> dict[str, bytes]: ...
+
+    async def hash_delete(self, s: SessionKeys, kind: HashKind, fields: Sequence[str]) -> int: ...
+
+    async def hash_clear(self, s: SessionKeys, kind: HashKind) -> None: ...
+
+    # -- the episodic record ---------------------------------------------------------------
+    async def events_append(
+        self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
+    ) -> None: ...
+
+    async def events_tail(
+        self, s: SessionKeys, limit: int, types: frozenset[str] | None
+    ) -> list[EventRow]: ...
+
+    # -- checkpoints -----------------------------------------------------------------------
+    async def checkpoint_save(
+        self, s: SessionKeys, state: bytes, now_ms: int, ttls: SessionTTLs, keep: int
+    ) -> int: ...
+
+    async def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None: ...
+
+    async def checkpoint_list(self, s: SessionKeys) -> list[tuple[int, int]]: ...
+
+    # -- caches ----------------------------------------------------------------------------
+    async def tools_get_or_put(
+        self, s: SessionKeys, value: bytes | None, ttl_ms: int | None
+    ) -> bytes | None: ...
+
+    async def cache_get(self, key: str) -> bytes | None: ...
+
+    async def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None: ...
