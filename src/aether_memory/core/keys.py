@@ -6,17 +6,17 @@ Layout (braces are Redis Cluster hash tags)::
     aether:{ns}:agent:{agent}:identity              hash: document name -> text
     aether:{ns}:agent:{agent}:state                 hash: status, current_task, active_tools, ...
     aether:{ns}:agent:{agent}:sessions              zset: session id -> last activity (ms)
-    aether:{ns/sid}:meta                            hash: agent, created_at, parent, rotated_to
-    aether:{ns/sid}:working                         hash: working memory (sliding TTL)
-    aether:{ns/sid}:scratch                         hash: scratchpad (short sliding TTL)
-    aether:{ns/sid}:events                          stream: steps, tool calls, messages
-    aether:{ns/sid}:checkpoints                     zset: n -> created_at (ms)
-    aether:{ns/sid}:checkpoint_data                 hash: n -> state
-    aether:{ns/sid}:tools                           string: the session's tool schema
+    aether:{ns/agent/sid}:meta                      hash: agent, created_at, parent, rotated_to
+    aether:{ns/agent/sid}:working                   hash: working memory (sliding TTL)
+    aether:{ns/agent/sid}:scratch                   hash: scratchpad (short sliding TTL)
+    aether:{ns/agent/sid}:events                    stream: steps, tool calls, messages
+    aether:{ns/agent/sid}:checkpoints               zset: n -> created_at (ms)
+    aether:{ns/agent/sid}:checkpoint_data           hash: n -> state
+    aether:{ns/agent/sid}:tools                     string: the session's tool schema
     aether:{ns}:cache:{tool}:{args_hash}            string: a cached tool result
 
-Everything of one session shares the `{ns/sid}` tag, so its multi-key writes can be atomic on
-one cluster shard; namespace-wide data shares `{ns}`. Identity is one hash per agent (one
+Everything of one session shares the `{ns/agent/sid}` tag, so its multi-key writes can be
+atomic on one cluster shard; namespace-wide data shares `{ns}`. Identity is one hash per agent (one
 round trip for all of it, no key enumeration). Callers validate names with `check_name` first:
 a name can never contain `:` or braces, so no key built here can reach another namespace.
 """
@@ -72,11 +72,11 @@ class SessionKeys:
     checkpoints: str
     checkpoint_data: str
     tools: str
-    sessions: str  # the owning agent's activity index (tagged {ns}, not {ns/sid})
+    sessions: str  # the owning agent's activity index (tagged {ns}, not {ns/agent/sid})
 
     @classmethod
     def build(cls, ns: str, agent: str, sid: str) -> SessionKeys:
-        tag = f"{PREFIX}:{{{ns}/{sid}}}"
+        tag = f"{PREFIX}:{{{ns}/{agent}/{sid}}}"
         return cls(
             ns=ns,
             agent=agent,

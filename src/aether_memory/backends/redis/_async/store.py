@@ -67,7 +67,7 @@ class AsyncRedisStore:
             )
         except ValueError as exc:
             raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
-        store = cls(Redis(connection_pool=pool), options)
+        store = cls(Redis.from_pool(pool), options)  # the client owns (and closes) the pool
         try:
             await store.probe()
         except BaseException:

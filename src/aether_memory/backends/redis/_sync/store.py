@@ -68,7 +68,7 @@ class RedisStore:
             )
         except ValueError as exc:
             raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
-        store = cls(Redis(connection_pool=pool), options)
+        store = cls(Redis.from_pool(pool), options)  # the client owns (and closes) the pool
         try:
             store.probe()
         except BaseException:

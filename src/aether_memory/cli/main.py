@@ -1,0 +1,100 @@
+"""`aether`: run a local Redis, try the demo, look at memory.
+
+Every command is a thin shell over the library; errors are printed, not thrown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from aether_memory.core.errors import AetherError
+
+app = typer.Typer(
+    help="aether-memory: persistent memory for AI agents, on Redis.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+DataOption = typer.Option(
+    None, "--data", help="Data folder of the local server (default: ~/.local/share/aether-memory)."
+)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def up(
+    port: int | None = typer.Option(None, help="Port (default 6390, or a free one)."),
+    data: Path | None = DataOption,
+    fsync: str = typer.Option(
+        "everysec", help="AOF fsync policy: everysec (lose ≤ 1 s on power loss) or always."
+    ),
+    plain: bool = typer.Option(False, "--plain", help="Start without the Redis modules."),
+) -> None:
+    """Start a local Redis (with the Query Engine, JSON and Bloom modules) and print its URL."""
+    from aether_memory.server import local
+
+    try:
+        info, started = local.up(data, port=port, fsync=fsync, modules=not plain)
+    except AetherError as exc:
+        raise _fail(exc) from exc
+    verb = "started" if started else "already running"
+    console.print(f"Redis {verb}: pid {info.pid}, data in {info.data_dir}")
+    console.print(
+        f"modules: {'search, json, bloom' if info.modules else 'none (plain)'}; "
+        f"AOF appendfsync {info.fsync}"
+    )
+    console.print(f"export AETHER_URL={info.url}")
+
+
+@app.command()
+def down(data: Path | None = DataOption) -> None:
+    """Stop the local Redis started by `aether up` (its data stays in the data folder)."""
+    from aether_memory.server import local
+
+    try:
+        stopped = local.down(data)
+    except AetherError as exc:
+        raise _fail(exc) from exc
+    console.print("stopped" if stopped else "no local server was running")
+
+
+@app.command()
+def status(data: Path | None = DataOption) -> None:
+    """Say whether the local Redis runs, where, and with what."""
+    from aether_memory.server import local
+
+    info = local.running(data)
+    if info is None:
+        console.print("no local server is running (start one with `aether up`)")
+        raise typer.Exit(code=1)
+    console.print(f"running: {info.url} (pid {info.pid})")
+    console.print(f"data: {info.data_dir}; modules: {info.modules}; appendfsync: {info.fsync}")
+
+
+@app.command()
+def demo(
+    url: str | None = typer.Option(
+        None, help="Use this Redis instead of the local one (it is started if needed)."
+    ),
+    data: Path | None = DataOption,
+) -> None:
+    """Run a short agent, kill nothing, then resume it from a second process."""
+    from aether_memory.cli import demo as demo_module
+
+    try:
+        demo_module.run(url, data)
+    except AetherError as exc:
+        raise _fail(exc) from exc
+
+
+if __name__ == "__main__":
+    app()

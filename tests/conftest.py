@@ -1,0 +1,63 @@
+"""Real servers for the test run: one Redis with the modules, one plain, started from the
+registry binaries on free loopback ports and stopped at the end. Each test works in its own
+namespace, so nothing is ever flushed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from aether_memory import AsyncMemory, Memory
+from aether_memory.core.ids import new_id
+from aether_memory.server.local import RedisProcess
+
+BACKENDS = ("redis-modules", "redis-plain")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_environment() -> Iterator[None]:
+    """Keep the developer's own settings out of the tests."""
+    names = [n for n in os.environ if n.startswith(("AETHER_", "REDIS_", "MEMORY_"))]
+    saved = {n: os.environ.pop(n) for n in names}
+    yield
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, RedisProcess]]:
+    started: dict[str, RedisProcess] = {}
+    try:
+        for name in BACKENDS:
+            server = RedisProcess(tmp_path_factory.mktemp(name), modules=name == "redis-modules")
+            server.start()
+            started[name] = server
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str:
+    """The URL of each kind of server in turn."""
+    return servers[request.param].url
+
+
+@pytest.fixture
+def namespace() -> str:
+    return "t" + new_id().lower()
+
+
+@pytest.fixture
+def mem(url: str, namespace: str) -> Iterator[Memory]:
+    with Memory.open(url, namespace=namespace) as memory:
+        yield memory
+
+
+@pytest.fixture
+async def amem(url: str, namespace: str) -> AsyncIterator[AsyncMemory]:
+    memory = await AsyncMemory.open(url, namespace=namespace)
+    async with memory:
+        yield memory
