@@ -11,19 +11,19 @@ from aether_memory.client._async.memory import (
     AsyncAgent,
     AsyncAgentState,
     AsyncIdentity,
-    AsyncKV,
     AsyncMemory,
     AsyncSession,
     AsyncToolCache,
+    AsyncWorkingMemory,
 )
 from aether_memory.client._sync.memory import (
-    KV,
     Agent,
     AgentState,
     Identity,
     Memory,
     Session,
     ToolCache,
+    WorkingMemory,
 )
 from aether_memory.core.config import Options, Settings, TTLs
 from aether_memory.core.errors import (
@@ -42,17 +42,16 @@ from aether_memory.core.types import Capabilities, CheckpointInfo, Event, Sessio
 __version__ = "0.1.0"
 
 __all__ = [
-    "KV",
     "AetherError",
     "Agent",
     "AgentState",
     "AsyncAgent",
     "AsyncAgentState",
     "AsyncIdentity",
-    "AsyncKV",
     "AsyncMemory",
     "AsyncSession",
     "AsyncToolCache",
+    "AsyncWorkingMemory",
     "BackendUnavailable",
     "Capabilities",
     "CheckpointInfo",
@@ -72,5 +71,6 @@ __all__ = [
     "TTLs",
     "TooLarge",
     "ToolCache",
+    "WorkingMemory",
     "__version__",
 ]

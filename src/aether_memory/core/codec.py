@@ -67,6 +67,9 @@ class Codec:
             if header == JSON:
                 return orjson.loads(payload)
             if header == ZSTD:
+                # A frame may declare its size (then max_output_size is not consulted): check it.
+                if zstandard.frame_content_size(payload) > _MAX_DECOMPRESSED:
+                    raise SerializationError("stored value would decompress beyond 64 MiB")
                 return orjson.loads(
                     self._decompressor.decompress(payload, max_output_size=_MAX_DECOMPRESSED)
                 )

@@ -280,8 +280,8 @@ class AsyncSession:
         self.id = session_id
         self._mem = agent.memory
         self._keys = SessionKeys.build(self._mem.namespace, agent.id, session_id)
-        self.working = AsyncKV(self, "working")
-        self.scratch = AsyncKV(self, "scratch")
+        self.working = AsyncWorkingMemory(self, "working")
+        self.scratch = AsyncWorkingMemory(self, "scratch")
 
     def __repr__(self) -> str:
         return f"AsyncSession({self.id!r}, agent={self.agent.id!r})"
@@ -440,7 +440,7 @@ class AsyncSession:
         return meta
 
 
-class AsyncKV:
+class AsyncWorkingMemory:
     """A session's working memory (or scratchpad): JSON values by key, with a sliding TTL."""
 
     def __init__(self, session: AsyncSession, kind: HashKind) -> None:

@@ -279,8 +279,8 @@ class Session:
         self.id = session_id
         self._mem = agent.memory
         self._keys = SessionKeys.build(self._mem.namespace, agent.id, session_id)
-        self.working = KV(self, "working")
-        self.scratch = KV(self, "scratch")
+        self.working = WorkingMemory(self, "working")
+        self.scratch = WorkingMemory(self, "scratch")
 
     def __repr__(self) -> str:
         return f"Session({self.id!r}, agent={self.agent.id!r})"
@@ -439,7 +439,7 @@ class Session:
         return meta
 
 
-class KV:
+class WorkingMemory:
     """A session's working memory (or scratchpad): JSON values by key, with a sliding TTL."""
 
     def __init__(self, session: Session, kind: HashKind) -> None:
