@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -226,7 +226,7 @@ class AsyncIdentity:
         raw = await self._mem._store.identity_get(
             self._mem.namespace, self._agent.id, check_name(name, "identity document name")
         )
-        return None if raw is None else self._mem._codec.decode(raw)  # type: ignore[no-any-return]
+        return None if raw is None else str(self._mem._codec.decode(raw))
 
     async def all(self) -> dict[str, str]:
         """Every document of the agent, by name."""
@@ -310,9 +310,7 @@ class AsyncSession:
         events = await self.record_many([(event_type, data, outcome, latency_ms)])
         return events[0]
 
-    async def record_many(
-        self, events: Iterable[tuple[str, Any] | tuple[str, Any, str, float | None]]
-    ) -> list[Event]:
+    async def record_many(self, events: Iterable[Sequence[Any]]) -> list[Event]:
         """Append several events in one round trip, in order.
 
         Each item is ``(event_type, data)`` or ``(event_type, data, outcome, latency_ms)``.
@@ -322,9 +320,9 @@ class AsyncSession:
         encode = self._mem._codec.encode
         ts = now_ms()
         for item in events:
-            event_type, data, *rest = item
-            outcome = rest[0] if rest else "success"
-            latency = rest[1] if len(rest) > 1 else None
+            event_type, data = item[0], item[1]
+            outcome: str = item[2] if len(item) > 2 else "success"
+            latency: float | None = item[3] if len(item) > 3 else None
             check_name(event_type, "event type")
             check_name(outcome, "outcome")
             if latency is not None and not isinstance(latency, int | float):

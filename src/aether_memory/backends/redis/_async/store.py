@@ -42,7 +42,9 @@ class AsyncRedisStore:
     capabilities: Capabilities
 
     def __init__(self, client: Redis, options: Options, *, owns_client: bool = True) -> None:
-        self._r = client
+        # redis-py's annotations cannot express decode_responses=False (every reply is
+        # bytes), so replies are typed where they are decoded, below.
+        self._r: Any = client
         self._options = options
         self._owns_client = owns_client
         self._scripts: dict[str, str] = {}
@@ -148,7 +150,8 @@ class AsyncRedisStore:
 
     async def identity_get(self, ns: str, agent: str, name: str) -> bytes | None:
         with TRANSLATE:
-            return await self._r.hget(keys.identity(ns, agent), name)  # type: ignore[no-any-return]
+            value: bytes | None = await self._r.hget(keys.identity(ns, agent), name)
+        return value
 
     async def identity_all(self, ns: str, agent: str) -> dict[str, bytes]:
         with TRANSLATE:
@@ -221,7 +224,7 @@ class AsyncRedisStore:
     ) -> None:
         key = s.working if kind == "working" else s.scratch
         pipe = self._r.pipeline(transaction=False)
-        pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+        pipe.hset(key, mapping=fields)
         if ttl_ms is not None:
             pipe.pexpire(key, ttl_ms)
         pipe.zadd(s.sessions, {s.sid: now_ms})
@@ -230,9 +233,10 @@ class AsyncRedisStore:
 
     async def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None:
         with TRANSLATE:
-            return await self._r.hget(  # type: ignore[no-any-return]
+            value: bytes | None = await self._r.hget(
                 s.working if kind == "working" else s.scratch, field
             )
+        return value
 
     async def hash_all(self, s: SessionKeys, kind: HashKind) -> dict[str, bytes]:
         with TRANSLATE:
@@ -337,15 +341,16 @@ class AsyncRedisStore:
     ) -> bytes | None:
         with TRANSLATE:
             if value is None:
-                return await self._r.get(s.tools)  # type: ignore[no-any-return]
+                current: bytes | None = await self._r.get(s.tools)
+                return current
             # SET NX GET: store ours unless another process got there first; then theirs wins.
-            return await self._r.set(  # type: ignore[no-any-return]
-                s.tools, value, nx=True, get=True, px=ttl_ms
-            )
+            previous: bytes | None = await self._r.set(s.tools, value, nx=True, get=True, px=ttl_ms)
+        return previous
 
     async def cache_get(self, key: str) -> bytes | None:
         with TRANSLATE:
-            return await self._r.get(key)  # type: ignore[no-any-return]
+            value: bytes | None = await self._r.get(key)
+        return value
 
     async def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None:
         with TRANSLATE:
