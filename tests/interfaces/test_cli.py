@@ -1,0 +1,68 @@
+"""The `aether` command as a user runs it: a real process, a real server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+
+def aether(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AETHER_HOME": str(home), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "aether_memory.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=check,
+        timeout=90,
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path):  # type: ignore[no-untyped-def]
+    yield tmp_path
+    aether("down", home=tmp_path, check=False)
+
+
+def test_up_status_down(home: Path) -> None:
+    assert aether("status", home=home, check=False).returncode == 1
+    out = aether("up", "--fsync", "always", home=home).stdout
+    url = next(line.split("=", 1)[1] for line in out.splitlines() if "AETHER_URL=" in line)
+    client = redis.Redis.from_url(url)
+    try:
+        assert client.config_get("appendfsync") == {"appendfsync": "always"}
+        assert {m[b"name"] for m in client.module_list()} >= {b"search", b"ReJSON", b"bf"}
+    finally:
+        client.close()
+    assert "already running" in aether("up", home=home).stdout
+    assert url in aether("status", home=home).stdout
+    assert aether("down", home=home).stdout.strip() == "stopped"
+    assert aether("status", home=home, check=False).returncode == 1
+
+
+def test_up_plain(home: Path) -> None:
+    out = aether("up", "--plain", home=home).stdout
+    assert "none (plain)" in out
+
+
+def test_demo_runs_two_processes_and_remembers(home: Path) -> None:
+    first = aether("demo", home=home).stdout
+    assert "started the local Redis" in first
+    assert "0 earlier session(s)" in first
+    assert "Resumed from checkpoint and finished" in first
+    assert "write the recommendation" in first
+    assert "hit" in first  # the repeated search came from the tool cache
+    second = aether("demo", home=home).stdout
+    assert "reusing the local Redis" in second
+    assert "1 earlier session(s)" in second
+
+
+def test_help_everywhere(home: Path) -> None:
+    for command in ([], ["up"], ["down"], ["status"], ["demo"]):
+        result = aether(*command, "--help", home=home)
+        assert "Usage" in result.stdout
