@@ -43,7 +43,7 @@ def unasync(text: str, filename: Path) -> str:
         ["format", "--quiet"],
     ):
         text = subprocess.run(
-            ["ruff", *command, "--stdin-filename", str(filename), "-"],
+            [sys.executable, "-m", "ruff", *command, "--stdin-filename", str(filename), "-"],
             input=text,
             capture_output=True,
             text=True,
