@@ -349,7 +349,7 @@ def op_events(s: Any, r: redis.Redis, raw: Raw, k: SessionKeys) -> tuple[SyncOp,
         return s.events(limit=20)
 
     def raw_op() -> Any:
-        entries = r.xrevrange(k.events, count=20)
+        entries: list[Any] = r.xrevrange(k.events, count=20)  # type: ignore[assignment]
         decode = raw.codec.decode
         return [decode(f[b"data"]) for _, f in reversed(entries)]
 
@@ -628,6 +628,8 @@ def print_rich(info: list[str], n: int, rows: list[Row], tput: list[Throughput])
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:  # piped: don't squeeze the tables into 80 columns
+        console = Console(width=160)
     console.print("[bold]Memory kernel vs raw redis-py[/bold]")
     for line in [*info, f"calls per side and operation: {n}"]:
         console.print(f"  {line}")

@@ -23,6 +23,7 @@ SUBS = [
     (r"\basync def\b", "def"),
     (r"\basync with\b", "with"),
     (r"\basync for\b", "for"),
+    (r"\bawait asyncio\.to_thread\(([\w.]+), ", r"\1("),  # sync code calls directly
     (r"\bawait ", ""),
     (r"\b__aenter__\b", "__enter__"),
     (r"\b__aexit__\b", "__exit__"),

@@ -36,3 +36,16 @@ def check_name(value: object, what: str) -> str:
     if _NAME.fullmatch(value) is None:
         raise InvalidInput(f"{what} {value!r} is not valid: use {NAME_RULE}")
     return value
+
+
+_TAG_FORBIDDEN = re.compile(r"[,\x00-\x1f\x7f]")
+
+
+def check_tag(value: object) -> str:
+    """A free label: up to 100 characters, no commas (the stored separator) or control
+    characters. Query syntax in a tag is harmless: filters escape every value."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 100:
+        raise InvalidInput(f"a tag must be 1-100 characters of text, not {value!r}")
+    if _TAG_FORBIDDEN.search(value):
+        raise InvalidInput(f"tag {value!r} contains a comma or a control character")
+    return value

@@ -14,6 +14,10 @@ Layout (braces are Redis Cluster hash tags)::
     aether:{ns/agent/sid}:checkpoint_data           hash: n -> state
     aether:{ns/agent/sid}:tools                     string: the session's tool schema
     aether:{ns}:cache:{tool}:{args_hash}            string: a cached tool result
+    aether:{ns}:mem:{id}                            hash: a long-term memory (indexed)
+    aether:{ns}:idx:v{n}                            the Query Engine index over mem:*
+    aether:{ns}:hashes                              hash: content hash -> memory id (dedup)
+    aether:{ns}:vectors                             vector set (plain Redis 8 only)
 
 Everything of one session shares the `{ns/agent/sid}` tag, so its multi-key writes can be
 atomic on one cluster shard; namespace-wide data shares `{ns}`. Identity is one hash per agent (one
@@ -51,6 +55,28 @@ def sessions(ns: str, agent: str) -> str:
 
 def cache(ns: str, tool: str, args_hash: str) -> str:
     return f"{PREFIX}:{{{ns}}}:cache:{tool}:{args_hash}"
+
+
+def memory(ns: str, memory_id: str) -> str:
+    return f"{PREFIX}:{{{ns}}}:mem:{memory_id}"
+
+
+def memory_prefix(ns: str) -> str:
+    """The prefix the long-term index covers."""
+    return f"{PREFIX}:{{{ns}}}:mem:"
+
+
+def memory_index(ns: str, version: int) -> str:
+    return f"{PREFIX}:{{{ns}}}:idx:v{version}"
+
+
+def content_hashes(ns: str) -> str:
+    return f"{PREFIX}:{{{ns}}}:hashes"
+
+
+def vectors(ns: str) -> str:
+    """The namespace's vector set (plain Redis 8, where the Query Engine is absent)."""
+    return f"{PREFIX}:{{{ns}}}:vectors"
 
 
 def namespace_pattern(ns: str) -> str:

@@ -87,3 +87,55 @@ class Capabilities:
         data = asdict(self)
         data["modules"] = sorted(self.modules)
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    """One long-term memory.
+
+    Attributes:
+        id: client-generated ULID.
+        content: the text that is embedded and indexed.
+        kind: ``fact``, ``episodic``, ``semantic``, ``procedural`` or a name of your own.
+        agent: the agent that formed it.
+        session: the session it came from, if any.
+        importance: 0..1, blended into the ranking.
+        tags: free labels to filter on.
+        source: where it came from (a tool, a document, a user).
+        metadata: any JSON object.
+        related: ids of memories it is linked to (followed by ``forget(cascade=True)``).
+        occurred_at: when it happened (ms); recency and time filters use it.
+        created_at: when it was stored (ms).
+        last_accessed: when a recall last returned it (ms).
+        access_count: how often it was recalled or reinforced.
+        status: what `remember` did: ``created``, ``duplicate`` (the same text was already
+            stored) or ``near_duplicate`` (a very similar memory was reinforced instead).
+    """
+
+    id: str
+    content: str
+    kind: str
+    agent: str
+    session: str | None = None
+    importance: float = 0.5
+    tags: tuple[str, ...] = ()
+    source: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    related: tuple[str, ...] = ()
+    occurred_at: int = 0
+    created_at: int = 0
+    last_accessed: int = 0
+    access_count: int = 0
+    status: str = "stored"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A recalled memory with its final score and the components behind it."""
+
+    record: MemoryRecord
+    score: float
+    vector: float
+    text: float
+    recency: float
+    importance: float

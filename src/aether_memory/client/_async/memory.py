@@ -11,11 +11,13 @@ import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aether_memory.backends.redis._async.store import AsyncRedisStore
+from aether_memory.client._async.longterm import AsyncLongTermMemory, Memorable, epoch_ms
 from aether_memory.client.common import (
     ClosedStore,
     args_hash,
@@ -31,10 +33,21 @@ from aether_memory.core import keys
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings
 from aether_memory.core.errors import InvalidInput, NotFound
-from aether_memory.core.ids import check_name, new_id, now_ms
+from aether_memory.core.ids import check_name, check_tag, new_id, now_ms
 from aether_memory.core.keys import SessionKeys
-from aether_memory.core.types import Capabilities, CheckpointInfo, Event, SessionInfo
+from aether_memory.core.query import Filters
+from aether_memory.core.types import (
+    Capabilities,
+    CheckpointInfo,
+    Event,
+    Hit,
+    MemoryRecord,
+    SessionInfo,
+)
 from aether_memory.storage._async.store import AsyncStore, EventRow, HashKind
+
+if TYPE_CHECKING:
+    from aether_memory.core.embeddings import Embedder
 
 log = logging.getLogger("aether_memory")
 
@@ -55,13 +68,21 @@ class AsyncMemory:
             await session.working.set("goal", "ship it")
     """
 
-    def __init__(self, store: AsyncStore, options: Options | None = None) -> None:
+    def __init__(
+        self,
+        store: AsyncStore,
+        options: Options | None = None,
+        *,
+        embedder: Embedder | None = None,
+    ) -> None:
         self.options = options or Options()
         self.namespace = check_name(self.options.namespace, "namespace")
         self._store: AsyncStore = store
         self._codec = Codec(self.options.compress_threshold, self.options.max_value_bytes)
         self._ttls = SessionTTLs.from_ttls(self.options.ttl)
         self._opened: dict[str, None] = {}
+        self._embedder = embedder
+        self._longterm: AsyncLongTermMemory | None = None
         self.cache = AsyncToolCache(self)
 
     @classmethod
@@ -72,6 +93,7 @@ class AsyncMemory:
         namespace: str | None = None,
         options: Options | None = None,
         strict: bool | None = None,
+        embedder: Embedder | None = None,
     ) -> AsyncMemory:
         """Connect to the memory store.
 
@@ -81,6 +103,8 @@ class AsyncMemory:
             namespace: the tenant to work in (default ``default``).
             options: tuning; defaults come from the environment.
             strict: refuse a server that may evict durable keys instead of warning.
+            embedder: turns text into vectors for long-term memory (default: the local
+                all-MiniLM-L6-v2 model, loaded on first use).
 
         Raises:
             BackendUnavailable: the server did not answer in time.
@@ -102,7 +126,22 @@ class AsyncMemory:
             await store.aclose()
             raise
         log.info("aether-memory: connected to %s (namespace %s)", redacted(url), opts.namespace)
-        return cls(store, opts)
+        return cls(store, opts, embedder=embedder)
+
+    @property
+    def longterm(self) -> AsyncLongTermMemory:
+        """Long-term memory of this namespace (the embedder loads on first use, not here)."""
+        if self._longterm is None:
+            embedder = self._embedder
+            if embedder is None:
+                from aether_memory.backends.embedders import default_embedder
+                from aether_memory.core.embeddings import CachedEmbedder
+
+                embedder = CachedEmbedder(default_embedder())
+            self._longterm = AsyncLongTermMemory(
+                self._store.longterm, self.namespace, self._codec, self.options.ttl, embedder
+            )
+        return self._longterm
 
     @property
     def capabilities(self) -> Capabilities:
@@ -194,6 +233,90 @@ class AsyncAgent:
         """This agent's sessions, most recently active first."""
         rows = await self.memory._store.sessions(self.memory.namespace, self.id, limit)
         return [SessionInfo(sid, ts) for sid, ts in rows]
+
+    # -- long-term memory ---------------------------------------------------------------------
+    async def remember(
+        self,
+        content: str,
+        kind: str = "fact",
+        importance: float = 0.5,
+        tags: Sequence[str] = (),
+        session: str | AsyncSession | None = None,
+        source: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        related: Sequence[str] = (),
+        occurred_at: datetime | int | None = None,
+    ) -> MemoryRecord:
+        """Store a long-term memory; recallable as soon as this returns.
+
+        The same text from this agent (same kind) is not stored twice, and a near-identical
+        memory is reinforced instead of copied: the returned record's ``status`` says which
+        (``created``, ``duplicate`` or ``near_duplicate``).
+        """
+        item = Memorable(
+            content=content, kind=kind, importance=importance, tags=tuple(tags),
+            session=session.id if isinstance(session, AsyncSession) else session,
+            source=source, metadata=metadata, related=tuple(related), occurred_at=occurred_at,
+        )  # fmt: skip
+        return (await self.memory.longterm.remember_many(self.id, [item]))[0]
+
+    async def remember_many(
+        self, items: Iterable[Memorable | Mapping[str, Any] | str]
+    ) -> list[MemoryRecord]:
+        """Store several memories in one batch (one embedding call, two round trips)."""
+        batch = [
+            item if isinstance(item, Memorable)
+            else Memorable(content=item) if isinstance(item, str)
+            else Memorable(**item)
+            for item in items
+        ]  # fmt: skip
+        check_batch(batch, "remember_many")
+        return await self.memory.longterm.remember_many(self.id, batch)
+
+    async def recall(
+        self,
+        query: str,
+        k: int = 5,
+        kinds: Iterable[str] | None = None,
+        session: str | AsyncSession | None = None,
+        tags: Iterable[str] | None = None,
+        since: datetime | int | None = None,
+        min_importance: float | None = None,
+        agent: str | Iterable[str] | None = None,
+    ) -> list[Hit]:
+        """The `k` memories that best answer `query`, best first, from the whole namespace
+        unless `agent` (an id or several) narrows it; every filter value is escaped."""
+        agents = (agent,) if isinstance(agent, str) else tuple(agent or ())
+        sid = session.id if isinstance(session, AsyncSession) else session
+        scope = Filters(
+            kinds=tuple(check_name(k_, "memory kind") for k_ in kinds or ()),
+            agents=tuple(check_name(a, "agent id") for a in agents),
+            sessions=(check_name(sid, "session id"),) if sid else (),
+            tags=tuple(check_tag(t) for t in tags or ()),
+            since_ms=None if since is None else epoch_ms(since, 0),
+            min_importance=min_importance,
+        )
+        return await self.memory.longterm.recall(query, k, scope)
+
+    async def forget(self, memory_id: str, cascade: bool = False) -> int:
+        """Delete a memory; with `cascade`, also the memories its `related` links reach
+        (within this namespace, each once). Returns how many were removed."""
+        return await self.memory.longterm.forget(memory_id, cascade)
+
+    async def update(
+        self,
+        memory_id: str,
+        content: str | None = None,
+        importance: float | None = None,
+        tags: Iterable[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> MemoryRecord:
+        """Change a memory in place (new content is embedded again); returns it."""
+        return await self.memory.longterm.update(memory_id, content, importance, tags, metadata)
+
+    async def memory_record(self, memory_id: str) -> MemoryRecord:
+        """One long-term memory by id (`NotFound` if it is gone)."""
+        return await self.memory.longterm.get(memory_id)
 
     def __repr__(self) -> str:
         return f"AsyncAgent({self.id!r}, namespace={self.memory.namespace!r})"

@@ -7,11 +7,14 @@ Every method is one round trip to the server (a pipeline, a transaction or a scr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from aether_memory.core.config import SessionTTLs
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.types import Capabilities
+
+if TYPE_CHECKING:
+    from aether_memory.backends.redis._async.longterm import AsyncRedisLongTerm
 
 HashKind = Literal["working", "scratch"]
 # One event as stored: id, type, outcome, ts (ms), latency_ms, encoded data.
@@ -22,6 +25,7 @@ class AsyncStore(Protocol):
     """A backend for the memory kernel."""
 
     capabilities: Capabilities
+    longterm: AsyncRedisLongTerm  # one role protocol per store follows with the SQLite store
 
     async def aclose(self) -> None: ...
 

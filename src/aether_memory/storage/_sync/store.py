@@ -8,11 +8,14 @@ Every method is one round trip to the server (a pipeline, a transaction or a scr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from aether_memory.core.config import SessionTTLs
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.types import Capabilities
+
+if TYPE_CHECKING:
+    from aether_memory.backends.redis._sync.longterm import RedisLongTerm
 
 HashKind = Literal["working", "scratch"]
 # One event as stored: id, type, outcome, ts (ms), latency_ms, encoded data.
@@ -23,6 +26,7 @@ class Store(Protocol):
     """A backend for the memory kernel."""
 
     capabilities: Capabilities
+    longterm: RedisLongTerm  # one role protocol per store follows with the SQLite store
 
     def close(self) -> None: ...
 

@@ -14,6 +14,7 @@ from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aether_memory.backends.redis import probe
+from aether_memory.backends.redis._async.longterm import AsyncRedisLongTerm
 from aether_memory.backends.redis.errors import TRANSLATE, translate
 from aether_memory.backends.redis.scripts import (
     CHECKPOINT_LATEST,
@@ -49,6 +50,7 @@ class AsyncRedisStore:
         self._owns_client = owns_client
         self._scripts: dict[str, str] = {}
         self.capabilities = Capabilities(backend="redis", server_version="unknown")
+        self.longterm = AsyncRedisLongTerm(self._r, self.capabilities)
 
     @classmethod
     async def connect(cls, url: str, options: Options) -> AsyncRedisStore:
@@ -66,6 +68,7 @@ class AsyncRedisStore:
                 socket_connect_timeout=options.connect_timeout,
                 health_check_interval=30,
                 retry=retry,
+                protocol=3,  # replies are parsed as RESP3 maps (FT.SEARCH, VSIM, HGETALL)
             )
         except ValueError as exc:
             raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
@@ -90,6 +93,7 @@ class AsyncRedisStore:
             raise translate(replies[0])
         replies = [None if isinstance(r, RedisError) else r for r in replies]
         self.capabilities = probe.capabilities(*replies)
+        self.longterm = AsyncRedisLongTerm(self._r, self.capabilities)
         await self._load_scripts()
         return self.capabilities
 

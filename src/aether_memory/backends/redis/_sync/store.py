@@ -15,6 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from aether_memory.backends.redis import probe
+from aether_memory.backends.redis._sync.longterm import RedisLongTerm
 from aether_memory.backends.redis.errors import TRANSLATE, translate
 from aether_memory.backends.redis.scripts import (
     CHECKPOINT_LATEST,
@@ -50,6 +51,7 @@ class RedisStore:
         self._owns_client = owns_client
         self._scripts: dict[str, str] = {}
         self.capabilities = Capabilities(backend="redis", server_version="unknown")
+        self.longterm = RedisLongTerm(self._r, self.capabilities)
 
     @classmethod
     def connect(cls, url: str, options: Options) -> RedisStore:
@@ -67,6 +69,7 @@ class RedisStore:
                 socket_connect_timeout=options.connect_timeout,
                 health_check_interval=30,
                 retry=retry,
+                protocol=3,  # replies are parsed as RESP3 maps (FT.SEARCH, VSIM, HGETALL)
             )
         except ValueError as exc:
             raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
@@ -91,6 +94,7 @@ class RedisStore:
             raise translate(replies[0])
         replies = [None if isinstance(r, RedisError) else r for r in replies]
         self.capabilities = probe.capabilities(*replies)
+        self.longterm = RedisLongTerm(self._r, self.capabilities)
         self._load_scripts()
         return self.capabilities
 

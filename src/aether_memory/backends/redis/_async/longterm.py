@@ -1,0 +1,294 @@
+"""Long-term memory on Redis: records as hashes, found by the Query Engine where it is loaded
+(HNSW vectors + BM25 full text + tag/numeric filters), by a Redis 8 vector set otherwise."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aether_memory.backends.redis.errors import TRANSLATE
+from aether_memory.core import keys
+from aether_memory.core.query import Filters, escape
+from aether_memory.core.ranking import keyword_scores
+from aether_memory.core.types import Capabilities
+
+log = logging.getLogger("aether_memory")
+
+INDEX_VERSION = 1
+EF_RUNTIME = 100  # HNSW's default (10) found only 60% of the exact top 10 at 100k; 100 finds 99%
+FIELDS = (
+    "content", "kind", "agent", "session", "tags", "source", "importance", "occurred_at",
+    "created_at", "last_accessed", "access_count", "related", "metadata", "hash",
+)  # fmt: skip
+_TAG_FIELDS = ("kind", "agent", "session", "tags", "source")
+
+# KEYS: the memory hash.  ARGV: importance, now_ms.
+REINFORCE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'access_count', 1)
+redis.call('HSET', KEYS[1], 'last_accessed', ARGV[2])
+local current = tonumber(redis.call('HGET', KEYS[1], 'importance') or '0')
+if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'importance', ARGV[1]) end
+return 1
+"""
+
+# One row per memory as the store returns it: field name -> raw value.
+Row = dict[str, Any]
+
+
+def _schema(dims: int) -> list[Any]:
+    schema: list[Any] = ["content", "TEXT", "when", "TEXT", "WEIGHT", "0.5"]
+    for name in _TAG_FIELDS:
+        schema += [name, "TAG", "SEPARATOR", ",", "CASESENSITIVE"]
+    for name in ("importance", "occurred_at", "created_at", "last_accessed", "access_count"):
+        schema += [name, "NUMERIC"]
+    schema += ["embedding", "VECTOR", "HNSW", "10", "TYPE", "FLOAT32", "DIM", str(dims),
+               "DISTANCE_METRIC", "COSINE", "M", "16", "EF_CONSTRUCTION", "200"]  # fmt: skip
+    return schema
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class AsyncRedisLongTerm:
+    """The long-term memory role of the Redis store."""
+
+    def __init__(self, client: Any, capabilities: Capabilities) -> None:
+        self._r = client
+        self._caps = capabilities
+        self._ready: set[str] = set()
+        self._warned = False
+
+    @property
+    def indexed(self) -> bool:
+        return self._caps.search
+
+    async def setup(self, ns: str, dims: int) -> None:
+        """Create the namespace's index if it is missing (idempotent, once per client)."""
+        if ns in self._ready:
+            return
+        if self.indexed:
+            try:
+                with TRANSLATE:
+                    await self._r.execute_command(
+                        "FT.CREATE", keys.memory_index(ns, INDEX_VERSION), "ON", "HASH",
+                        "PREFIX", "1", keys.memory_prefix(ns), "SCHEMA", *_schema(dims),
+                    )  # fmt: skip
+            except Exception as exc:
+                if "already exists" not in str(exc).lower():
+                    raise
+        elif not self._warned:
+            self._warned = True
+            log.warning(
+                "aether-memory: this Redis has no Query Engine (RediSearch); long-term recall "
+                "uses a vector set, and text relevance only re-scores its nearest candidates. "
+                "Load the search module for full-text recall and server-side filters."
+            )
+        self._ready.add(ns)
+
+    async def find_existing(
+        self, ns: str, hashes: Sequence[str], vectors: Sequence[bytes], scope: Filters
+    ) -> tuple[list[str | None], list[tuple[str, float, float] | None]]:
+        """For each item: the id stored under its content hash, and its nearest neighbour
+        in `scope` as (id, cosine similarity, importance). One round trip."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hmget(keys.content_hashes(ns), list(hashes))
+        for vector in vectors:
+            if self.indexed:
+                self._knn(pipe, ns, scope, vector, 1, ("importance",))
+            else:
+                pipe.execute_command(
+                    "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", 1, "WITHSCORES"
+                )
+        with TRANSLATE:
+            replies = await pipe.execute()
+        exact = [None if v is None else v.decode() for v in replies[0]]
+        nearest: list[tuple[str, float, float] | None] = []
+        for reply in replies[1:]:
+            if self.indexed:
+                results = reply[b"results"]
+                if not results:
+                    nearest.append(None)
+                    continue
+                attrs = results[0][b"extra_attributes"]
+                memory_id = _text(results[0][b"id"]).rsplit(":", 1)[1]
+                sim = 1.0 - float(attrs[b"dist"])
+                nearest.append((memory_id, sim, float(attrs.get(b"importance", 0.5))))
+            else:
+                item = next(iter(reply.items()), None) if reply else None
+                nearest.append(
+                    None if item is None else (_text(item[0]), 2 * float(item[1]) - 1, 0.5)
+                )
+        return exact, nearest
+
+    async def put(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
+        """Store records (id, fields incl. ``embedding`` and ``hash``, ttl ms) atomically."""
+        pipe = self._r.pipeline(transaction=True)
+        hashes = {}
+        for memory_id, fields, ttl_ms in rows:
+            key = keys.memory(ns, memory_id)
+            pipe.hset(key, mapping=fields)
+            if ttl_ms is not None:
+                pipe.pexpire(key, ttl_ms)
+            hashes[fields["hash"]] = memory_id
+            if not self.indexed:
+                pipe.execute_command(
+                    "VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id
+                )
+        pipe.hset(keys.content_hashes(ns), mapping=hashes)
+        with TRANSLATE:
+            await pipe.execute()
+
+    async def reinforce(self, ns: str, items: Sequence[tuple[str, float]], now_ms: int) -> None:
+        """Count a repeated memory: access_count + 1; importance rises to the new value."""
+        pipe = self._r.pipeline(transaction=False)
+        for memory_id, importance in items:
+            # EVAL rather than EVALSHA: a rare path, and the script is tiny.
+            pipe.eval(REINFORCE, 1, keys.memory(ns, memory_id), importance, now_ms)
+        with TRANSLATE:
+            await pipe.execute()
+
+    async def search(
+        self, ns: str, scope: Filters, vector: bytes, terms: Sequence[str], n: int
+    ) -> tuple[dict[str, float], dict[str, float], dict[str, Row]]:
+        """Vector and text candidates (up to `n` each) and their records. One round trip
+        with the Query Engine; two on plain Redis (neighbours, then their records)."""
+        if not self.indexed:
+            return await self._search_plain(ns, scope, vector, terms, n)
+        pipe = self._r.pipeline(transaction=False)
+        self._knn(pipe, ns, scope, vector, n, FIELDS)
+        if terms:
+            words = " | ".join(escape(t) for t in terms)
+            where = scope.compile()
+            query = f"@content|when:({words})" + ("" if where == "*" else f" {where}")
+            pipe.execute_command(
+                "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), query, "SCORER", "BM25STD",
+                "WITHSCORES", "RETURN", len(FIELDS), *FIELDS, "LIMIT", 0, n, "DIALECT", 2,
+            )  # fmt: skip
+        with TRANSLATE:
+            replies = await pipe.execute()
+        rows: dict[str, Row] = {}
+        by_vector: dict[str, float] = {}
+        for result in replies[0][b"results"]:
+            memory_id, row = _row(result)
+            by_vector[memory_id] = 1.0 - float(row.pop("dist"))
+            rows[memory_id] = row
+        by_text: dict[str, float] = {}
+        if terms:
+            for result in replies[1][b"results"]:
+                memory_id, row = _row(result)
+                by_text[memory_id] = float(result[b"score"])
+                rows.setdefault(memory_id, row)
+        return by_vector, by_text, rows
+
+    def _knn(
+        self, pipe: Any, ns: str, scope: Filters, vector: bytes, n: int, fields: Sequence[str]
+    ) -> None:
+        where = scope.compile()
+        query = f"({where})=>[KNN {n} @embedding $vec EF_RUNTIME {EF_RUNTIME} AS dist]"
+        pipe.execute_command(
+            "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), query, "PARAMS", 2, "vec", vector,
+            "SORTBY", "dist", "RETURN", len(fields) + 1, *fields, "dist",
+            "LIMIT", 0, n, "DIALECT", 2,
+        )  # fmt: skip
+
+    async def _search_plain(
+        self, ns: str, scope: Filters, vector: bytes, terms: Sequence[str], n: int
+    ) -> tuple[dict[str, float], dict[str, float], dict[str, Row]]:
+        # Filters run here, after the neighbours are found: ask for many more than needed.
+        wide = max(n * 8, 200)
+        with TRANSLATE:
+            reply = await self._r.execute_command(
+                "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", wide, "WITHSCORES"
+            )
+        near = {_text(k): 2 * float(v) - 1 for k, v in (reply or {}).items()}
+        records = await self.get(ns, list(near))
+        rows = {
+            memory_id: row
+            for memory_id, row in zip(near, records, strict=True)
+            if row is not None and scope.matches(decode_row(row))
+        }
+        by_vector = {memory_id: near[memory_id] for memory_id in list(rows)[:n]}
+        contents = {memory_id: _text(row["content"]) for memory_id, row in rows.items()}
+        by_text = keyword_scores(terms, contents)
+        top_text = dict(sorted(by_text.items(), key=lambda kv: kv[1], reverse=True)[:n])
+        kept = {**by_vector, **top_text}
+        return by_vector, top_text, {k: rows[k] for k in kept}
+
+    async def touch(self, ns: str, ids: Sequence[str], now_ms: int) -> None:
+        """Record that a recall returned these memories (one pipelined write)."""
+        if not ids:
+            return
+        pipe = self._r.pipeline(transaction=False)
+        for memory_id in ids:
+            key = keys.memory(ns, memory_id)
+            pipe.hincrby(key, "access_count", 1)
+            pipe.hset(key, "last_accessed", now_ms)
+        with TRANSLATE:
+            await pipe.execute()
+
+    async def get(self, ns: str, ids: Sequence[str]) -> list[Row | None]:
+        pipe = self._r.pipeline(transaction=False)
+        for memory_id in ids:
+            pipe.hmget(keys.memory(ns, memory_id), list(FIELDS))
+        with TRANSLATE:
+            replies = await pipe.execute()
+        out: list[Row | None] = []
+        for values in replies:
+            if values[0] is None:
+                out.append(None)
+            else:
+                out.append(
+                    {name: v for name, v in zip(FIELDS, values, strict=True) if v is not None}
+                )
+        return out
+
+    async def delete(self, ns: str, ids: Sequence[str], hashes: Sequence[str]) -> int:
+        pipe = self._r.pipeline(transaction=True)
+        for memory_id in ids:
+            pipe.delete(keys.memory(ns, memory_id))
+        if hashes:
+            pipe.hdel(keys.content_hashes(ns), *hashes)
+        if not self.indexed:
+            for memory_id in ids:
+                pipe.execute_command("VREM", keys.vectors(ns), memory_id)
+        with TRANSLATE:
+            replies = await pipe.execute()
+        return sum(int(r) for r in replies[: len(ids)])
+
+    async def update(self, ns: str, memory_id: str, fields: Mapping[str, Any]) -> None:
+        pipe = self._r.pipeline(transaction=True)
+        key = keys.memory(ns, memory_id)
+        pipe.hset(key, mapping=dict(fields))
+        if not self.indexed and "embedding" in fields:
+            pipe.execute_command("VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id)
+        with TRANSLATE:
+            await pipe.execute()
+
+
+def _row(result: Mapping[bytes, Any]) -> tuple[str, Row]:
+    memory_id = _text(result[b"id"]).rsplit(":", 1)[1]
+    return memory_id, {_text(k): v for k, v in result[b"extra_attributes"].items()}
+
+
+def decode_row(row: Row) -> dict[str, Any]:
+    """Raw fields to Python values (tags and related as tuples, numbers as numbers)."""
+    get = row.get
+    return {
+        "content": _text(get("content", b"")),
+        "kind": _text(get("kind", b"fact")),
+        "agent": _text(get("agent", b"")),
+        "session": _text(get("session", b"")) or None,
+        "tags": tuple(t for t in _text(get("tags", b"")).split(",") if t),
+        "source": _text(get("source", b"")) or None,
+        "importance": float(get("importance", 0.5)),
+        "occurred_at": int(float(get("occurred_at", 0))),
+        "created_at": int(float(get("created_at", 0))),
+        "last_accessed": int(float(get("last_accessed", 0))),
+        "access_count": int(float(get("access_count", 0))),
+        "related": tuple(r for r in _text(get("related", b"")).split(",") if r),
+        "metadata": get("metadata"),
+        "hash": _text(get("hash", b"")),
+    }

@@ -1,0 +1,93 @@
+"""Query text for the Query Engine, built only here and only through the escaper.
+
+User-supplied values (tags, ids, kinds, query words) never reach the engine unescaped: a tag
+such as ``a|b`` or ``@t:{x}`` matches itself and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Every character the query parser gives a meaning to, plus whitespace.
+_SPECIAL = re.compile(r"([,.<>{}\[\]\"':;!@#$%^&*()\-+=~|/\\\s?])")
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_QUERY_TERMS = 32
+
+
+def escape(value: str) -> str:
+    """Backslash every character that has a meaning in query syntax."""
+    return _SPECIAL.sub(r"\\\1", value)
+
+
+def tag_clause(field: str, values: Iterable[str]) -> str:
+    """``@field:{v1 | v2}`` with each value escaped; the caller names a trusted field."""
+    escaped = " | ".join(escape(v) for v in values)
+    return f"@{field}:{{{escaped}}}"
+
+
+def text_terms(query: str) -> list[str]:
+    """The words of a natural-language query, deduplicated, lower-cased, in order.
+
+    Only runs of letters, digits and underscores survive, so no query syntax can be formed.
+    """
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(query.lower()):
+        if len(word) > 1 or word.isdigit():
+            seen.setdefault(word, None)
+    return list(seen)[:MAX_QUERY_TERMS]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a recall may be restricted to. Every value is escaped when compiled."""
+
+    kinds: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    sessions: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    since_ms: int | None = None
+    until_ms: int | None = None
+    min_importance: float | None = None
+
+    def compile(self) -> str:
+        """The filter part of a query (``*`` when there is none)."""
+        parts = []
+        for field, values in (
+            ("kind", self.kinds),
+            ("agent", self.agents),
+            ("session", self.sessions),
+            ("tags", self.tags),
+        ):
+            if values:
+                parts.append(tag_clause(field, values))
+        if self.since_ms is not None or self.until_ms is not None:
+            low = "-inf" if self.since_ms is None else str(int(self.since_ms))
+            high = "+inf" if self.until_ms is None else str(int(self.until_ms))
+            parts.append(f"@occurred_at:[{low} {high}]")
+        if self.min_importance is not None:
+            parts.append(f"@importance:[{float(self.min_importance)!r} +inf]")
+        return " ".join(parts) if parts else "*"
+
+    def matches(self, record: dict[str, object]) -> bool:
+        """The same filter, applied to a decoded record (for stores without an index)."""
+        checks: list[bool] = []
+        for field, values in (
+            ("kind", self.kinds),
+            ("agent", self.agents),
+            ("session", self.sessions),
+        ):
+            if values:
+                checks.append(record.get(field) in values)
+        if self.tags:
+            have = record.get("tags") or ()
+            checks.append(any(t in have for t in self.tags))  # type: ignore[operator]
+        occurred = int(record.get("occurred_at", 0))  # type: ignore[call-overload]
+        if self.since_ms is not None:
+            checks.append(occurred >= self.since_ms)
+        if self.until_ms is not None:
+            checks.append(occurred <= self.until_ms)
+        if self.min_importance is not None:
+            checks.append(float(record.get("importance", 0.0)) >= self.min_importance)  # type: ignore[arg-type]
+        return all(checks)

@@ -1,0 +1,125 @@
+"""How recall ranks: fuse vector similarity and text relevance, then blend recency and
+importance. Pure functions; the weights are chosen on the evaluation set (`eval/`)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+DAY_MS = 86_400_000
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class RankingWeights:
+    """Weights of the final score.
+
+    Attributes:
+        vector: weight of cosine similarity in the fused relevance.
+        text: weight of BM25 relevance (normalised to the best text hit) in it.
+        recency: share of the final score given to recency (half-life decay).
+        importance: share of the final score given to the memory's importance.
+        half_life_days: age at which recency counts half.
+        fusion: ``blend`` (normalised scores) or ``rrf`` (reciprocal ranks).
+        rrf_k: the constant of reciprocal-rank fusion.
+    """
+
+    vector: float = 0.5
+    text: float = 0.5
+    recency: float = 0.1
+    importance: float = 0.05
+    half_life_days: float = 30.0
+    fusion: str = "blend"
+    rrf_k: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """The components and final score of one candidate."""
+
+    id: str
+    score: float
+    vector: float
+    text: float
+    recency: float
+    importance: float
+
+
+def recency(occurred_at_ms: int, now_ms: int, half_life_days: float) -> float:
+    """1.0 now, 0.5 one half-life ago; future dates count as now."""
+    age_days = max(0, now_ms - occurred_at_ms) / DAY_MS
+    return math.pow(0.5, age_days / half_life_days) if half_life_days > 0 else 1.0
+
+
+def rank(
+    vector_scores: Mapping[str, float],
+    text_scores: Mapping[str, float],
+    occurred_at: Mapping[str, int],
+    importance: Mapping[str, float],
+    now_ms: int,
+    weights: RankingWeights,
+) -> list[Scored]:
+    """Rank the union of the vector and text candidates, best first.
+
+    `vector_scores` are cosine similarities (0..1); `text_scores` are raw BM25 scores.
+    A candidate missing from one list scores 0 for that signal.
+    """
+    ids = list(dict.fromkeys([*vector_scores, *text_scores]))
+    best_text = max(text_scores.values(), default=0.0)
+    relevance_share = 1.0 - weights.recency - weights.importance
+    if weights.fusion == "rrf":
+        v_rank = _ranks(vector_scores)
+        t_rank = _ranks(text_scores)
+        best = (weights.vector + weights.text) / (weights.rrf_k + 1)
+
+    out = []
+    for id_ in ids:
+        v = vector_scores.get(id_, 0.0)
+        t = text_scores.get(id_, 0.0) / best_text if best_text > 0 else 0.0
+        if weights.fusion == "rrf":
+            fused = (weights.vector / (weights.rrf_k + v_rank[id_]) if id_ in v_rank else 0.0) + (
+                weights.text / (weights.rrf_k + t_rank[id_]) if id_ in t_rank else 0.0
+            )
+            fused /= best
+        else:
+            total = weights.vector + weights.text
+            fused = (weights.vector * v + weights.text * t) / total if total else 0.0
+        r = recency(occurred_at.get(id_, now_ms), now_ms, weights.half_life_days)
+        imp = importance.get(id_, 0.5)
+        score = relevance_share * fused + weights.recency * r + weights.importance * imp
+        out.append(Scored(id_, score, v, t, r, imp))
+    out.sort(key=lambda s: s.score, reverse=True)
+    return out
+
+
+def _ranks(scores: Mapping[str, float]) -> dict[str, int]:
+    ordered = sorted(scores, key=lambda k: scores[k], reverse=True)
+    return {id_: i + 1 for i, id_ in enumerate(ordered)}
+
+
+def keyword_scores(terms: Sequence[str], docs: Mapping[str, str]) -> dict[str, float]:
+    """A BM25 score of each document for `terms`, computed over `docs` alone.
+
+    Used where no full-text index exists (plain Redis, before the SQLite store): the
+    statistics come from the candidate set, which is a rough stand-in for the corpus.
+    """
+    if not terms or not docs:
+        return {}
+    k1, b = 1.2, 0.75
+    tokens = {id_: _WORD.findall(text.lower()) for id_, text in docs.items()}
+    avg_len = sum(len(t) for t in tokens.values()) / len(tokens) or 1.0
+    n = len(tokens)
+    df = {term: sum(1 for t in tokens.values() if term in t) for term in terms}
+    scores: dict[str, float] = {}
+    for id_, words in tokens.items():
+        score = 0.0
+        for term in terms:
+            tf = words.count(term)
+            if tf:
+                idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
+                score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(words) / avg_len))
+        if score > 0:
+            scores[id_] = score
+    return scores
