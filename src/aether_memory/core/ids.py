@@ -6,10 +6,10 @@ retried or replayed without creating a duplicate.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
-
-from ulid import ULID
 
 from aether_memory.core.errors import InvalidInput
 
@@ -24,9 +24,28 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Two base-32 digits per entry: a 128-bit ULID is encoded ten bits at a time. Generating ids
+# is on every event's path, and the ulid package's pure-Python encoding cost ~3.8 µs an id.
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+_SHIFTS = range(120, -1, -10)
+_lock = threading.Lock()
+_last = 0
+
+
 def new_id() -> str:
-    """A new ULID string: unique, and sortable by creation time."""
-    return str(ULID())
+    """A new ULID: 48 bits of milliseconds, 80 random bits, 26 Crockford base-32 characters.
+
+    Ids made in one process are strictly increasing: within one millisecond the random part
+    is incremented (the ULID spec's monotonic mode), so they sort in creation order.
+    """
+    global _last
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
+    with _lock:
+        if value <= _last:
+            value = _last + 1
+        _last = value
+    return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in _SHIFTS])
 
 
 def check_name(value: object, what: str) -> str:
