@@ -174,3 +174,12 @@ def test_bad_memories_are_refused_before_writing(lt: Memory, bad: dict[str, obje
     with pytest.raises(InvalidInput):
         agent.remember_many(["fine", bad])  # type: ignore[list-item]
     assert agent.recall("fine x", k=5) == []
+
+
+def test_questions_full_of_stop_words_are_safe(lt: Memory) -> None:
+    # Query Engine 2.10 crashes on `is | it | ok`-style unions; stop words never reach it.
+    agent = lt.agent("coder")
+    agent.remember("Never force push to a shared branch")
+    hits = agent.recall("is it ok to force push to a shared branch?", k=1)
+    assert hits[0].record.content == "Never force push to a shared branch"
+    assert lt.ping()

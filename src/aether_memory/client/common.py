@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 from aether_memory.core.codec import dumps
 from aether_memory.core.config import DEFAULT_LOCAL_URL, Settings
+from aether_memory.core.context import Section
 from aether_memory.core.errors import ClientClosed, ConfigurationError, InvalidInput
-from aether_memory.core.types import Capabilities
+from aether_memory.core.types import Capabilities, Episode, Event, Hit, Skill
 
 log = logging.getLogger("aether_memory")
 
@@ -105,3 +108,60 @@ def guard_eviction(caps: Capabilities, url: str, strict: bool) -> None:
     if strict:
         raise ConfigurationError(message)
     log.warning("aether-memory: %s", message)
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+def context_sections(
+    identity: Mapping[str, str],
+    working: Mapping[str, Any],
+    steps: Sequence[Event],
+    memories: Sequence[Hit],
+    episodes: Sequence[Episode],
+    skills: Sequence[Skill],
+) -> list[Section]:
+    """The sections of `Agent.context`, most useful first."""
+    compact = dumps  # JSON, one line per value
+    sections = [
+        Section(
+            "Identity", [f"[{name}] {' '.join(text.split())}" for name, text in identity.items()]
+        ),
+        Section("Working memory", [f"{k}: {compact(v).decode()}" for k, v in working.items()]),
+        Section(
+            "Recent steps",
+            [
+                f"{_day(e.ts)} {e.type} ({e.outcome}): "
+                + (
+                    f"{e.data.get('action')} -> {e.data.get('observation')}"
+                    if isinstance(e.data, dict) and "action" in e.data
+                    else compact(e.data).decode()
+                )
+                for e in reversed(steps)
+            ],
+        ),
+        Section(
+            "Relevant memories",
+            [
+                f"{h.record.content} ({h.record.kind}, {_day(h.record.occurred_at)})"
+                for h in memories
+            ],
+        ),
+        Section(
+            "Past episodes",
+            [
+                f"{e.task_prompt} -> {'succeeded' if e.success else 'failed'}: {e.outcome}"
+                for e in episodes
+            ],
+        ),
+        Section(
+            "Skills",
+            [
+                f"{s.name}: {s.description}"
+                + (f" (success {s.successes}/{s.runs})" if s.runs else "")
+                for s in skills
+            ],
+        ),
+    ]
+    return sections

@@ -17,6 +17,7 @@ Layout (braces are Redis Cluster hash tags)::
     aether:{ns}:mem:{id}                            hash: a long-term memory (indexed)
     aether:{ns}:idx:v{n}                            the Query Engine index over mem:*
     aether:{ns}:hashes                              hash: content hash -> memory id (dedup)
+    aether:{ns}:skill:{name}                        hash: a skill and its run statistics
     aether:{ns}:vectors                             vector set (plain Redis 8 only)
 
 Everything of one session shares the `{ns/agent/sid}` tag, so its multi-key writes can be
@@ -68,6 +69,10 @@ def memory_prefix(ns: str) -> str:
 
 def memory_index(ns: str, version: int) -> str:
     return f"{PREFIX}:{{{ns}}}:idx:v{version}"
+
+
+def skill(ns: str, name: str) -> str:
+    return f"{PREFIX}:{{{ns}}}:skill:{name}"
 
 
 def content_hashes(ns: str) -> str:

@@ -15,6 +15,14 @@ _SPECIAL = re.compile(r"([,.<>{}\[\]\"':;!@#$%^&*()\-+=~|/\\\s?])")
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 32
 
+# The Query Engine's default English stop words. They are dropped here, before the query is
+# built, because they add nothing to relevance and because Query Engine 2.10 crashes the
+# server on a union of two or more stop words with another term (`is | it | ok`).
+STOPWORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their "
+    "then there these they this to was will with".split()
+)
+
 
 def escape(value: str) -> str:
     """Backslash every character that has a meaning in query syntax."""
@@ -30,11 +38,12 @@ def tag_clause(field: str, values: Iterable[str]) -> str:
 def text_terms(query: str) -> list[str]:
     """The words of a natural-language query, deduplicated, lower-cased, in order.
 
-    Only runs of letters, digits and underscores survive, so no query syntax can be formed.
+    Only runs of letters, digits and underscores survive, so no query syntax can be formed;
+    stop words are dropped.
     """
     seen: dict[str, None] = {}
     for word in _WORD.findall(query.lower()):
-        if len(word) > 1 or word.isdigit():
+        if (len(word) > 1 or word.isdigit()) and word not in STOPWORDS:
             seen.setdefault(word, None)
     return list(seen)[:MAX_QUERY_TERMS]
 

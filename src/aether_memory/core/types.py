@@ -139,3 +139,73 @@ class Hit:
     text: float
     recency: float
     importance: float
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """A finished task, summarised from a session's steps (a memory of kind ``episodic``)."""
+
+    id: str
+    task_prompt: str
+    outcome: str
+    success: bool
+    agent: str
+    session: str | None
+    steps: tuple[dict[str, Any], ...] = ()
+    duration_seconds: float | None = None
+    tags: tuple[str, ...] = ()
+    importance: float = 0.5
+    occurred_at: int = 0
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Skill:
+    """A named procedure and how it has fared (searchable as a ``procedural`` memory)."""
+
+    name: str
+    description: str
+    steps: tuple[Any, ...]
+    tags: tuple[str, ...] = ()
+    runs: int = 0
+    successes: int = 0
+    total_duration: float = 0.0
+    memory_id: str | None = None
+    updated_at: int = 0
+    score: float | None = None
+
+    @property
+    def success_rate(self) -> float | None:
+        """Share of recorded runs that succeeded (None before the first run)."""
+        return self.successes / self.runs if self.runs else None
+
+    @property
+    def mean_duration(self) -> float | None:
+        """Mean duration of recorded runs, in seconds (None before the first run)."""
+        return self.total_duration / self.runs if self.runs else None
+
+
+@dataclass(frozen=True, slots=True)
+class Introspection:
+    """What an agent knows about a topic, in one object (`Agent.introspect`)."""
+
+    topic: str
+    total: int
+    by_kind: dict[str, int]
+    strongest: tuple[Hit, ...]
+    episodes: tuple[Episode, ...]
+    skills: tuple[Skill, ...]
+
+    def summary(self) -> str:
+        """A few lines a person (or a model) can read."""
+        if not self.total and not self.episodes and not self.skills:
+            return f"I know nothing about {self.topic!r} yet."
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.by_kind.items()))
+        lines = [f"About {self.topic!r}: {self.total} memories ({kinds or 'none'})."]
+        lines += [f"- {h.record.content}" for h in self.strongest]
+        if self.episodes:
+            ok = sum(e.success for e in self.episodes)
+            lines.append(f"{len(self.episodes)} related episodes, {ok} successful.")
+        if self.skills:
+            lines.append("Skills: " + ", ".join(s.name for s in self.skills) + ".")
+        return "\n".join(lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,14 @@ from aether_memory.core.errors import InvalidInput, NotFound
 from aether_memory.core.ids import check_name, check_tag, new_id, now_ms
 from aether_memory.core.query import Filters, text_terms
 from aether_memory.core.ranking import RankingWeights, rank
-from aether_memory.core.types import Hit, MemoryRecord
+from aether_memory.core.types import (
+    Episode,
+    Event,
+    Hit,
+    Introspection,
+    MemoryRecord,
+    Skill,
+)
 
 if TYPE_CHECKING:
     from aether_memory.core.embeddings import Embedder
@@ -280,23 +287,229 @@ class AsyncLongTermMemory:
         tags: Iterable[str] | None,
         metadata: Mapping[str, Any] | None,
     ) -> MemoryRecord:
-        current = await self.get(memory_id)
+        check_name(memory_id, "memory id")
+        row = (await self._store.get(self._ns, [memory_id]))[0]
+        if row is None:
+            raise NotFound(f"no memory {memory_id!r} in namespace {self._ns!r}")
+        current = decode_row(row)
+        tag_list = None if tags is None else list(tags)
+        _check_item(
+            Memorable(
+                content=current["content"] if content is None else content,
+                kind=current["kind"],
+                importance=current["importance"] if importance is None else importance,
+                tags=tag_list or (),
+            )
+        )
         fields: dict[str, Any] = {}
+        rehash = None
         if content is not None:
-            item = Memorable(content=content, kind=current.kind)
-            _check_item(item)
+            digest = content_hash(current["agent"], current["kind"], content)
             fields["content"] = content
-            fields["hash"] = content_hash(current.agent, current.kind, content)
+            fields["hash"] = digest
             fields["embedding"] = (await self._embed([content]))[0]
+            rehash = (current["hash"], digest)
         if importance is not None:
-            _check_item(Memorable(content="x", importance=importance))
             fields["importance"] = float(importance)
-        if tags is not None:
-            tag_list = list(tags)
-            _check_item(Memorable(content="x", tags=tag_list))
+        if tag_list is not None:
             fields["tags"] = ",".join(tag_list)
         if metadata is not None:
             fields["metadata"] = self._codec.encode(dict(metadata))
         if fields:
-            await self._store.update(self._ns, memory_id, fields)
+            await self._store.update(self._ns, memory_id, fields, rehash)
         return await self.get(memory_id)
+
+    # -- episodes ------------------------------------------------------------------------------
+    async def save_episode(
+        self,
+        agent: str,
+        session: str,
+        steps: Sequence[Event],
+        task_prompt: str,
+        outcome: str,
+        success: bool,
+        duration_seconds: float | None,
+        tags: Sequence[str],
+        importance: float,
+    ) -> Episode:
+        """Store a finished task as an ``episodic`` memory summarising its steps."""
+        if not isinstance(task_prompt, str) or not task_prompt.strip():
+            raise InvalidInput("an episode needs a task prompt")
+        if not isinstance(outcome, str):
+            raise InvalidInput("an episode's outcome must be text")
+        step_rows = [_step_summary(e) for e in steps]
+        content = _episode_text(task_prompt, outcome, success, step_rows)
+        meta = {
+            "task_prompt": task_prompt,
+            "outcome": outcome,
+            "success": bool(success),
+            "duration_seconds": duration_seconds,
+            "steps": step_rows,
+        }
+        item = Memorable(
+            content=content, kind="episodic", importance=importance, tags=tuple(tags),
+            session=session, metadata=meta, source="episode",
+        )  # fmt: skip
+        record = (await self.remember_many(agent, [item]))[0]
+        return Episode(
+            id=record.id, task_prompt=task_prompt, outcome=outcome, success=bool(success),
+            agent=agent, session=session, steps=tuple(step_rows),
+            duration_seconds=duration_seconds, tags=tuple(tags), importance=importance,
+            occurred_at=record.occurred_at,
+        )  # fmt: skip
+
+    async def search_episodes(self, query: str, limit: int, scope: Filters) -> list[Episode]:
+        hits = await self.recall(query, limit, replace(scope, kinds=("episodic",)))
+        return [_episode(h.record, h.score) for h in hits]
+
+    # -- skills --------------------------------------------------------------------------------
+    async def save_skill(
+        self, agent: str, name: str, description: str, steps: Sequence[Any], tags: Sequence[str]
+    ) -> Skill:
+        """Create or replace a skill; its description is searchable (``procedural``)."""
+        check_name(name, "skill name")
+        if not isinstance(description, str) or not description.strip():
+            raise InvalidInput("a skill needs a description")
+        steps_raw = self._codec.encode(list(steps))
+        existing = (await self._store.skill_get(self._ns, [name]))[0]
+        text = f"{name}: {description}"
+        old_id = _text(existing.get("memory_id", b"")) if existing else ""
+        if old_id:
+            await self.update(old_id, text, None, tags, {"skill": name})
+            memory_id = old_id
+        else:
+            item = Memorable(
+                content=text, kind="procedural", tags=tuple(tags),
+                metadata={"skill": name}, source="skill",
+            )  # fmt: skip
+            memory_id = (await self.remember_many(agent, [item]))[0].id
+        fields = {
+            "name": name,
+            "description": description,
+            "steps": steps_raw,
+            "tags": ",".join(tags),
+            "memory_id": memory_id,
+            "updated_at": now_ms(),
+        }
+        await self._store.skill_put(self._ns, name, fields, self._ttl_ms("procedural"))
+        return await self.skill(name)
+
+    async def skill(self, name: str) -> Skill:
+        check_name(name, "skill name")
+        row = (await self._store.skill_get(self._ns, [name]))[0]
+        if row is None:
+            raise NotFound(f"no skill {name!r} in namespace {self._ns!r}")
+        return self._skill(row)
+
+    async def record_skill_execution(self, name: str, success: bool, duration: float) -> Skill:
+        check_name(name, "skill name")
+        if not isinstance(duration, int | float) or duration < 0:
+            raise InvalidInput("duration must be a non-negative number of seconds")
+        found = await self._store.skill_run(
+            self._ns, name, bool(success), float(duration), self._ttl_ms("procedural")
+        )
+        if not found:
+            raise NotFound(f"no skill {name!r} to record a run of; save_skill() it first")
+        return await self.skill(name)
+
+    async def search_skills(self, query: str, limit: int, scope: Filters) -> list[Skill]:
+        hits = await self.recall(query, limit, replace(scope, kinds=("procedural",)))
+        names = [h.record.metadata.get("skill") for h in hits]
+        pairs = [(str(n), h.score) for n, h in zip(names, hits, strict=True) if n]
+        rows = await self._store.skill_get(self._ns, [n for n, _ in pairs])
+        return [
+            replace(self._skill(row), score=score)
+            for (_, score), row in zip(pairs, rows, strict=True)
+            if row is not None
+        ]
+
+    def _skill(self, row: Mapping[str, Any]) -> Skill:
+        return Skill(
+            name=_text(row["name"]),
+            description=_text(row["description"]),
+            steps=tuple(self._codec.decode(row["steps"])),
+            tags=tuple(t for t in _text(row.get("tags", b"")).split(",") if t),
+            runs=int(row.get("runs", 0)),
+            successes=int(row.get("successes", 0)),
+            total_duration=float(row.get("total_duration", 0.0)),
+            memory_id=_text(row.get("memory_id", b"")) or None,
+            updated_at=int(row.get("updated_at", 0)),
+        )
+
+    # -- everything at once ----------------------------------------------------------------------
+    async def search_all(
+        self, query: str, limit_per_type: int, scope: Filters
+    ) -> dict[str, list[Any]]:
+        """Episodes, facts (fact + semantic) and skills relevant to `query`."""
+        semantic = await self.recall(query, limit_per_type, replace(scope, kinds=SEMANTIC_KINDS))
+        return {
+            "episodic": await self.search_episodes(query, limit_per_type, scope),
+            "semantic": semantic,
+            "skills": await self.search_skills(query, limit_per_type, scope),
+        }
+
+    async def introspect(self, agent: str, topic: str) -> Introspection:
+        scope = Filters(agents=(agent,))
+        hits = await self.recall(topic, 20, scope, touch=False)
+        relevant = [h for h in hits if h.vector >= RELEVANT or h.text > 0]
+        by_kind: dict[str, int] = {}
+        for hit in relevant:
+            by_kind[hit.record.kind] = by_kind.get(hit.record.kind, 0) + 1
+        strongest = sorted(relevant, key=lambda h: h.score * (0.5 + h.record.importance))[::-1]
+        return Introspection(
+            topic=topic,
+            total=len(relevant),
+            by_kind=by_kind,
+            strongest=tuple(strongest[:5]),
+            episodes=tuple(await self.search_episodes(topic, 3, scope)),
+            skills=tuple(await self.search_skills(topic, 3, scope)),
+        )
+
+
+SEMANTIC_KINDS = ("fact", "semantic")
+RELEVANT = 0.35  # cosine similarity above which a memory counts as "about" a topic
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _step_summary(event: Event) -> dict[str, Any]:
+    data = event.data if isinstance(event.data, dict) else {"data": event.data}
+    return {
+        "action": data.get("action", event.type),
+        "observation": data.get("observation"),
+        "outcome": event.outcome,
+    }
+
+
+def _episode_text(prompt: str, outcome: str, success: bool, steps: Sequence[dict[str, Any]]) -> str:
+    verdict = "succeeded" if success else "failed"
+    lines = [f"Task: {prompt}", f"Outcome ({verdict}): {outcome}"]
+    if steps:
+        shown = "; ".join(
+            f"{s['action']} -> {str(s['observation'])[:80]}" for s in steps[-MAX_EPISODE_STEPS:]
+        )
+        lines.append(f"Steps: {shown}")
+    return "\n".join(lines)[:MAX_CONTENT_CHARS]
+
+
+MAX_EPISODE_STEPS = 20
+
+
+def _episode(record: MemoryRecord, score: float | None) -> Episode:
+    meta = record.metadata
+    return Episode(
+        id=record.id,
+        task_prompt=str(meta.get("task_prompt", record.content)),
+        outcome=str(meta.get("outcome", "")),
+        success=bool(meta.get("success", False)),
+        agent=record.agent,
+        session=record.session,
+        steps=tuple(meta.get("steps", ())),
+        duration_seconds=meta.get("duration_seconds"),
+        tags=record.tags,
+        importance=record.importance,
+        occurred_at=record.occurred_at,
+        score=score,
+    )

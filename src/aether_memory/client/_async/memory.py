@@ -17,13 +17,19 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aether_memory.backends.redis._async.store import AsyncRedisStore
-from aether_memory.client._async.longterm import AsyncLongTermMemory, Memorable, epoch_ms
+from aether_memory.client._async.longterm import (
+    MAX_EPISODE_STEPS,
+    AsyncLongTermMemory,
+    Memorable,
+    epoch_ms,
+)
 from aether_memory.client.common import (
     ClosedStore,
     args_hash,
     check_batch,
     check_field,
     check_redis_url,
+    context_sections,
     guard_eviction,
     read_documents,
     redacted,
@@ -32,6 +38,7 @@ from aether_memory.client.common import (
 from aether_memory.core import keys
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings
+from aether_memory.core.context import render
 from aether_memory.core.errors import InvalidInput, NotFound
 from aether_memory.core.ids import check_name, check_tag, new_id, now_ms
 from aether_memory.core.keys import SessionKeys
@@ -39,10 +46,13 @@ from aether_memory.core.query import Filters
 from aether_memory.core.types import (
     Capabilities,
     CheckpointInfo,
+    Episode,
     Event,
     Hit,
+    Introspection,
     MemoryRecord,
     SessionInfo,
+    Skill,
 )
 from aether_memory.storage._async.store import AsyncStore, EventRow, HashKind
 
@@ -318,6 +328,64 @@ class AsyncAgent:
         """One long-term memory by id (`NotFound` if it is gone)."""
         return await self.memory.longterm.get(memory_id)
 
+    async def introspect(self, topic: str) -> Introspection:
+        """What this agent knows about `topic`: counts by kind, its strongest memories,
+        related episodes and skills (``.summary()`` renders it as text)."""
+        return await self.memory.longterm.introspect(self.id, topic)
+
+    # -- episodes and skills (shared by the namespace) -------------------------------------------
+    async def search_episodes(self, query: str, limit: int = 5) -> list[Episode]:
+        """Past episodes (of any agent in the namespace) relevant to `query`."""
+        return await self.memory.longterm.search_episodes(query, limit, Filters())
+
+    async def save_skill(
+        self, name: str, description: str, steps: Sequence[Any], tags: Sequence[str] = ()
+    ) -> Skill:
+        """Create or replace the skill `name` (its run statistics are kept)."""
+        return await self.memory.longterm.save_skill(self.id, name, description, steps, tags)
+
+    async def record_skill_execution(self, name: str, success: bool, duration: float) -> Skill:
+        """Count one run of a skill; returns it with its success rate and mean duration."""
+        return await self.memory.longterm.record_skill_execution(name, success, duration)
+
+    async def skill(self, name: str) -> Skill:
+        """The skill `name` (`NotFound` if there is none)."""
+        return await self.memory.longterm.skill(name)
+
+    async def search_skills(self, query: str, limit: int = 5) -> list[Skill]:
+        """Skills whose name and description match `query`."""
+        return await self.memory.longterm.search_skills(query, limit, Filters())
+
+    async def search_all(self, query: str, limit_per_type: int = 3) -> dict[str, list[Any]]:
+        """``{"episodic": [Episode], "semantic": [Hit], "skills": [Skill]}`` for `query`."""
+        return await self.memory.longterm.search_all(query, limit_per_type, Filters())
+
+    async def context(
+        self,
+        query: str,
+        budget_tokens: int = 2000,
+        session: str | AsyncSession | None = None,
+        detailed_steps: int = 5,
+        limit_per_type: int = 2,
+    ) -> str:
+        """The prompt block for `query`: identity, working memory, recent steps, relevant
+        memories, episodes and skills, most useful first, within `budget_tokens`."""
+        if budget_tokens < 1:
+            raise InvalidInput("budget_tokens must be positive")
+        handle = self.session(session) if isinstance(session, str) else session
+        identity = await self.identity.all()
+        working: dict[str, Any] = {}
+        steps: list[Event] = []
+        if handle is not None:
+            working = await handle.working.all()
+            steps = await handle.events(limit=detailed_steps, types=("step", "tool_call"))
+        found = await self.search_all(query, limit_per_type)
+        return render(
+            context_sections(identity, working, steps, found["semantic"], found["episodic"],
+                             found["skills"]),
+            budget_tokens,
+        )  # fmt: skip
+
     def __repr__(self) -> str:
         return f"AsyncAgent({self.id!r}, namespace={self.memory.namespace!r})"
 
@@ -550,6 +618,22 @@ class AsyncSession:
             chain.append(sid)
             forward = await store.session_meta(agent.session(sid)._keys)
         return chain
+
+    async def save_episode(
+        self,
+        task_prompt: str,
+        outcome: str,
+        success: bool,
+        duration_seconds: float | None = None,
+        tags: Sequence[str] = (),
+        importance: float = 0.5,
+    ) -> Episode:
+        """Summarise this session's steps and tool calls into a searchable episode."""
+        steps = await self.events(limit=MAX_EPISODE_STEPS, types=("step", "tool_call"))
+        return await self._mem.longterm.save_episode(
+            self.agent.id, self.id, steps, task_prompt, outcome, success, duration_seconds,
+            tags, importance,
+        )  # fmt: skip
 
     async def meta(self) -> dict[str, Any]:
         """The session's meta: agent, created_at (ms), parent and rotated_to when linked."""

@@ -33,6 +33,16 @@ if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'importance', AR
 return 1
 """
 
+# KEYS: the skill hash.  ARGV: success (1/0), duration seconds, ttl ms (0: none).
+SKILL_RUN = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'runs', 1)
+redis.call('HINCRBY', KEYS[1], 'successes', ARGV[1])
+redis.call('HINCRBYFLOAT', KEYS[1], 'total_duration', ARGV[2])
+if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
+"""
+
 # One row per memory as the store returns it: field name -> raw value.
 Row = dict[str, Any]
 
@@ -258,14 +268,53 @@ class AsyncRedisLongTerm:
             replies = await pipe.execute()
         return sum(int(r) for r in replies[: len(ids)])
 
-    async def update(self, ns: str, memory_id: str, fields: Mapping[str, Any]) -> None:
+    async def update(
+        self,
+        ns: str,
+        memory_id: str,
+        fields: Mapping[str, Any],
+        rehash: tuple[str, str] | None = None,
+    ) -> None:
+        """Change fields of a memory; `rehash` moves its dedup entry (old hash, new hash)."""
         pipe = self._r.pipeline(transaction=True)
         key = keys.memory(ns, memory_id)
         pipe.hset(key, mapping=dict(fields))
+        if rehash is not None:
+            pipe.hdel(keys.content_hashes(ns), rehash[0])
+            pipe.hset(keys.content_hashes(ns), rehash[1], memory_id)
         if not self.indexed and "embedding" in fields:
             pipe.execute_command("VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id)
         with TRANSLATE:
             await pipe.execute()
+
+    # -- skills ------------------------------------------------------------------------------
+    async def skill_put(
+        self, ns: str, name: str, fields: Mapping[str, Any], ttl_ms: int | None
+    ) -> None:
+        pipe = self._r.pipeline(transaction=True)
+        key = keys.skill(ns, name)
+        pipe.hset(key, mapping=dict(fields))
+        if ttl_ms is not None:
+            pipe.pexpire(key, ttl_ms)
+        with TRANSLATE:
+            await pipe.execute()
+
+    async def skill_get(self, ns: str, names: Sequence[str]) -> list[Row | None]:
+        pipe = self._r.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(keys.skill(ns, name))
+        with TRANSLATE:
+            replies = await pipe.execute()
+        return [{_text(k): v for k, v in r.items()} if r else None for r in replies]
+
+    async def skill_run(
+        self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
+    ) -> bool:
+        with TRANSLATE:
+            found = await self._r.eval(
+                SKILL_RUN, 1, keys.skill(ns, name), int(success), duration, ttl_ms or 0
+            )
+        return bool(found)
 
 
 def _row(result: Mapping[bytes, Any]) -> tuple[str, Row]:
