@@ -98,11 +98,13 @@ def score(
     return out
 
 
+NO_BLEND = {"exact": 0.0, "recency": 0.0, "importance": 0.0}
 RANKINGS = {
-    "bm25 only": RankingWeights(vector=0.0, text=1.0, recency=0.0, importance=0.0),
-    "vector only": RankingWeights(vector=1.0, text=0.0, recency=0.0, importance=0.0),
-    "hybrid (fusion only)": replace(RankingWeights(), recency=0.0, importance=0.0),
-    "hybrid + recency/importance (default)": RankingWeights(),
+    "bm25 only": RankingWeights(vector=0.0, text=1.0, **NO_BLEND),
+    "vector only": RankingWeights(vector=1.0, text=0.0, **NO_BLEND),
+    "hybrid: vector + bm25": replace(RankingWeights(), **NO_BLEND),
+    "hybrid + exact codes": replace(RankingWeights(), recency=0.0, importance=0.0),
+    "hybrid + exact + recency/importance (default)": RankingWeights(),
 }
 
 
@@ -124,17 +126,44 @@ def table(results: dict[str, dict[str, dict[str, float]]], title: str) -> str:
 
 
 def tune(mem: Memory, queries: list[Query], mapping: dict[str, str]) -> list[tuple[float, str]]:
+    """Grid search over the weights; the default in `RankingWeights` comes from here."""
     grid = []
     for fusion in ("blend", "rrf"):
-        for text in (0.05, 0.1, 0.15, 0.2, 0.3, 0.5):
-            for recency in (0.0, 0.05, 0.1, 0.2):
-                for half_life in (30.0, 90.0):
-                    w = RankingWeights(vector=1 - text, text=text, recency=recency,
-                                       importance=0.05, half_life_days=half_life, fusion=fusion)  # fmt: skip
+        for text in (0.0, 0.05, 0.1, 0.2, 0.3, 0.5):
+            for exact in (0.0, 0.2, 0.3, 0.5):
+                for recency, half_life in ((0.0, 180.0), (0.1, 30.0), (0.1, 180.0), (0.2, 180.0)):
+                    w = RankingWeights(
+                        vector=1 - text, text=text, exact=exact, recency=recency,
+                        half_life_days=half_life, fusion=fusion,
+                    )  # fmt: skip
                     res = score(mem, queries, mapping, w)["all"]
-                    grid.append((res["r@5"] + res["mrr"], repr(w) + f" r@5={res['r@5']:.3f} mrr={res['mrr']:.3f}"))
+                    line = f"{w} r@5={res['r@5']:.3f} mrr={res['mrr']:.3f}"
+                    grid.append((res["r@5"] + res["mrr"], line))
     grid.sort(reverse=True)
-    return grid[:8]
+    return grid[:10]
+
+
+def dedup_report(mem: Memory, memories: Sequence[dict[str, object]], queries: list[Query]) -> str:
+    """How close the closest distinct memories are, against the near-duplicate threshold."""
+    import numpy as np
+
+    groups = [q.gold for q in queries if q.category == "near_duplicate"]
+    same = {frozenset((a, b)) for g in groups for a in g for b in g if a != b}
+    ids = [str(m["id"]) for m in memories]
+    agents = np.array([str(m["agent"]) for m in memories])
+    vectors = mem.longterm.embedder.embed([str(m["content"]) for m in memories])
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -1)
+    sims[agents[:, None] != agents[None, :]] = -1  # dedup only compares within one agent
+    pairs = np.argwhere(sims > 0.8)
+    distinct = [float(sims[i, j]) for i, j in pairs if frozenset((ids[i], ids[j])) not in same]
+    dup = [float(sims[i, j]) for i, j in pairs if frozenset((ids[i], ids[j])) in same]
+    threshold = mem.longterm.near_duplicate
+    return (
+        f"near-duplicate threshold {threshold}: closest distinct pair {max(distinct, default=0):.3f}"
+        f" (must stay below), reworded copies above 0.8: {len(dup)} of {len(same) // 2}"
+        f" pairs, max {max(dup, default=0):.3f}"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -171,7 +200,7 @@ def main(argv: list[str]) -> int:
                 f"ingest {took:.1f} s"
             )
             results = {name: score(mem, queries, mapping, w) for name, w in RANKINGS.items()}
-            text = table(results, header)
+            text = table(results, header) + "\n\n" + dedup_report(mem, memories, queries)
             print(text)
             if args.tune:
                 print("\nbest settings (r@5 + MRR):")

@@ -57,9 +57,13 @@ def test_demo_runs_two_processes_and_remembers(home: Path) -> None:
     assert "Resumed from checkpoint and finished" in first
     assert "write the recommendation" in first
     assert "hit" in first  # the repeated search came from the tool cache
+    assert "Long-term memory: 3 new facts" in first
+    assert "113 MiB" in first.split("recall(")[1]  # the second process recalls the right fact
+    assert "saved episode" in first
     second = aether("demo", home=home).stdout
     assert "reusing the local Redis" in second
     assert "1 earlier session(s)" in second
+    assert "0 new facts, 3 already known" in second  # remembered, not copied
 
 
 def test_help_everywhere(home: Path) -> None:

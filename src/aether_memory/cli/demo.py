@@ -83,6 +83,14 @@ def _first_process(mem: Memory) -> str:
         _search(session, web_search, query, i, table, cached)
     console.print(table)
 
+    stored = agent.remember_many(
+        [
+            {"content": finding, "kind": "fact", "source": "web_search", "session": session.id}
+            for finding in FINDINGS.values()
+        ]
+    )
+    new = sum(r.status == "created" for r in stored)
+    console.print(f"Long-term memory: {new} new facts, {len(stored) - new} already known.")
     session.working.update(
         {"question": "which vector index for 100k memories?", "leaning": "HNSW, EF_RUNTIME=100"}
     )
@@ -119,8 +127,17 @@ def resume(url: str, session_id: str) -> None:
         console.print(f"last {len(steps)} steps:")
         for event in steps:
             console.print(f"  • {event.data['action']} → {event.data['observation']}")
+        question = "how much RAM do 100k vectors need?"
+        console.print(f"\nrecall({question!r}):")
+        for hit in agent.recall(question, k=2):
+            parts = f"vector {hit.vector:.2f}, text {hit.text:.2f}, recency {hit.recency:.2f}"
+            console.print(f"  {hit.score:.2f}  {hit.record.content}  [dim]({parts})[/dim]")
         session.add_step("write recommendation", "HNSW with EF_RUNTIME=100", reasoning="resumed")
+        episode = session.save_episode(
+            "Choose a vector index for 100k memories", "Recommend HNSW, EF_RUNTIME=100", True
+        )
         agent.state.set(status="idle", current_task=None)
+        console.print(f"saved episode {episode.id} ({len(episode.steps)} steps)")
         console.print(
             f"\n[green]Resumed from checkpoint and finished.[/green] The session now holds "
             f"{len(session.events(limit=1000))} events; run `aether demo` again and the agent "

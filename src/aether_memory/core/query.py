@@ -19,7 +19,7 @@ MAX_QUERY_TERMS = 32
 # built, because they add nothing to relevance and because Query Engine 2.10 crashes the
 # server on a union of two or more stop words with another term (`is | it | ok`).
 STOPWORDS = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their "
+    "a an and are as at be but by for if in into is it no not of on or such that the their "  # noqa: SIM905
     "then there these they this to was will with".split()
 )
 

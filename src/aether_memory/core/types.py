@@ -131,12 +131,15 @@ class MemoryRecord:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A recalled memory with its final score and the components behind it."""
+    """A recalled memory with its final score and the components behind it: cosine
+    similarity (`vector`), BM25 relevance normalised to the best text hit (`text`), the share
+    of the query's codes and numbers it contains (`exact`), `recency` and `importance`."""
 
     record: MemoryRecord
     score: float
     vector: float
     text: float
+    exact: float
     recency: float
     importance: float
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aether_memory.backends.redis._async.longterm import AsyncRedisLongTerm, decode_row
+from aether_memory.backends.redis.rows import decode_row
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import TTLs
 from aether_memory.core.errors import InvalidInput, NotFound
 from aether_memory.core.ids import check_name, check_tag, new_id, now_ms
 from aether_memory.core.query import Filters, text_terms
-from aether_memory.core.ranking import RankingWeights, rank
+from aether_memory.core.ranking import RankingWeights, exact_share, identifiers, rank
 from aether_memory.core.types import (
     Episode,
     Event,
@@ -28,6 +28,7 @@ from aether_memory.core.types import (
     MemoryRecord,
     Skill,
 )
+from aether_memory.storage._async.store import AsyncLongTermStore
 
 if TYPE_CHECKING:
     from aether_memory.core.embeddings import Embedder
@@ -112,13 +113,13 @@ class AsyncLongTermMemory:
 
     def __init__(
         self,
-        store: AsyncRedisLongTerm,
+        store: AsyncLongTermStore,
         namespace: str,
         codec: Codec,
         ttl: TTLs,
         embedder: Embedder,
         weights: RankingWeights | None = None,
-        near_duplicate: float = DEFAULT_NEAR_DUPLICATE,
+        near_duplicate: float = DEFAULT_NEAR_DUPLICATE,  # chosen on eval/: see evaluation.md
     ) -> None:
         self._store = store
         self._ns = namespace
@@ -126,7 +127,8 @@ class AsyncLongTermMemory:
         self._ttl = ttl
         self.embedder = embedder
         self.weights = weights or RankingWeights()
-        self.near_duplicate = near_duplicate
+        # The threshold depends on how the model spreads its scores: an embedder may say.
+        self.near_duplicate = float(getattr(embedder, "near_duplicate", near_duplicate))
 
     async def _embed(self, texts: list[str]) -> list[bytes]:
         vectors = await asyncio.to_thread(self.embedder.embed, texts)
@@ -226,14 +228,15 @@ class AsyncLongTermMemory:
         await self._store.setup(self._ns, self.embedder.dims)
         vector = await self._embed_query(query)
         n = max(k * 4, 40)
-        by_vector, by_text, rows = await self._store.search(
-            self._ns, scope, vector, text_terms(query), n
-        )
+        terms = text_terms(query)
+        by_vector, by_text, rows = await self._store.search(self._ns, scope, vector, terms, n)
         ts = now_ms()
         decoded = {memory_id: decode_row(row) for memory_id, row in rows.items()}
+        codes = identifiers(terms)
         ranked = rank(
             by_vector,
             by_text,
+            {i: exact_share(codes, d["content"]) for i, d in decoded.items()},
             {i: d["occurred_at"] for i, d in decoded.items()},
             {i: d["importance"] for i, d in decoded.items()},
             ts,
@@ -241,7 +244,7 @@ class AsyncLongTermMemory:
         )[:k]
         hits = [
             Hit(to_record(s.id, rows[s.id], self._codec, "stored"), s.score, s.vector, s.text,
-                s.recency, s.importance)
+                s.exact, s.recency, s.importance)
             for s in ranked
         ]  # fmt: skip
         if touch:

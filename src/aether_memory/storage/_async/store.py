@@ -7,14 +7,12 @@ Every method is one round trip to the server (a pipeline, a transaction or a scr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from aether_memory.core.config import SessionTTLs
 from aether_memory.core.keys import SessionKeys
+from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities
-
-if TYPE_CHECKING:
-    from aether_memory.backends.redis._async.longterm import AsyncRedisLongTerm
 
 HashKind = Literal["working", "scratch"]
 # One event as stored: id, type, outcome, ts (ms), latency_ms, encoded data.
@@ -25,7 +23,7 @@ class AsyncStore(Protocol):
     """A backend for the memory kernel."""
 
     capabilities: Capabilities
-    longterm: AsyncRedisLongTerm  # one role protocol per store follows with the SQLite store
+    longterm: AsyncLongTermStore
 
     async def aclose(self) -> None: ...
 
@@ -101,3 +99,52 @@ class AsyncStore(Protocol):
     async def cache_get(self, key: str) -> bytes | None: ...
 
     async def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None: ...
+
+
+# A long-term memory as a store returns it: field name -> raw value.
+Row = dict[str, Any]
+
+
+class AsyncLongTermStore(Protocol):
+    """The long-term memory role: records, their index, dedup entries and skills."""
+
+    @property
+    def indexed(self) -> bool: ...
+
+    async def setup(self, ns: str, dims: int) -> None: ...
+
+    async def find_existing(
+        self, ns: str, hashes: Sequence[str], vectors: Sequence[bytes], scope: Filters
+    ) -> tuple[list[str | None], list[tuple[str, float, float] | None]]: ...
+
+    async def put(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None: ...
+
+    async def reinforce(self, ns: str, items: Sequence[tuple[str, float]], now_ms: int) -> None: ...
+
+    async def search(
+        self, ns: str, scope: Filters, vector: bytes, terms: Sequence[str], n: int
+    ) -> tuple[dict[str, float], dict[str, float], dict[str, Row]]: ...
+
+    async def touch(self, ns: str, ids: Sequence[str], now_ms: int) -> None: ...
+
+    async def get(self, ns: str, ids: Sequence[str]) -> list[Row | None]: ...
+
+    async def delete(self, ns: str, ids: Sequence[str], hashes: Sequence[str]) -> int: ...
+
+    async def update(
+        self,
+        ns: str,
+        memory_id: str,
+        fields: Mapping[str, Any],
+        rehash: tuple[str, str] | None = None,
+    ) -> None: ...
+
+    async def skill_put(
+        self, ns: str, name: str, fields: Mapping[str, Any], ttl_ms: int | None
+    ) -> None: ...
+
+    async def skill_get(self, ns: str, names: Sequence[str]) -> list[Row | None]: ...
+
+    async def skill_run(
+        self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
+    ) -> bool: ...

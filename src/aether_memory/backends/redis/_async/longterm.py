@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aether_memory.backends.redis.errors import TRANSLATE
+from aether_memory.backends.redis.rows import Row, decode_row, text
 from aether_memory.core import keys
 from aether_memory.core.query import Filters, escape
 from aether_memory.core.ranking import keyword_scores
@@ -44,7 +45,6 @@ return 1
 """
 
 # One row per memory as the store returns it: field name -> raw value.
-Row = dict[str, Any]
 
 
 def _schema(dims: int) -> list[Any]:
@@ -56,10 +56,6 @@ def _schema(dims: int) -> list[Any]:
     schema += ["embedding", "VECTOR", "HNSW", "10", "TYPE", "FLOAT32", "DIM", str(dims),
                "DISTANCE_METRIC", "COSINE", "M", "16", "EF_CONSTRUCTION", "200"]  # fmt: skip
     return schema
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class AsyncRedisLongTerm:
@@ -123,13 +119,13 @@ class AsyncRedisLongTerm:
                     nearest.append(None)
                     continue
                 attrs = results[0][b"extra_attributes"]
-                memory_id = _text(results[0][b"id"]).rsplit(":", 1)[1]
+                memory_id = text(results[0][b"id"]).rsplit(":", 1)[1]
                 sim = 1.0 - float(attrs[b"dist"])
                 nearest.append((memory_id, sim, float(attrs.get(b"importance", 0.5))))
             else:
                 item = next(iter(reply.items()), None) if reply else None
                 nearest.append(
-                    None if item is None else (_text(item[0]), 2 * float(item[1]) - 1, 0.5)
+                    None if item is None else (text(item[0]), 2 * float(item[1]) - 1, 0.5)
                 )
         return exact, nearest
 
@@ -213,7 +209,7 @@ class AsyncRedisLongTerm:
             reply = await self._r.execute_command(
                 "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", wide, "WITHSCORES"
             )
-        near = {_text(k): 2 * float(v) - 1 for k, v in (reply or {}).items()}
+        near = {text(k): 2 * float(v) - 1 for k, v in (reply or {}).items()}
         records = await self.get(ns, list(near))
         rows = {
             memory_id: row
@@ -221,7 +217,7 @@ class AsyncRedisLongTerm:
             if row is not None and scope.matches(decode_row(row))
         }
         by_vector = {memory_id: near[memory_id] for memory_id in list(rows)[:n]}
-        contents = {memory_id: _text(row["content"]) for memory_id, row in rows.items()}
+        contents = {memory_id: text(row["content"]) for memory_id, row in rows.items()}
         by_text = keyword_scores(terms, contents)
         top_text = dict(sorted(by_text.items(), key=lambda kv: kv[1], reverse=True)[:n])
         kept = {**by_vector, **top_text}
@@ -305,7 +301,7 @@ class AsyncRedisLongTerm:
             pipe.hgetall(keys.skill(ns, name))
         with TRANSLATE:
             replies = await pipe.execute()
-        return [{_text(k): v for k, v in r.items()} if r else None for r in replies]
+        return [{text(k): v for k, v in r.items()} if r else None for r in replies]
 
     async def skill_run(
         self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
@@ -318,26 +314,5 @@ class AsyncRedisLongTerm:
 
 
 def _row(result: Mapping[bytes, Any]) -> tuple[str, Row]:
-    memory_id = _text(result[b"id"]).rsplit(":", 1)[1]
-    return memory_id, {_text(k): v for k, v in result[b"extra_attributes"].items()}
-
-
-def decode_row(row: Row) -> dict[str, Any]:
-    """Raw fields to Python values (tags and related as tuples, numbers as numbers)."""
-    get = row.get
-    return {
-        "content": _text(get("content", b"")),
-        "kind": _text(get("kind", b"fact")),
-        "agent": _text(get("agent", b"")),
-        "session": _text(get("session", b"")) or None,
-        "tags": tuple(t for t in _text(get("tags", b"")).split(",") if t),
-        "source": _text(get("source", b"")) or None,
-        "importance": float(get("importance", 0.5)),
-        "occurred_at": int(float(get("occurred_at", 0))),
-        "created_at": int(float(get("created_at", 0))),
-        "last_accessed": int(float(get("last_accessed", 0))),
-        "access_count": int(float(get("access_count", 0))),
-        "related": tuple(r for r in _text(get("related", b"")).split(",") if r),
-        "metadata": get("metadata"),
-        "hash": _text(get("hash", b"")),
-    }
+    memory_id = text(result[b"id"]).rsplit(":", 1)[1]
+    return memory_id, {text(k): v for k, v in result[b"extra_attributes"].items()}

@@ -26,7 +26,7 @@ from aether_memory.core.config import Options, SessionTTLs
 from aether_memory.core.errors import ConfigurationError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.types import Capabilities
-from aether_memory.storage._async.store import EventRow, HashKind
+from aether_memory.storage._async.store import AsyncLongTermStore, EventRow, HashKind
 
 log = logging.getLogger("aether_memory")
 
@@ -50,7 +50,7 @@ class AsyncRedisStore:
         self._owns_client = owns_client
         self._scripts: dict[str, str] = {}
         self.capabilities = Capabilities(backend="redis", server_version="unknown")
-        self.longterm = AsyncRedisLongTerm(self._r, self.capabilities)
+        self.longterm: AsyncLongTermStore = AsyncRedisLongTerm(self._r, self.capabilities)
 
     @classmethod
     async def connect(cls, url: str, options: Options) -> AsyncRedisStore:

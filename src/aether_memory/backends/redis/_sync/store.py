@@ -27,7 +27,7 @@ from aether_memory.core.config import Options, SessionTTLs
 from aether_memory.core.errors import ConfigurationError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.types import Capabilities
-from aether_memory.storage._sync.store import EventRow, HashKind
+from aether_memory.storage._sync.store import EventRow, HashKind, LongTermStore
 
 log = logging.getLogger("aether_memory")
 
@@ -51,7 +51,7 @@ class RedisStore:
         self._owns_client = owns_client
         self._scripts: dict[str, str] = {}
         self.capabilities = Capabilities(backend="redis", server_version="unknown")
-        self.longterm = RedisLongTerm(self._r, self.capabilities)
+        self.longterm: LongTermStore = RedisLongTerm(self._r, self.capabilities)
 
     @classmethod
     def connect(cls, url: str, options: Options) -> RedisStore:

