@@ -15,7 +15,7 @@ WORD = re.compile(r"\w+")
 
 class WordHashEmbedder:
     model = "test-word-hash-v1"
-    dims = 256
+    dims = 1024
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         out = np.zeros((len(texts), self.dims), dtype=np.float32)

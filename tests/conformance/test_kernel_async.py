@@ -83,3 +83,22 @@ async def test_async_closed(url: str, namespace: str) -> None:
     await mem.aclose()
     with pytest.raises(ClientClosed):
         await mem.agents()
+
+
+async def test_async_long_term_memory(url: str, namespace: str) -> None:
+    from tests.word_embedder import WordHashEmbedder
+
+    mem = await AsyncMemory.open(url, namespace=namespace, embedder=WordHashEmbedder())
+    async with mem:
+        await mem.setup()
+        await mem.setup()  # idempotent
+        agent = mem.agent("a")
+        records = await agent.remember_many(["the deploy failed on friday", "lunch at noon"])
+        hits = await agent.recall("deploy failure", k=1)
+        assert hits[0].record.id == records[0].id
+        s = agent.session("s")
+        await s.add_step("deploy", "failed")
+        episode = await s.save_episode("Deploy v2", "rolled back", False)
+        assert [e.id for e in await agent.search_episodes("deploy")] == [episode.id]
+        assert "## Past episodes" in await agent.context("deploy", session=s)
+        assert await agent.forget(records[1].id) == 1

@@ -26,6 +26,11 @@ def translate(exc: rx.RedisError) -> AetherError:
         return BackendUnavailable(
             f"Redis is out of memory and refuses writes ({exc}); raise maxmemory or free space"
         )
+    if str(exc).startswith("MISCONF"):
+        return BackendUnavailable(
+            f"Redis refuses writes because it cannot persist to disk ({exc}); check its "
+            "data folder and free space"
+        )
     if isinstance(exc, rx.DataError):
         return InvalidInput(str(exc))
     return AetherError(f"Redis error: {exc}")

@@ -158,6 +158,14 @@ class AsyncMemory:
         """What the connected server offers (modules, version, persistence, eviction)."""
         return self._store.capabilities
 
+    async def setup(self) -> None:
+        """Create what long-term memory needs in this namespace (the search index).
+
+        Idempotent, and also done on the first `remember` or `recall`; call it at deploy time
+        to keep index creation off the first request. Loads no model.
+        """
+        await self._store.longterm.setup(self.namespace, self.longterm.embedder.dims)
+
     def agent(self, agent_id: str) -> AsyncAgent:
         """The handle of one agent (no I/O)."""
         return AsyncAgent(self, check_name(agent_id, "agent id"))

@@ -159,6 +159,14 @@ class Memory:
         """What the connected server offers (modules, version, persistence, eviction)."""
         return self._store.capabilities
 
+    def setup(self) -> None:
+        """Create what long-term memory needs in this namespace (the search index).
+
+        Idempotent, and also done on the first `remember` or `recall`; call it at deploy time
+        to keep index creation off the first request. Loads no model.
+        """
+        self._store.longterm.setup(self.namespace, self.longterm.embedder.dims)
+
     def agent(self, agent_id: str) -> Agent:
         """The handle of one agent (no I/O)."""
         return Agent(self, check_name(agent_id, "agent id"))
