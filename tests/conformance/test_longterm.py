@@ -183,3 +183,18 @@ def test_questions_full_of_stop_words_are_safe(lt: Memory) -> None:
     hits = agent.recall("is it ok to force push to a shared branch?", k=1)
     assert hits[0].record.content == "Never force push to a shared branch"
     assert lt.ping()
+
+
+def test_a_namespace_keeps_one_embedder(url: str, namespace: str) -> None:
+    from aether_memory import ConfigurationError
+
+    class Other(WordHashEmbedder):
+        model = "another-model-v1"
+
+    with Memory.open(url, namespace=namespace, embedder=WordHashEmbedder()) as mem:
+        mem.agent("a").remember("embedded with the first model")
+    with (
+        Memory.open(url, namespace=namespace, embedder=Other()) as mem,
+        pytest.raises(ConfigurationError, match="embedded with 'test-word-hash-v1'"),
+    ):
+        mem.agent("a").recall("first model")

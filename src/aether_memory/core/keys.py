@@ -17,6 +17,7 @@ Layout (braces are Redis Cluster hash tags)::
     aether:{ns}:mem:{id}                            hash: a long-term memory (indexed)
     aether:{ns}:idx:v{n}                            the Query Engine index over mem:*
     aether:{ns}:hashes                              hash: content hash -> memory id (dedup)
+    aether:{ns}:embedder                            string: the embedding model in use
     aether:{ns}:skill:{name}                        hash: a skill and its run statistics
     aether:{ns}:vectors                             vector set (plain Redis 8 only)
 
@@ -73,6 +74,11 @@ def memory_index(ns: str, version: int) -> str:
 
 def skill(ns: str, name: str) -> str:
     return f"{PREFIX}:{{{ns}}}:skill:{name}"
+
+
+def embedder(ns: str) -> str:
+    """Which embedding model (and size) the namespace's memories were embedded with."""
+    return f"{PREFIX}:{{{ns}}}:embedder"
 
 
 def content_hashes(ns: str) -> str:

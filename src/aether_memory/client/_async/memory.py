@@ -164,7 +164,8 @@ class AsyncMemory:
         Idempotent, and also done on the first `remember` or `recall`; call it at deploy time
         to keep index creation off the first request. Loads no model.
         """
-        await self._store.longterm.setup(self.namespace, self.longterm.embedder.dims)
+        embedder = self.longterm.embedder
+        await self._store.longterm.setup(self.namespace, embedder.dims, embedder.model)
 
     def agent(self, agent_id: str) -> AsyncAgent:
         """The handle of one agent (no I/O)."""

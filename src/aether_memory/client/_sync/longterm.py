@@ -149,7 +149,7 @@ class LongTermMemory:
             return []
         for item in items:
             _check_item(item)
-        self._store.setup(self._ns, self.embedder.dims)
+        self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
         vectors = self._embed([item.content for item in items])
         hashes = [content_hash(agent, item.kind, item.content) for item in items]
         scope = Filters(agents=(agent,))
@@ -225,7 +225,7 @@ class LongTermMemory:
             raise InvalidInput("a recall needs a non-empty query")
         if not 1 <= k <= 1000:
             raise InvalidInput("k must be between 1 and 1000")
-        self._store.setup(self._ns, self.embedder.dims)
+        self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
         vector = self._embed_query(query)
         n = max(k * 4, 40)
         terms = text_terms(query)

@@ -11,6 +11,7 @@ from typing import Any
 from aether_memory.backends.redis.errors import TRANSLATE
 from aether_memory.backends.redis.rows import Row, decode_row, text
 from aether_memory.core import keys
+from aether_memory.core.errors import ConfigurationError
 from aether_memory.core.query import Filters, escape
 from aether_memory.core.ranking import keyword_scores
 from aether_memory.core.types import Capabilities
@@ -72,10 +73,22 @@ class RedisLongTerm:
     def indexed(self) -> bool:
         return self._caps.search
 
-    def setup(self, ns: str, dims: int) -> None:
-        """Create the namespace's index if it is missing (idempotent, once per client)."""
+    def setup(self, ns: str, dims: int, model: str) -> None:
+        """Create the namespace's index if it is missing (idempotent, once per client), and
+        refuse an embedder other than the one the namespace's memories were embedded with."""
         if ns in self._ready:
             return
+        with TRANSLATE:
+            first: bytes | None = self._r.set(
+                keys.embedder(ns), f"{model}|{dims}", nx=True, get=True
+            )
+        if first is not None and text(first) != f"{model}|{dims}":
+            used = text(first).rsplit("|", 1)[0]
+            raise ConfigurationError(
+                f"namespace {ns!r} holds memories embedded with {used!r}; recalling them with "
+                f"{model!r} would compare unrelated vectors. Use that embedder, or another "
+                "namespace for this one."
+            )
         if self.indexed:
             try:
                 with TRANSLATE:
