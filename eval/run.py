@@ -159,8 +159,9 @@ def dedup_report(mem: Memory, memories: Sequence[dict[str, object]], queries: li
     distinct = [float(sims[i, j]) for i, j in pairs if frozenset((ids[i], ids[j])) not in same]
     dup = [float(sims[i, j]) for i, j in pairs if frozenset((ids[i], ids[j])) in same]
     threshold = mem.longterm.near_duplicate
+    closest = max(distinct, default=0)
     return (
-        f"near-duplicate threshold {threshold}: closest distinct pair {max(distinct, default=0):.3f}"
+        f"near-duplicate threshold {threshold}: closest distinct pair {closest:.3f}"
         f" (must stay below), reworded copies above 0.8: {len(dup)} of {len(same) // 2}"
         f" pairs, max {max(dup, default=0):.3f}"
     )

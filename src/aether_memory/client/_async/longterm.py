@@ -1,4 +1,4 @@
-"""Long-term memory: remember, recall, forget, update — for `AsyncAgent`.
+"""Long-term memory: remember, recall, forget, update, episodes and skills.
 
 Source of truth for `client/_sync/longterm.py` (generated). Embedding runs off the event loop
 in the async API (a worker thread) and inline in the sync one.
@@ -7,105 +7,38 @@ in the async API (a worker thread) and inline in the sync one.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from aether_memory.backends.redis.rows import decode_row
+from aether_memory.client.records import (
+    DEFAULT_NEAR_DUPLICATE,
+    RELEVANT,
+    SEMANTIC_KINDS,
+    Memorable,
+    check_item,
+    content_hash,
+    episode_from_record,
+    episode_text,
+    epoch_ms,
+    step_summary,
+    to_record,
+    when_text,
+)
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import TTLs
 from aether_memory.core.errors import InvalidInput, NotFound
-from aether_memory.core.ids import check_name, check_tag, new_id, now_ms
+from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.query import Filters, text_terms
 from aether_memory.core.ranking import RankingWeights, exact_share, identifiers, rank
-from aether_memory.core.types import (
-    Episode,
-    Event,
-    Hit,
-    Introspection,
-    MemoryRecord,
-    Skill,
-)
+from aether_memory.core.types import Episode, Event, Hit, Introspection, MemoryRecord, Skill
 from aether_memory.storage._async.store import AsyncLongTermStore
+from aether_memory.storage.rows import decode_row, text
 
 if TYPE_CHECKING:
     from aether_memory.core.embeddings import Embedder
 
-DEFAULT_NEAR_DUPLICATE = 0.95
-MAX_CONTENT_CHARS = 32_000
-MAX_TAGS = 32
 _KIND_TTL = {"episodic": "episodic", "procedural": "skills"}
-
-
-@dataclass(frozen=True, slots=True)
-class Memorable:
-    """One item for `remember_many` (the same fields as `remember`)."""
-
-    content: str
-    kind: str = "fact"
-    importance: float = 0.5
-    tags: Sequence[str] = ()
-    session: str | None = None
-    source: str | None = None
-    metadata: Mapping[str, Any] | None = None
-    related: Sequence[str] = ()
-    occurred_at: datetime | int | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-def content_hash(agent: str, kind: str, content: str) -> str:
-    """Identity of a memory's text: the same words from the same agent, of the same kind."""
-    normal = " ".join(content.split()).lower()
-    return hashlib.blake2b(f"{agent}\0{kind}\0{normal}".encode(), digest_size=16).hexdigest()
-
-
-def epoch_ms(value: datetime | int | float | None, default: int) -> int:
-    """Milliseconds since the epoch for a datetime (naive = UTC) or a number of ms."""
-    if value is None:
-        return default
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return int(value.timestamp() * 1000)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    raise InvalidInput("occurred_at must be a datetime or epoch milliseconds")
-
-
-def _when_text(ms: int) -> str:
-    """Words for the date, indexed with the text so 'in March' or '2026' can match."""
-    day = datetime.fromtimestamp(ms / 1000, UTC)
-    return day.strftime("%Y %B %d %A %Y-%m-%d")
-
-
-def _check_item(item: Memorable) -> None:
-    if not isinstance(item.content, str) or not item.content.strip():
-        raise InvalidInput("a memory's content must be non-empty text")
-    if len(item.content) > MAX_CONTENT_CHARS:
-        raise InvalidInput(f"a memory's content is limited to {MAX_CONTENT_CHARS} characters")
-    check_name(item.kind, "memory kind")
-    if not 0.0 <= float(item.importance) <= 1.0:
-        raise InvalidInput("importance must be between 0 and 1")
-    if len(item.tags) > MAX_TAGS:
-        raise InvalidInput(f"at most {MAX_TAGS} tags per memory")
-    for tag in item.tags:
-        check_tag(tag)
-    for other in item.related:
-        check_name(other, "related memory id")
-    if item.session is not None:
-        check_name(item.session, "session id")
-    if item.source is not None:
-        check_name(item.source, "source")
-
-
-def to_record(memory_id: str, row: Mapping[str, Any], codec: Codec, status: str) -> MemoryRecord:
-    data = decode_row(dict(row))
-    raw_meta = data.pop("metadata")
-    data.pop("hash")
-    metadata = codec.decode(raw_meta) if raw_meta else {}
-    return MemoryRecord(id=memory_id, metadata=metadata, status=status, **data)
 
 
 class AsyncLongTermMemory:
@@ -134,9 +67,9 @@ class AsyncLongTermMemory:
         vectors = await asyncio.to_thread(self.embedder.embed, texts)
         return [v.astype("float32").tobytes() for v in vectors]
 
-    async def _embed_query(self, text: str) -> bytes:
+    async def _embed_query(self, query: str) -> bytes:
         embed_query = getattr(self.embedder, "embed_query", self.embedder.embed)
-        vectors = await asyncio.to_thread(embed_query, [text])
+        vectors = await asyncio.to_thread(embed_query, [query])
         return bytes(vectors[0].astype("float32").tobytes())
 
     def _ttl_ms(self, kind: str) -> int | None:
@@ -148,7 +81,7 @@ class AsyncLongTermMemory:
         if not items:
             return []
         for item in items:
-            _check_item(item)
+            check_item(item)
         await self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
         vectors = await self._embed([item.content for item in items])
         hashes = [content_hash(agent, item.kind, item.content) for item in items]
@@ -178,7 +111,7 @@ class AsyncLongTermMemory:
             occurred = epoch_ms(item.occurred_at, ts)
             fields: dict[str, Any] = {
                 "content": item.content,
-                "when": _when_text(occurred),
+                "when": when_text(occurred),
                 "kind": item.kind,
                 "agent": agent,
                 "session": item.session or "",
@@ -296,7 +229,7 @@ class AsyncLongTermMemory:
             raise NotFound(f"no memory {memory_id!r} in namespace {self._ns!r}")
         current = decode_row(row)
         tag_list = None if tags is None else list(tags)
-        _check_item(
+        check_item(
             Memorable(
                 content=current["content"] if content is None else content,
                 kind=current["kind"],
@@ -340,8 +273,8 @@ class AsyncLongTermMemory:
             raise InvalidInput("an episode needs a task prompt")
         if not isinstance(outcome, str):
             raise InvalidInput("an episode's outcome must be text")
-        step_rows = [_step_summary(e) for e in steps]
-        content = _episode_text(task_prompt, outcome, success, step_rows)
+        step_rows = [step_summary(e) for e in steps]
+        content = episode_text(task_prompt, outcome, success, step_rows)
         meta = {
             "task_prompt": task_prompt,
             "outcome": outcome,
@@ -363,7 +296,7 @@ class AsyncLongTermMemory:
 
     async def search_episodes(self, query: str, limit: int, scope: Filters) -> list[Episode]:
         hits = await self.recall(query, limit, replace(scope, kinds=("episodic",)))
-        return [_episode(h.record, h.score) for h in hits]
+        return [episode_from_record(h.record, h.score) for h in hits]
 
     # -- skills --------------------------------------------------------------------------------
     async def save_skill(
@@ -375,14 +308,14 @@ class AsyncLongTermMemory:
             raise InvalidInput("a skill needs a description")
         steps_raw = self._codec.encode(list(steps))
         existing = (await self._store.skill_get(self._ns, [name]))[0]
-        text = f"{name}: {description}"
-        old_id = _text(existing.get("memory_id", b"")) if existing else ""
+        summary = f"{name}: {description}"
+        old_id = text(existing.get("memory_id", b"")) if existing else ""
         if old_id:
-            await self.update(old_id, text, None, tags, {"skill": name})
+            await self.update(old_id, summary, None, tags, {"skill": name})
             memory_id = old_id
         else:
             item = Memorable(
-                content=text, kind="procedural", tags=tuple(tags),
+                content=summary, kind="procedural", tags=tuple(tags),
                 metadata={"skill": name}, source="skill",
             )  # fmt: skip
             memory_id = (await self.remember_many(agent, [item]))[0].id
@@ -428,14 +361,14 @@ class AsyncLongTermMemory:
 
     def _skill(self, row: Mapping[str, Any]) -> Skill:
         return Skill(
-            name=_text(row["name"]),
-            description=_text(row["description"]),
+            name=text(row["name"]),
+            description=text(row["description"]),
             steps=tuple(self._codec.decode(row["steps"])),
-            tags=tuple(t for t in _text(row.get("tags", b"")).split(",") if t),
+            tags=tuple(t for t in text(row.get("tags", b"")).split(",") if t),
             runs=int(row.get("runs", 0)),
             successes=int(row.get("successes", 0)),
             total_duration=float(row.get("total_duration", 0.0)),
-            memory_id=_text(row.get("memory_id", b"")) or None,
+            memory_id=text(row.get("memory_id", b"")) or None,
             updated_at=int(row.get("updated_at", 0)),
         )
 
@@ -467,52 +400,3 @@ class AsyncLongTermMemory:
             episodes=tuple(await self.search_episodes(topic, 3, scope)),
             skills=tuple(await self.search_skills(topic, 3, scope)),
         )
-
-
-SEMANTIC_KINDS = ("fact", "semantic")
-RELEVANT = 0.35  # cosine similarity above which a memory counts as "about" a topic
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _step_summary(event: Event) -> dict[str, Any]:
-    data = event.data if isinstance(event.data, dict) else {"data": event.data}
-    return {
-        "action": data.get("action", event.type),
-        "observation": data.get("observation"),
-        "outcome": event.outcome,
-    }
-
-
-def _episode_text(prompt: str, outcome: str, success: bool, steps: Sequence[dict[str, Any]]) -> str:
-    verdict = "succeeded" if success else "failed"
-    lines = [f"Task: {prompt}", f"Outcome ({verdict}): {outcome}"]
-    if steps:
-        shown = "; ".join(
-            f"{s['action']} -> {str(s['observation'])[:80]}" for s in steps[-MAX_EPISODE_STEPS:]
-        )
-        lines.append(f"Steps: {shown}")
-    return "\n".join(lines)[:MAX_CONTENT_CHARS]
-
-
-MAX_EPISODE_STEPS = 20
-
-
-def _episode(record: MemoryRecord, score: float | None) -> Episode:
-    meta = record.metadata
-    return Episode(
-        id=record.id,
-        task_prompt=str(meta.get("task_prompt", record.content)),
-        outcome=str(meta.get("outcome", "")),
-        success=bool(meta.get("success", False)),
-        agent=record.agent,
-        session=record.session,
-        steps=tuple(meta.get("steps", ())),
-        duration_seconds=meta.get("duration_seconds"),
-        tags=record.tags,
-        importance=record.importance,
-        occurred_at=record.occurred_at,
-        score=score,
-    )

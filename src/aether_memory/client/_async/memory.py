@@ -17,12 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aether_memory.backends.redis._async.store import AsyncRedisStore
-from aether_memory.client._async.longterm import (
-    MAX_EPISODE_STEPS,
-    AsyncLongTermMemory,
-    Memorable,
-    epoch_ms,
-)
+from aether_memory.client._async.longterm import AsyncLongTermMemory
 from aether_memory.client.common import (
     ClosedStore,
     args_hash,
@@ -35,6 +30,7 @@ from aether_memory.client.common import (
     redacted,
     resolve_url,
 )
+from aether_memory.client.records import MAX_EPISODE_STEPS, Memorable, epoch_ms
 from aether_memory.core import keys
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings

@@ -18,12 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aether_memory.backends.redis._sync.store import RedisStore
-from aether_memory.client._sync.longterm import (
-    MAX_EPISODE_STEPS,
-    LongTermMemory,
-    Memorable,
-    epoch_ms,
-)
+from aether_memory.client._sync.longterm import LongTermMemory
 from aether_memory.client.common import (
     ClosedStore,
     args_hash,
@@ -36,6 +31,7 @@ from aether_memory.client.common import (
     redacted,
     resolve_url,
 )
+from aether_memory.client.records import MAX_EPISODE_STEPS, Memorable, epoch_ms
 from aether_memory.core import keys
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings

@@ -8,12 +8,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aether_memory.backends.redis.errors import TRANSLATE
-from aether_memory.backends.redis.rows import Row, decode_row, text
 from aether_memory.core import keys
 from aether_memory.core.errors import ConfigurationError
 from aether_memory.core.query import Filters, escape
 from aether_memory.core.ranking import keyword_scores
 from aether_memory.core.types import Capabilities
+from aether_memory.storage.rows import Row, decode_row, text
 
 log = logging.getLogger("aether_memory")
 
