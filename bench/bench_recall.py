@@ -52,15 +52,22 @@ import redis.asyncio as aredis
 from redis.utils import HIREDIS_AVAILABLE
 
 from aether_memory import AsyncMemory
-from aether_memory.backends.redis._async.longterm import EF_RUNTIME, FIELDS, INDEX_VERSION
+from aether_memory.backends.redis._async.longterm import (
+    EF_RUNTIME,
+    FIELDS,
+    FILTER_FIELDS,
+    INDEX_VERSION,
+    RANKING_FIELDS,
+)
 from aether_memory.core import keys
 from aether_memory.core.query import Filters, escape, text_terms
+from aether_memory.core.ranking import identifiers
 
 DIMS = 384
 BATCH = 256
 K = 10
 CANDIDATES = max(K * 4, 40)  # what `recall` asks each index for (its `n`)
-PLAIN_WIDE = max(CANDIDATES * 8, 200)  # what the plain path asks VSIM for
+PLAIN_WIDE = CANDIDATES  # what the plain path asks VSIM for when nothing is filtered
 EF_LOW = 10  # the Query Engine's default EF_RUNTIME
 CLUSTERS = 1000
 SHARED = 0.4  # weight of the direction all vectors share (unrelated texts ≈ 0.14 cosine)
@@ -462,38 +469,46 @@ class Run:
         )  # fmt: skip
 
     async def raw_search(self, i: int) -> list[str]:
-        """The library's search round trip(s) by hand; returns the top K vector ids."""
+        """The library's search round trip by hand: KNN over the ranking fields, plus a
+        full-text query for the query's codes when it has any; returns the top K ids."""
         if self.plain:
             return await self.raw_plain(i)
         pipe = self.r.pipeline(transaction=False)
-        pipe.execute_command(*self.knn_args(self.qvec[i], CANDIDATES, EF_RUNTIME, FIELDS))
-        words = " | ".join(escape(t) for t in text_terms(self.corpus.query_texts[i]))
-        pipe.execute_command(
-            "FT.SEARCH", self.index, f"@content|when:({words})", "SCORER", "BM25STD",
-            "WITHSCORES", "RETURN", len(FIELDS), *FIELDS, "LIMIT", 0, CANDIDATES, "DIALECT", 2,
-        )  # fmt: skip
+        pipe.execute_command(*self.knn_args(self.qvec[i], CANDIDATES, EF_RUNTIME, RANKING_FIELDS))
+        codes = identifiers(text_terms(self.corpus.query_texts[i]))
+        if codes:
+            words = " | ".join(escape(c) for c in codes)
+            pipe.execute_command(
+                "FT.SEARCH", self.index, f"@content|when:({words})", "RETURN",
+                len(RANKING_FIELDS), *RANKING_FIELDS, "LIMIT", 0, CANDIDATES, "DIALECT", 2,
+            )  # fmt: skip
         replies = await pipe.execute()
         return _doc_ids(replies[0])[:K]
 
     async def raw_plain(self, i: int) -> list[str]:
-        """The plain path's two round trips: VSIM of 320, then their records."""
+        """The plain path's first round trips: VSIM of the candidates, then their fields."""
         reply = await self.r.execute_command(
-            "VSIM", self.vset, "FP32", self.qvec[i], "COUNT", PLAIN_WIDE, "WITHSCORES"
+            "VSIM", self.vset, "FP32", self.qvec[i], "COUNT", CANDIDATES, "WITHSCORES"
         )
         ids = [_text(m) for m in reply]
         pipe = self.r.pipeline(transaction=False)
         for memory_id in ids:
-            pipe.hmget(keys.memory(self.ns, memory_id), list(FIELDS))
+            pipe.hmget(keys.memory(self.ns, memory_id), [*RANKING_FIELDS, *FILTER_FIELDS])
         await pipe.execute()
         return ids[:K]
 
     async def touch(self, ids: list[str]) -> None:
+        """The second round trip: the winners' records, counted as accessed."""
         pipe = self.r.pipeline(transaction=False)
         now = time.time_ns() // 1_000_000
+        counts, seen = keys.access_counts(self.ns), keys.last_accessed(self.ns)
         for memory_id in ids:
-            key = keys.memory(self.ns, memory_id)
-            pipe.hincrby(key, "access_count", 1)
-            pipe.hset(key, "last_accessed", now)
+            pipe.hmget(keys.memory(self.ns, memory_id), list(FIELDS))
+        for memory_id in ids:
+            pipe.hincrby(counts, memory_id, 1)
+        pipe.hset(seen, mapping=dict.fromkeys(ids, now))
+        pipe.hmget(counts, ids)
+        pipe.hmget(seen, ids)
         await pipe.execute()
 
     # -- cleanup -----------------------------------------------------------------------------
@@ -742,9 +757,11 @@ def report(
             latency_table(results),
             "Where a recall's time goes (p50, ms): `recall without touch` is the internal "
             "`longterm.recall(..., touch=False)`; `raw search RT` the library's search "
-            f"commands sent by hand (FT.SEARCH KNN {CANDIDATES} + BM25 {CANDIDATES} pipelined "
-            f"with the fields; VSIM COUNT {PLAIN_WIDE} then HMGET of each on plain Redis); "
-            "`raw touch RT` its pipelined HINCRBY + HSET on the top 10 by hand; `library "
+            f"commands sent by hand (FT.SEARCH KNN {CANDIDATES} returning the ranking fields, "
+            "plus a full-text query for the query's codes when it has any; VSIM COUNT "
+            f"{PLAIN_WIDE} then HMGET of each on plain Redis); `raw touch RT` the second "
+            "round trip (the winners' records, HINCRBY + HSET of their access statistics); "
+            "`library "
             "Python` is recall without touch minus raw search RT (the embedder call on a "
             "worker thread, reply parsing, decoding, ranking, building the hits).",
             breakdown_table(results),

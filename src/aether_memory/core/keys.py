@@ -18,6 +18,7 @@ Layout (braces are Redis Cluster hash tags)::
     aether:{ns}:idx:v{n}                            the Query Engine index over mem:*
     aether:{ns}:hashes                              hash: content hash -> memory id (dedup)
     aether:{ns}:embedder                            string: the embedding model in use
+    aether:{ns}:access_count, :last_accessed        hashes: memory id -> recall statistics
     aether:{ns}:skill:{name}                        hash: a skill and its run statistics
     aether:{ns}:vectors                             vector set (plain Redis 8 only)
 
@@ -74,6 +75,15 @@ def memory_index(ns: str, version: int) -> str:
 
 def skill(ns: str, name: str) -> str:
     return f"{PREFIX}:{{{ns}}}:skill:{name}"
+
+
+def access_counts(ns: str) -> str:
+    """How often each memory was recalled or reinforced (kept outside the indexed records)."""
+    return f"{PREFIX}:{{{ns}}}:access_count"
+
+
+def last_accessed(ns: str) -> str:
+    return f"{PREFIX}:{{{ns}}}:last_accessed"
 
 
 def embedder(ns: str) -> str:

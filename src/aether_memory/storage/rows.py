@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from aether_memory.storage._async.store import Row
+__all__ = ["Candidate", "Row", "decode_row", "text"]
 
-__all__ = ["Row", "decode_row", "text"]
+# A long-term memory as a store returns it: field name -> raw value.
+Row = dict[str, Any]
+
+
+class Candidate(NamedTuple):
+    """A memory as ranking sees it; `similarity` is None for a text-only match."""
+
+    similarity: float | None
+    content: str
+    occurred_at: int
+    importance: float
 
 
 def text(value: Any) -> str:

@@ -13,6 +13,7 @@ from aether_memory.core.config import SessionTTLs
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities
+from aether_memory.storage.rows import Candidate, Row
 
 HashKind = Literal["working", "scratch"]
 # One event as stored: id, type, outcome, ts (ms), latency_ms, encoded data.
@@ -101,10 +102,6 @@ class AsyncStore(Protocol):
     async def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None: ...
 
 
-# A long-term memory as a store returns it: field name -> raw value.
-Row = dict[str, Any]
-
-
 class AsyncLongTermStore(Protocol):
     """The long-term memory role: records, their index, dedup entries and skills."""
 
@@ -122,10 +119,12 @@ class AsyncLongTermStore(Protocol):
     async def reinforce(self, ns: str, items: Sequence[tuple[str, float]], now_ms: int) -> None: ...
 
     async def search(
-        self, ns: str, scope: Filters, vector: bytes, terms: Sequence[str], n: int
-    ) -> tuple[dict[str, float], dict[str, float], dict[str, Row]]: ...
+        self, ns: str, scope: Filters, vector: bytes, codes: Sequence[str], n: int
+    ) -> dict[str, Candidate]: ...
 
-    async def touch(self, ns: str, ids: Sequence[str], now_ms: int) -> None: ...
+    async def fetch(
+        self, ns: str, ids: Sequence[str], now_ms: int | None = None
+    ) -> list[Row | None]: ...
 
     async def get(self, ns: str, ids: Sequence[str]) -> list[Row | None]: ...
 

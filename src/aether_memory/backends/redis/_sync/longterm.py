@@ -12,27 +12,30 @@ from aether_memory.backends.redis.errors import TRANSLATE
 from aether_memory.core import keys
 from aether_memory.core.errors import ConfigurationError
 from aether_memory.core.query import Filters, escape
-from aether_memory.core.ranking import keyword_scores
 from aether_memory.core.types import Capabilities
-from aether_memory.storage.rows import Row, decode_row, text
+from aether_memory.storage.rows import Candidate, Row, decode_row, text
 
 log = logging.getLogger("aether_memory")
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 EF_RUNTIME = 100  # HNSW's default (10) found only 60% of the exact top 10 at 100k; 100 finds 99%
 FIELDS = (
     "content", "kind", "agent", "session", "tags", "source", "importance", "occurred_at",
-    "created_at", "last_accessed", "access_count", "related", "metadata", "hash",
+    "created_at", "related", "metadata", "hash",
 )  # fmt: skip
+# What ranking needs of a candidate; full records are fetched for the winners only.
+RANKING_FIELDS = ("content", "importance", "occurred_at")
+FILTER_FIELDS = ("kind", "agent", "session", "tags", "occurred_at", "importance")
 _TAG_FIELDS = ("kind", "agent", "session", "tags", "source")
 
-# KEYS: the memory hash.  ARGV: importance, now_ms.
+# KEYS: the memory hash, the access counts, the last-access times.
+# ARGV: memory id, importance, now_ms.  Importance only ever rises.
 REINFORCE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], 'access_count', 1)
-redis.call('HSET', KEYS[1], 'last_accessed', ARGV[2])
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 local current = tonumber(redis.call('HGET', KEYS[1], 'importance') or '0')
-if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'importance', ARGV[1]) end
+if tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], 'importance', ARGV[2]) end
 return 1
 """
 
@@ -53,7 +56,7 @@ def _schema(dims: int) -> list[Any]:
     schema: list[Any] = ["content", "TEXT", "when", "TEXT", "WEIGHT", "0.5"]
     for name in _TAG_FIELDS:
         schema += [name, "TAG", "SEPARATOR", ",", "CASESENSITIVE"]
-    for name in ("importance", "occurred_at", "created_at", "last_accessed", "access_count"):
+    for name in ("importance", "occurred_at", "created_at"):
         schema += [name, "NUMERIC"]
     schema += ["embedding", "VECTOR", "HNSW", "10", "TYPE", "FLOAT32", "DIM", str(dims),
                "DISTANCE_METRIC", "COSINE", "M", "16", "EF_CONSTRUCTION", "200"]  # fmt: skip
@@ -164,44 +167,48 @@ class RedisLongTerm:
     def reinforce(self, ns: str, items: Sequence[tuple[str, float]], now_ms: int) -> None:
         """Count a repeated memory: access_count + 1; importance rises to the new value."""
         pipe = self._r.pipeline(transaction=False)
+        counts, seen = keys.access_counts(ns), keys.last_accessed(ns)
         for memory_id, importance in items:
             # EVAL rather than EVALSHA: a rare path, and the script is tiny.
-            pipe.eval(REINFORCE, 1, keys.memory(ns, memory_id), importance, now_ms)
+            pipe.eval(
+                REINFORCE, 3, keys.memory(ns, memory_id), counts, seen, memory_id, importance,
+                now_ms,
+            )  # fmt: skip
         with TRANSLATE:
             pipe.execute()
 
     def search(
-        self, ns: str, scope: Filters, vector: bytes, terms: Sequence[str], n: int
-    ) -> tuple[dict[str, float], dict[str, float], dict[str, Row]]:
-        """Vector and text candidates (up to `n` each) and their records. One round trip
-        with the Query Engine; two on plain Redis (neighbours, then their records)."""
+        self, ns: str, scope: Filters, vector: bytes, codes: Sequence[str], n: int
+    ) -> dict[str, Candidate]:
+        """Up to `n` nearest memories in `scope`, plus (with the Query Engine) those that
+        contain one of `codes` verbatim, with what ranking needs. One round trip with the
+        Query Engine; two on plain Redis (neighbours, then their fields)."""
         if not self.indexed:
-            return self._search_plain(ns, scope, vector, terms, n)
+            return self._search_plain(ns, scope, vector, n)
         pipe = self._r.pipeline(transaction=False)
-        self._knn(pipe, ns, scope, vector, n, FIELDS)
-        if terms:
-            words = " | ".join(escape(t) for t in terms)
+        self._knn(pipe, ns, scope, vector, n, RANKING_FIELDS)
+        if codes:
+            # Codes are rare words, so this full-text query stays cheap; a union of every
+            # word of a question matched a third of a 100k index and cost ~10 ms.
+            words = " | ".join(escape(c) for c in codes)
             where = scope.compile()
             query = f"@content|when:({words})" + ("" if where == "*" else f" {where}")
             pipe.execute_command(
-                "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), query, "SCORER", "BM25STD",
-                "WITHSCORES", "RETURN", len(FIELDS), *FIELDS, "LIMIT", 0, n, "DIALECT", 2,
+                "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), query, "RETURN",
+                len(RANKING_FIELDS), *RANKING_FIELDS, "LIMIT", 0, n, "DIALECT", 2,
             )  # fmt: skip
         with TRANSLATE:
             replies = pipe.execute()
-        rows: dict[str, Row] = {}
-        by_vector: dict[str, float] = {}
+        out: dict[str, Candidate] = {}
         for result in replies[0][b"results"]:
             memory_id, row = _row(result)
-            by_vector[memory_id] = 1.0 - float(row.pop("dist"))
-            rows[memory_id] = row
-        by_text: dict[str, float] = {}
-        if terms:
+            out[memory_id] = _candidate(row, 1.0 - float(row["dist"]))
+        if codes:
             for result in replies[1][b"results"]:
                 memory_id, row = _row(result)
-                by_text[memory_id] = float(result[b"score"])
-                rows.setdefault(memory_id, row)
-        return by_vector, by_text, rows
+                if memory_id not in out:
+                    out[memory_id] = _candidate(row, None)
+        return out
 
     def _knn(
         self, pipe: Any, ns: str, scope: Filters, vector: bytes, n: int, fields: Sequence[str]
@@ -214,56 +221,67 @@ class RedisLongTerm:
             "LIMIT", 0, n, "DIALECT", 2,
         )  # fmt: skip
 
-    def _search_plain(
-        self, ns: str, scope: Filters, vector: bytes, terms: Sequence[str], n: int
-    ) -> tuple[dict[str, float], dict[str, float], dict[str, Row]]:
-        # Filters run here, after the neighbours are found: ask for many more than needed.
-        wide = max(n * 8, 200)
+    def _search_plain(self, ns: str, scope: Filters, vector: bytes, n: int) -> dict[str, Candidate]:
+        # Filters run here, after the neighbours are found: ask for more when there are any.
+        unfiltered = scope == Filters()
+        wide = n if unfiltered else max(n * 8, 200)
         with TRANSLATE:
             reply = self._r.execute_command(
                 "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", wide, "WITHSCORES"
             )
         near = {text(k): 2 * float(v) - 1 for k, v in (reply or {}).items()}
-        records = self.get(ns, list(near))
-        rows = {
-            memory_id: row
-            for memory_id, row in zip(near, records, strict=True)
-            if row is not None and scope.matches(decode_row(row))
-        }
-        by_vector = {memory_id: near[memory_id] for memory_id in list(rows)[:n]}
-        contents = {memory_id: text(row["content"]) for memory_id, row in rows.items()}
-        by_text = keyword_scores(terms, contents)
-        top_text = dict(sorted(by_text.items(), key=lambda kv: kv[1], reverse=True)[:n])
-        kept = {**by_vector, **top_text}
-        return by_vector, top_text, {k: rows[k] for k in kept}
-
-    def touch(self, ns: str, ids: Sequence[str], now_ms: int) -> None:
-        """Record that a recall returned these memories (one pipelined write)."""
-        if not ids:
-            return
+        wanted = list(dict.fromkeys((*RANKING_FIELDS, *FILTER_FIELDS)))
         pipe = self._r.pipeline(transaction=False)
-        for memory_id in ids:
-            key = keys.memory(ns, memory_id)
-            pipe.hincrby(key, "access_count", 1)
-            pipe.hset(key, "last_accessed", now_ms)
+        for memory_id in near:
+            pipe.hmget(keys.memory(ns, memory_id), wanted)
         with TRANSLATE:
-            pipe.execute()
+            replies = pipe.execute()
+        out: dict[str, Candidate] = {}
+        for (memory_id, sim), values in zip(near.items(), replies, strict=True):
+            if values[0] is None:
+                continue  # expired or forgotten since the vector set was searched
+            row = dict(zip(wanted, values, strict=True))
+            if not unfiltered and not scope.matches(decode_row(row)):
+                continue
+            out[memory_id] = _candidate(row, sim)
+            if len(out) == n:
+                break
+        return out
 
-    def get(self, ns: str, ids: Sequence[str]) -> list[Row | None]:
+    def fetch(self, ns: str, ids: Sequence[str], now_ms: int | None = None) -> list[Row | None]:
+        """Full records with their access count and last access; with `now_ms`, count this
+        as an access first. One pipelined round trip.
+
+        Access statistics live outside the records: any write to an indexed hash makes the
+        Query Engine re-index the document, vector included (~1.8 ms each at 100k).
+        """
+        if not ids:
+            return []
         pipe = self._r.pipeline(transaction=False)
+        counts, seen = keys.access_counts(ns), keys.last_accessed(ns)
         for memory_id in ids:
             pipe.hmget(keys.memory(ns, memory_id), list(FIELDS))
+        if now_ms is not None:
+            for memory_id in ids:
+                pipe.hincrby(counts, memory_id, 1)
+            pipe.hset(seen, mapping=dict.fromkeys(ids, now_ms))
+        pipe.hmget(counts, list(ids))
+        pipe.hmget(seen, list(ids))
         with TRANSLATE:
             replies = pipe.execute()
         out: list[Row | None] = []
-        for values in replies:
+        for values, count, when in zip(replies[: len(ids)], replies[-2], replies[-1], strict=True):
             if values[0] is None:
                 out.append(None)
-            else:
-                out.append(
-                    {name: v for name, v in zip(FIELDS, values, strict=True) if v is not None}
-                )
+                continue
+            row = {name: v for name, v in zip(FIELDS, values, strict=True) if v is not None}
+            row["access_count"] = count or 0
+            row["last_accessed"] = when or row.get("created_at", 0)
+            out.append(row)
         return out
+
+    def get(self, ns: str, ids: Sequence[str]) -> list[Row | None]:
+        return self.fetch(ns, ids)
 
     def delete(self, ns: str, ids: Sequence[str], hashes: Sequence[str]) -> int:
         pipe = self._r.pipeline(transaction=True)
@@ -271,6 +289,8 @@ class RedisLongTerm:
             pipe.delete(keys.memory(ns, memory_id))
         if hashes:
             pipe.hdel(keys.content_hashes(ns), *hashes)
+        pipe.hdel(keys.access_counts(ns), *ids)
+        pipe.hdel(keys.last_accessed(ns), *ids)
         if not self.indexed:
             for memory_id in ids:
                 pipe.execute_command("VREM", keys.vectors(ns), memory_id)
@@ -323,6 +343,15 @@ class RedisLongTerm:
                 SKILL_RUN, 1, keys.skill(ns, name), int(success), duration, ttl_ms or 0
             )
         return bool(found)
+
+
+def _candidate(row: Mapping[str, Any], similarity: float | None) -> Candidate:
+    return Candidate(
+        similarity,
+        text(row["content"]),
+        int(float(row.get("occurred_at") or 0)),
+        float(row.get("importance") or 0.5),
+    )
 
 
 def _row(result: Mapping[bytes, Any]) -> tuple[str, Row]:
