@@ -140,6 +140,24 @@ class CachedEmbedder(Embedder):
         """Like the inner `embed_query`, computing only the texts not seen before."""
         return self._embed(as_texts(texts), "query")
 
+    def cached(self, texts: Sequence[str], *, query: bool = False) -> Vectors | None:
+        """The vectors if every text is cached, else None; never calls the model.
+
+        Lets an async caller skip the hop to a worker thread when there is nothing to compute.
+        """
+        import numpy
+
+        kind = "query" if query else "doc"
+        with self._lock:
+            rows = [self._entries.get((self.model, kind, _digest(t))) for t in texts]
+            if not rows or any(row is None for row in rows):
+                return None
+            for t in texts:
+                self._entries.move_to_end((self.model, kind, _digest(t)))
+            self._hits += len(rows)
+        result: Vectors = numpy.stack(rows)  # type: ignore[arg-type]
+        return result
+
     def cache_info(self) -> CacheInfo:
         """Hit and miss counts since creation (or the last `cache_clear`)."""
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -59,12 +60,17 @@ def identifiers(terms: Sequence[str]) -> list[str]:
     return [t for t in terms if any(c.isdigit() for c in t)]
 
 
-def exact_share(codes: Sequence[str], content: str) -> float:
-    """Share of `codes` that appear as whole words in `content` (0 when there are none)."""
+def tokens(text: str) -> list[str]:
+    """The lower-cased words of `text`, as recall's text signals see them."""
+    return _WORD.findall(text.lower())
+
+
+def exact_share(codes: Sequence[str], words: Sequence[str]) -> float:
+    """Share of `codes` found among `words` (0 when there are none)."""
     if not codes:
         return 0.0
-    words = set(_WORD.findall(content.lower()))
-    return sum(1 for c in codes if c in words) / len(codes)
+    present = set(words)
+    return sum(1 for c in codes if c in present) / len(codes)
 
 
 def recency(occurred_at_ms: int, now_ms: int, half_life_days: float) -> float:
@@ -126,27 +132,25 @@ def _ranks(scores: Mapping[str, float]) -> dict[str, int]:
     return {id_: i + 1 for i, id_ in enumerate(ordered)}
 
 
-def keyword_scores(terms: Sequence[str], docs: Mapping[str, str]) -> dict[str, float]:
-    """A BM25 score of each document for `terms`, computed over `docs` alone.
-
-    Used where no full-text index exists (plain Redis, before the SQLite store): the
-    statistics come from the candidate set, which is a rough stand-in for the corpus.
-    """
+def keyword_scores(terms: Sequence[str], docs: Mapping[str, Sequence[str]]) -> dict[str, float]:
+    """BM25 of each document (given as its `tokens`) for `terms`, with the statistics of
+    `docs` alone: recall scores its candidates this way, not the whole index."""
     if not terms or not docs:
         return {}
     k1, b = 1.2, 0.75
-    tokens = {id_: _WORD.findall(text.lower()) for id_, text in docs.items()}
-    avg_len = sum(len(t) for t in tokens.values()) / len(tokens) or 1.0
-    n = len(tokens)
-    df = {term: sum(1 for t in tokens.values() if term in t) for term in terms}
+    n = len(docs)
+    avg_len = sum(len(words) for words in docs.values()) / n or 1.0
+    counts = {id_: Counter(words) for id_, words in docs.items()}
+    df = {term: sum(1 for c in counts.values() if term in c) for term in terms}
+    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in terms if df[t]}
     scores: dict[str, float] = {}
-    for id_, words in tokens.items():
+    for id_, tf_of in counts.items():
+        norm = k1 * (1 - b + b * len(docs[id_]) / avg_len)
         score = 0.0
-        for term in terms:
-            tf = words.count(term)
+        for term, weight in idf.items():
+            tf = tf_of.get(term)
             if tf:
-                idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
-                score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(words) / avg_len))
+                score += weight * tf * (k1 + 1) / (tf + norm)
         if score > 0:
             scores[id_] = score
     return scores

@@ -36,6 +36,7 @@ from aether_memory.core.ranking import (
     identifiers,
     keyword_scores,
     rank,
+    tokens,
 )
 from aether_memory.core.types import Episode, Event, Hit, Introspection, MemoryRecord, Skill
 from aether_memory.storage._async.store import AsyncLongTermStore
@@ -74,8 +75,12 @@ class AsyncLongTermMemory:
         return [v.astype("float32").tobytes() for v in vectors]
 
     async def _embed_query(self, query: str) -> bytes:
+        cached = getattr(self.embedder, "cached", None)
+        hit = None if cached is None else cached([query], query=True)
+        if hit is not None:
+            return bytes(hit[0].astype("float32").tobytes())
         embed_query = getattr(self.embedder, "embed_query", self.embedder.embed)
-        vectors = await asyncio.to_thread(embed_query, [query])
+        vectors = await asyncio.to_thread(embed_query, [query])  # a model call: off the loop
         return bytes(vectors[0].astype("float32").tobytes())
 
     def _ttl_ms(self, kind: str) -> int | None:
@@ -173,11 +178,11 @@ class AsyncLongTermMemory:
         ts = now_ms()
         # Text relevance is BM25 over the candidates' own words: measured on eval/, it ranks
         # as well as the Query Engine's BM25 over the whole index, at a fraction of the cost.
-        contents = {i: c.content for i, c in found.items()}
+        words = {i: tokens(c.content) for i, c in found.items()}
         ranked = rank(
             {i: c.similarity for i, c in found.items() if c.similarity is not None},
-            keyword_scores(terms, contents),
-            {i: exact_share(codes, content) for i, content in contents.items()},
+            keyword_scores(terms, words),
+            {i: exact_share(codes, w) for i, w in words.items()} if codes else {},
             {i: c.occurred_at for i, c in found.items()},
             {i: c.importance for i, c in found.items()},
             ts,

@@ -200,13 +200,13 @@ class AsyncRedisLongTerm:
             replies = await pipe.execute()
         out: dict[str, Candidate] = {}
         for result in replies[0][b"results"]:
-            memory_id, row = _row(result)
-            out[memory_id] = _candidate(row, 1.0 - float(row["dist"]))
+            attrs = result[b"extra_attributes"]
+            out[_memory_id(result)] = _ranked(attrs, 1.0 - float(attrs[b"dist"]))
         if codes:
             for result in replies[1][b"results"]:
-                memory_id, row = _row(result)
+                memory_id = _memory_id(result)
                 if memory_id not in out:
-                    out[memory_id] = _candidate(row, None)
+                    out[memory_id] = _ranked(result[b"extra_attributes"], None)
         return out
 
     def _knn(
@@ -359,6 +359,16 @@ def _candidate(row: Mapping[str, Any], similarity: float | None) -> Candidate:
     )
 
 
-def _row(result: Mapping[bytes, Any]) -> tuple[str, Row]:
-    memory_id = text(result[b"id"]).rsplit(":", 1)[1]
-    return memory_id, {text(k): v for k, v in result[b"extra_attributes"].items()}
+def _memory_id(result: Mapping[bytes, Any]) -> str:
+    key: bytes = result[b"id"]
+    return key[key.rindex(b":") + 1 :].decode()
+
+
+def _ranked(attrs: Mapping[bytes, Any], similarity: float | None) -> Candidate:
+    """A candidate straight from a search reply's attributes (the hot path: no dict)."""
+    return Candidate(
+        similarity,
+        attrs[b"content"].decode(),
+        int(attrs.get(b"occurred_at", 0)),
+        float(attrs.get(b"importance", 0.5)),
+    )
