@@ -21,8 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from aether_memory import Memory
-from aether_memory.client._sync.longterm import Memorable
+from aether_memory import Memorable, Memory
 from aether_memory.core.embeddings import CachedEmbedder
 from aether_memory.core.query import Filters
 from aether_memory.core.ranking import RankingWeights

