@@ -51,6 +51,7 @@ from aether_memory.core.types import (
     Skill,
 )
 from aether_memory.storage._async.store import AsyncStore, EventRow, HashKind
+from aether_memory.tools._async.runner import AsyncTools
 
 if TYPE_CHECKING:
     from aether_memory.core.embeddings import Embedder
@@ -60,6 +61,7 @@ log = logging.getLogger("aether_memory")
 F = TypeVar("F", bound=Callable[..., Any])
 _MAX_OPENED = 10_000  # sessions whose meta this client has written (bounded memo)
 _MAX_CHAIN = 1_000
+DEFAULT_TOOLS_AGENT = "agent"
 
 
 class AsyncMemory:
@@ -163,6 +165,11 @@ class AsyncMemory:
         embedder = self.longterm.embedder
         await self._store.longterm.setup(self.namespace, embedder.dims, embedder.model)
 
+    @property
+    def tools(self) -> AsyncTools:
+        """The memory tools of the agent named ``agent`` (see `AsyncAgent.tools` for others)."""
+        return self.agent(DEFAULT_TOOLS_AGENT).tools
+
     def agent(self, agent_id: str) -> AsyncAgent:
         """The handle of one agent (no I/O)."""
         return AsyncAgent(self, check_name(agent_id, "agent id"))
@@ -238,6 +245,7 @@ class AsyncAgent:
         self.id = agent_id
         self.identity = AsyncIdentity(self)
         self.state = AsyncAgentState(self)
+        self.tools = AsyncTools(self)
 
     def session(self, session_id: str | None = None) -> AsyncSession:
         """The handle of a session; without an id, a new session with a fresh id (no I/O)."""

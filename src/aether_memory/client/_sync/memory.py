@@ -52,6 +52,7 @@ from aether_memory.core.types import (
     Skill,
 )
 from aether_memory.storage._sync.store import EventRow, HashKind, Store
+from aether_memory.tools._sync.runner import Tools
 
 if TYPE_CHECKING:
     from aether_memory.core.embeddings import Embedder
@@ -61,6 +62,7 @@ log = logging.getLogger("aether_memory")
 F = TypeVar("F", bound=Callable[..., Any])
 _MAX_OPENED = 10_000  # sessions whose meta this client has written (bounded memo)
 _MAX_CHAIN = 1_000
+DEFAULT_TOOLS_AGENT = "agent"
 
 
 class Memory:
@@ -164,6 +166,11 @@ class Memory:
         embedder = self.longterm.embedder
         self._store.longterm.setup(self.namespace, embedder.dims, embedder.model)
 
+    @property
+    def tools(self) -> Tools:
+        """The memory tools of the agent named ``agent`` (see `Agent.tools` for others)."""
+        return self.agent(DEFAULT_TOOLS_AGENT).tools
+
     def agent(self, agent_id: str) -> Agent:
         """The handle of one agent (no I/O)."""
         return Agent(self, check_name(agent_id, "agent id"))
@@ -239,6 +246,7 @@ class Agent:
         self.id = agent_id
         self.identity = Identity(self)
         self.state = AgentState(self)
+        self.tools = Tools(self)
 
     def session(self, session_id: str | None = None) -> Session:
         """The handle of a session; without an id, a new session with a fresh id (no I/O)."""
