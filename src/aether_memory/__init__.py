@@ -17,6 +17,7 @@ from aether_memory.client._async.memory import (
     AsyncToolCache,
     AsyncWorkingMemory,
 )
+from aether_memory.client._async.run import AsyncAgentRun
 from aether_memory.client._sync.memory import (
     Agent,
     AgentState,
@@ -26,6 +27,7 @@ from aether_memory.client._sync.memory import (
     ToolCache,
     WorkingMemory,
 )
+from aether_memory.client._sync.run import AgentRun
 from aether_memory.client.records import Memorable
 from aether_memory.core.config import Options, Settings, TTLs
 from aether_memory.core.embeddings import CachedEmbedder, Embedder
@@ -58,8 +60,10 @@ __version__ = "0.1.0"
 __all__ = [
     "AetherError",
     "Agent",
+    "AgentRun",
     "AgentState",
     "AsyncAgent",
+    "AsyncAgentRun",
     "AsyncAgentState",
     "AsyncIdentity",
     "AsyncMemory",

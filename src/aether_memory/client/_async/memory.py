@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aether_memory.backends.redis._async.store import AsyncRedisStore
 from aether_memory.client._async.longterm import AsyncLongTermMemory
+from aether_memory.client._async.run import AsyncAgentRun
 from aether_memory.client.common import (
     ClosedStore,
     args_hash,
@@ -251,6 +252,24 @@ class AsyncAgent:
         """The handle of a session; without an id, a new session with a fresh id (no I/O)."""
         sid = new_id() if session_id is None else check_name(session_id, "session id")
         return AsyncSession(self, sid)
+
+    def run(
+        self,
+        session: str | AsyncSession | None = None,
+        task: str | None = None,
+        cacheable: Iterable[str] = (),
+        cache_ttl: float | None = None,
+    ) -> AsyncAgentRun:
+        """A recorded task for any agent loop: ``async with agent.run(...) as run:``.
+
+        Args:
+            session: the session to work in (an id, a handle, or None for a new one).
+            task: what the run is for; it becomes the episode's task prompt.
+            cacheable: names of tools whose results may be reused for the same arguments.
+            cache_ttl: how long cached tool results live, in seconds (default: settings).
+        """
+        handle = self.session(session) if not isinstance(session, AsyncSession) else session
+        return AsyncAgentRun(self, handle, task, cacheable, cache_ttl)
 
     async def sessions(self, limit: int = 100) -> list[SessionInfo]:
         """This agent's sessions, most recently active first."""

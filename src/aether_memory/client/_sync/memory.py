@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aether_memory.backends.redis._sync.store import RedisStore
 from aether_memory.client._sync.longterm import LongTermMemory
+from aether_memory.client._sync.run import AgentRun
 from aether_memory.client.common import (
     ClosedStore,
     args_hash,
@@ -252,6 +253,24 @@ class Agent:
         """The handle of a session; without an id, a new session with a fresh id (no I/O)."""
         sid = new_id() if session_id is None else check_name(session_id, "session id")
         return Session(self, sid)
+
+    def run(
+        self,
+        session: str | Session | None = None,
+        task: str | None = None,
+        cacheable: Iterable[str] = (),
+        cache_ttl: float | None = None,
+    ) -> AgentRun:
+        """A recorded task for any agent loop: ``with agent.run(...) as run:``.
+
+        Args:
+            session: the session to work in (an id, a handle, or None for a new one).
+            task: what the run is for; it becomes the episode's task prompt.
+            cacheable: names of tools whose results may be reused for the same arguments.
+            cache_ttl: how long cached tool results live, in seconds (default: settings).
+        """
+        handle = self.session(session) if not isinstance(session, Session) else session
+        return AgentRun(self, handle, task, cacheable, cache_ttl)
 
     def sessions(self, limit: int = 100) -> list[SessionInfo]:
         """This agent's sessions, most recently active first."""
