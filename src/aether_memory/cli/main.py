@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from aether_memory.cli import admin
 from aether_memory.core.errors import AetherError
 
 app = typer.Typer(
@@ -95,6 +96,9 @@ def demo(
     except AetherError as exc:
         raise _fail(exc) from exc
 
+
+# search, inspect, export, import, identity, doctor
+admin.register(app)
 
 if __name__ == "__main__":
     app()
