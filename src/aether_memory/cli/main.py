@@ -97,6 +97,19 @@ def demo(
         raise _fail(exc) from exc
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def mcp(ctx: typer.Context) -> None:
+    """Serve an agent's memory over MCP (stdio, or --transport http). `aether mcp --help`."""
+    try:
+        from aether_memory.mcp.__main__ import main
+    except ImportError as exc:
+        raise _fail(exc) from exc
+    raise typer.Exit(main(ctx.args))
+
+
 # search, inspect, export, import, identity, doctor
 admin.register(app)
 

@@ -1,0 +1,302 @@
+"""The MCP server, through the SDK's own client: over stdio (the server as a subprocess, as an
+MCP host runs it), over streamable HTTP, and in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from mcp import Client, ClientSession, StdioServerParameters, types
+from mcp.client.session import IncomingMessage
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from aether_memory import AsyncMemory
+from aether_memory.mcp import SERVER_NAME, build_server
+from aether_memory.server.local import RedisProcess, free_port
+from aether_memory.tools.definitions import TOOLS
+from tests.word_embedder import WordHashEmbedder
+
+AGENT = "a"
+# The server process loads the default embedder from its package; nothing may be downloaded.
+SERVER_ENV = {"HF_HUB_OFFLINE": "1"}
+
+
+def server_args(url: str, namespace: str, *extra: str) -> list[str]:
+    return ["-m", "aether_memory.mcp", "--url", url, "--namespace", namespace,
+            "--agent", AGENT, *extra]  # fmt: skip
+
+
+@asynccontextmanager
+async def stdio_session(url: str, namespace: str) -> AsyncIterator[ClientSession]:
+    """An initialized session with a server subprocess; on a clean exit, checks that every line
+    the server wrote to stdout was a protocol message."""
+    stray: list[Exception] = []
+
+    async def on_message(message: IncomingMessage) -> None:
+        if isinstance(message, Exception):
+            stray.append(message)
+
+    params = StdioServerParameters(
+        command=sys.executable, args=server_args(url, namespace), env=SERVER_ENV
+    )
+    async with (
+        stdio_client(params) as (read, write),
+        ClientSession(read, write, message_handler=on_message) as session,
+    ):
+        await session.initialize()
+        yield session
+    assert stray == []
+
+
+async def call(session: ClientSession | Client, name: str, arguments: dict[str, Any]) -> Any:
+    """Call a tool that must succeed; its text is the JSON of its structured content."""
+    result = await session.call_tool(name, arguments)
+    assert not result.is_error, result.content
+    [content] = result.content
+    assert isinstance(content, types.TextContent)
+    assert json.loads(content.text) == result.structured_content
+    return result.structured_content
+
+
+async def call_error(session: ClientSession | Client, name: str, arguments: dict[str, Any]) -> Any:
+    """Call a tool that must fail as a tool result (not a protocol error); its error object."""
+    result = await session.call_tool(name, arguments)
+    assert result.is_error
+    [content] = result.content
+    assert isinstance(content, types.TextContent)
+    assert json.loads(content.text) == result.structured_content
+    return result.structured_content["error"]
+
+
+async def conversation(session: ClientSession | Client) -> None:
+    """Every tool, in the order an agent would use them."""
+    fact = {"content": "The user is allergic to peanuts", "importance": 0.9, "tags": ["health"]}
+    stored = await call(session, "store_memory", fact)
+    assert stored["status"] == "created"
+    found = await call(session, "search_memory", {"query": "peanut allergy", "k": 3})
+    assert found["result"][0]["id"] == stored["id"]
+    assert found["result"][0]["content"] == "The user is allergic to peanuts"
+    values = {"goal": "plan dinner", "guests": 4}
+    assert await call(session, "set_working_memory", {"session": "s1", "values": values}) == {
+        "updated": ["goal", "guests"]
+    }
+    assert await call(session, "get_working_memory", {"session": "s1"}) == values
+    assert await call(session, "get_working_memory", {"session": "s1", "key": "guests"}) == {
+        "guests": 4
+    }
+    event = await call(session, "record_event", {"session": "s1", "event_type": "decision",
+                                                 "data": {"menu": "no peanuts"}})  # fmt: skip
+    assert event["id"]
+    assert await call(session, "checkpoint", {"session": "s1", "state": {"step": 2}}) == {"n": 1}
+    assert await call(session, "checkpoint", {"session": "s1", "state": {"step": 3}}) == {"n": 2}
+    assert await call(session, "restore_checkpoint", {"session": "s1"}) == {"state": {"step": 3}}
+    assert await call(session, "restore_checkpoint", {"session": "s1", "n": 1}) == {
+        "state": {"step": 2}
+    }
+    context = (await call(session, "get_context", {"query": "dinner", "session": "s1"}))["context"]
+    assert "plan dinner" in context and "peanuts" in context
+    summary = await call(session, "summarize_memory", {"topic": "peanuts"})
+    assert summary["total"] >= 1 and isinstance(summary["summary"], str)
+    assert await call(session, "forget_memory", {"memory_id": stored["id"]}) == {"removed": 1}
+
+
+def as_mcp(tool: types.Tool) -> dict[str, Any]:
+    return {"name": tool.name, "description": tool.description, "inputSchema": tool.input_schema}
+
+
+async def test_tools_over_stdio(url: str, namespace: str) -> None:
+    async with stdio_session(url, namespace) as session:
+        init = session.initialize_result
+        assert init is not None and init.server_info.name == SERVER_NAME
+        assert init.capabilities.tools is not None and init.capabilities.resources is not None
+        listed = await session.list_tools()
+        assert [as_mcp(tool) for tool in listed.tools] == [t.as_format("mcp") for t in TOOLS]
+        await conversation(session)
+
+
+async def test_bad_calls_come_back_as_tool_errors_over_stdio(url: str, namespace: str) -> None:
+    async with stdio_session(url, namespace) as session:
+        missing = await call_error(session, "restore_checkpoint", {"session": "s1", "n": 7})
+        assert missing["code"] == "not_found" and missing["retryable"] is False
+        assert "7" in missing["message"]
+        bad = await call_error(session, "store_memory", {"content": "x", "importance": 3})
+        assert bad["code"] == "invalid_input" and "importance" in bad["message"]
+        extra = await call_error(session, "store_memory", {"content": "x", "surprise": 1})
+        assert extra["code"] == "invalid_input" and "surprise" in extra["message"]
+        absent = await call_error(session, "store_memory", {})
+        assert absent["code"] == "invalid_input" and "content" in absent["message"]
+        bad_id = await call_error(session, "get_working_memory", {"session": "bad:id"})
+        assert bad_id["code"] == "invalid_input"
+        unknown = await call_error(session, "no_such_tool", {})
+        assert unknown["code"] == "invalid_input" and "store_memory" in unknown["message"]
+        # The connection is still good after errors.
+        assert await call(session, "get_working_memory", {"session": "s1"}) == {}
+
+
+async def test_identity_resources_over_stdio(amem: AsyncMemory, url: str, namespace: str) -> None:
+    docs = {"persona": "# Persona\n\nCareful, brief.", "mission": "Ship the **Q3** report."}
+    await amem.agent(AGENT).identity.put_many(docs)
+    await amem.agent("other").identity.put("secret", "not served")
+    async with stdio_session(url, namespace) as session:
+        listed = await session.list_resources()
+        assert [(r.uri, r.name, r.mime_type) for r in listed.resources] == [
+            ("identity://a/mission", "mission", "text/markdown"),
+            ("identity://a/persona", "persona", "text/markdown"),
+        ]
+        for name, text in docs.items():
+            read = await session.read_resource(f"identity://{AGENT}/{name}")
+            [contents] = read.contents
+            assert isinstance(contents, types.TextResourceContents)
+            assert (contents.text, contents.mime_type) == (text, "text/markdown")
+        for uri in ("identity://a/nope", "identity://other/secret", "identity://a/bad:name",
+                    "file:///etc/passwd"):  # fmt: skip
+            with pytest.raises(MCPError) as caught:
+                await session.read_resource(uri)
+            assert caught.value.code == types.INVALID_PARAMS
+            assert uri in caught.value.message
+
+
+async def test_streamable_http(servers: dict[str, RedisProcess], namespace: str) -> None:
+    url = servers["redis-modules"].url
+    async with await AsyncMemory.open(url, namespace=namespace) as memory:
+        await memory.agent(AGENT).identity.put("persona", "Calm.")
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *server_args(url, namespace, "--transport", "http", "--port", str(port)),
+        env={**os.environ, **SERVER_ENV},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    log_read = asyncio.ensure_future(process.stderr.read())  # until the process exits
+    try:
+        assert await _listening(port, process), "the server exited or did not listen"
+        async with (
+            streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            init = await session.initialize()
+            assert init.server_info.name == SERVER_NAME
+            assert len((await session.list_tools()).tools) == len(TOOLS)
+            await conversation(session)
+            missing = await call_error(session, "restore_checkpoint", {"session": "x", "n": 1})
+            assert missing["code"] == "not_found"
+            [persona] = (await session.read_resource(f"identity://{AGENT}/persona")).contents
+            assert isinstance(persona, types.TextResourceContents) and persona.text == "Calm."
+        # The SDK's high-level client negotiates the newest revision (2026-07-28) over HTTP.
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            assert client.protocol_version > init.protocol_version  # dates compare as text
+            assert await call(client, "restore_checkpoint", {"session": "s1"}) == {
+                "state": {"step": 3}
+            }
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(process.wait(), 30)
+        log = (await log_read).decode()
+        sys.stderr.write(log)  # shown by pytest if the test fails
+    assert code == 0  # SIGTERM stops it gracefully
+    assert f"http://127.0.0.1:{port}/mcp" in log
+
+
+async def test_in_process_client_with_a_borrowed_memory(url: str, namespace: str) -> None:
+    """`build_server(memory=...)` serves an open client and leaves it open; the SDK's in-process
+    client speaks the newest protocol revision, where results may be any JSON value."""
+    memory = await AsyncMemory.open(url, namespace=namespace, embedder=WordHashEmbedder())
+    async with memory:
+        await memory.agent(AGENT).identity.put("persona", "Calm.")
+        async with Client(build_server(AGENT, memory=memory)) as client:
+            assert {tool.name for tool in (await client.list_tools()).tools} == {
+                t.name for t in TOOLS
+            }
+            await conversation(client)
+            resources = (await client.list_resources()).resources
+            assert [r.uri for r in resources] == ["identity://a/persona"]
+        assert await memory.ping()  # still open: the server closes only what it opened
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_a_server_that_cannot_connect_exits_with_a_message(transport: str) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *server_args(dead, "x", "--transport", transport, "--port", "0"),
+        env={**os.environ, **SERVER_ENV},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1
+    assert out == b""  # over stdio, stdout carries the protocol only
+    assert b"aether mcp: error:" in err and b"unreachable" in err
+    if transport == "stdio":  # (uvicorn logs the lifespan's traceback itself)
+        assert b"Traceback" not in err
+
+
+def test_bad_agent_id_is_refused_before_connecting() -> None:
+    from aether_memory.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        build_server("no spaces")
+    with pytest.raises(InvalidInput):
+        build_server(AGENT, url="redis://x", memory=object())  # type: ignore[arg-type]
+
+
+def test_import_and_build_do_no_io() -> None:
+    code = (
+        "import socket, subprocess\n"
+        "def refuse(*a, **k): raise AssertionError('I/O at import')\n"
+        "socket.socket.connect = refuse; subprocess.Popen.__init__ = refuse\n"
+        "from aether_memory.mcp import build_server\n"
+        "build_server('a', url='redis://127.0.0.1:1/0')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_sdk_is_the_real_mcp_package() -> None:
+    """`aether_memory.mcp` must not stand in for the SDK it is built on."""
+    import mcp.server.lowlevel
+
+    import aether_memory.mcp
+
+    assert mcp.__name__ == "mcp" and mcp.__file__ != aether_memory.mcp.__file__
+    assert type(build_server()).__module__ == mcp.server.lowlevel.server.__name__
+
+
+async def _listening(port: int, process: asyncio.subprocess.Process) -> bool:
+    """Wait until the server accepts connections on `port` (False if it exits or takes 30 s)."""
+    for _ in range(300):
+        if process.returncode is not None:
+            return False
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return True
+    return False
+
+
+def test_aether_mcp_command_serves_stdio_help() -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-m", "aether_memory.cli.main", "mcp", "--help"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert "--transport" in result.stdout
