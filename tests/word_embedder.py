@@ -29,3 +29,6 @@ class WordHashEmbedder:
             if not norm:
                 out[row, 0] = 1.0
         return out
+
+    def embed_query(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        return self.embed(texts)

@@ -20,7 +20,7 @@ import redis
 
 from aether_memory import Memory
 from aether_memory.backends.redis._sync.longterm import INDEX_VERSION
-from aether_memory.cli import admin
+from aether_memory.cli import doctor, target, transfer
 from aether_memory.core import keys
 from aether_memory.core.errors import Conflict, InvalidInput
 from aether_memory.core.types import Capabilities
@@ -165,7 +165,7 @@ def snapshot(url: str, ns: str) -> dict[bytes, tuple[str, Any, int]]:
     r = redis.Redis.from_url(url)
     try:
         out = {}
-        for key in admin.namespace_keys(r, ns):
+        for key in target.namespace_keys(r, ns):
             kind = r.type(key).decode()
             out[key] = (kind, value_of(r, key, kind), r.pttl(key))
         return out
@@ -264,7 +264,7 @@ def test_export_and_import_functions(url: str, namespace: str, client: redis.Red
     seen: list[tuple[int, int]] = []
     fp = io.StringIO()
     assert (
-        admin.export_namespace(client, namespace, fp, progress=lambda d, t: seen.append((d, t)))
+        transfer.export_namespace(client, namespace, fp, progress=lambda d, t: seen.append((d, t)))
         == 2
     )
     assert seen[0] == (0, 2) and seen[-1] == (2, 2)
@@ -273,16 +273,16 @@ def test_export_and_import_functions(url: str, namespace: str, client: redis.Red
     # Into the same server: every key exists, so nothing may be written without replace.
     client.set(keys.cache(namespace, "t", "h"), "changed")
     with pytest.raises(Conflict, match="2 of the 2 keys already exist"):
-        admin.import_namespace(client, io.StringIO(text))
+        transfer.import_namespace(client, io.StringIO(text))
     assert client.get(keys.cache(namespace, "t", "h")) == b"changed"
-    header = admin.import_namespace(client, io.StringIO(text), replace=True)
+    header = transfer.import_namespace(client, io.StringIO(text), replace=True)
     assert (header.namespace, header.keys) == (namespace, 2)
     assert client.get(keys.cache(namespace, "t", "h")) == b"v"
     assert 0 < client.pttl(keys.cache(namespace, "t", "h")) <= HOUR_MS
     assert client.pttl(keys.state(namespace, "a")) == -1
 
     with pytest.raises(InvalidInput, match="export of namespace"):
-        admin.import_namespace(client, io.StringIO(text), replace=True, namespace="other")
+        transfer.import_namespace(client, io.StringIO(text), replace=True, namespace="other")
 
 
 @pytest.mark.parametrize(
@@ -300,11 +300,13 @@ def test_export_and_import_functions(url: str, namespace: str, client: redis.Red
 def test_import_refuses_a_bad_header(client: redis.Redis, first_line: str, message: str) -> None:
     text = first_line + '{"key": "aether:{x}:a"}\n' if first_line else ""
     with pytest.raises(InvalidInput, match=message):
-        admin.import_namespace(client, io.StringIO(text))
+        transfer.import_namespace(client, io.StringIO(text))
 
 
 def _export_text(ns: str, records: list[dict[str, Any]], announced: int | None = None) -> str:
-    header = admin.ExportHeader(ns, len(records) if announced is None else announced, "8.2.3", "")
+    header = transfer.ExportHeader(
+        ns, len(records) if announced is None else announced, "8.2.3", ""
+    )
     return header.line() + "".join(orjson.dumps(r).decode() + "\n" for r in records)
 
 
@@ -334,9 +336,9 @@ def test_import_checks_the_whole_file_before_writing(client: redis.Redis, namesp
     ]
     for text, message in cases:
         with pytest.raises(InvalidInput, match=message):
-            admin.import_namespace(client, io.StringIO(text))
-        assert admin.namespace_keys(client, namespace) == []  # nothing was written
-    assert admin.import_namespace(client, io.StringIO(_export_text(namespace, [good]))).keys == 1
+            transfer.import_namespace(client, io.StringIO(text))
+        assert target.namespace_keys(client, namespace) == []  # nothing was written
+    assert transfer.import_namespace(client, io.StringIO(_export_text(namespace, [good]))).keys == 1
     assert client.get(f"aether:{{{namespace}}}:a") == b"x"
 
 
@@ -393,14 +395,14 @@ def test_doctor_fails_when_nothing_answers(tmp_path: Path) -> None:
     assert "aether up" in result.stdout
 
 
-def _facts(**caps: Any) -> admin.ServerFacts:
+def _facts(**caps: Any) -> doctor.ServerFacts:
     defaults: dict[str, Any] = {
         "backend": "redis", "server_version": "8.2.3", "modules": frozenset({"search"}),
         "search": True, "vector_sets": True, "aof": True, "fsync": "everysec", "rdb": False,
         "maxmemory_policy": "noeviction",
     }  # fmt: skip
     used, limit = caps.pop("used", 10), caps.pop("limit", 0)
-    return admin.ServerFacts(
+    return doctor.ServerFacts(
         url="redis://:secret@h:6379/0",
         namespace="default",
         connect_ms=1.0,
@@ -438,7 +440,7 @@ def _facts(**caps: Any) -> admin.ServerFacts:
     ],
 )
 def test_doctor_assessment(caps: dict[str, Any], name: str, status: str, words: str) -> None:
-    checks = {c.name: c for c in admin.assess(_facts(**caps))}
+    checks = {c.name: c for c in doctor.assess(_facts(**caps))}
     assert checks[name].status == status
     assert words in checks[name].finding
     assert (checks[name].advice != "") == (status != "OK")

@@ -1,0 +1,279 @@
+"""`aether doctor`: what the server offers and what to change, as OK / WARN / FAIL lines."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import redis
+from redis import exceptions as rx
+
+from aether_memory.backends.redis import probe
+from aether_memory.backends.redis.errors import TRANSLATE, translate
+from aether_memory.cli.target import DEFAULT_TIMEOUT, connect, namespace_keys
+from aether_memory.client.common import guard_eviction, redacted
+from aether_memory.core.errors import (
+    AetherError,
+    ConfigurationError,
+)
+from aether_memory.core.types import Capabilities
+
+Status = Literal["OK", "WARN", "FAIL"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of `aether doctor`: a status, what was checked, what was found, and what to
+    change (empty when nothing needs to)."""
+
+    status: Status
+    name: str
+    finding: str
+    advice: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFacts:
+    """What doctor reads from a server, in one place (the input of `assess`)."""
+
+    url: str
+    namespace: str
+    connect_ms: float
+    ping_ms: float
+    capabilities: Capabilities
+    used_memory: int | None = None
+    maxmemory: int | None = None
+    namespace_keys: int | None = None
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MiB"
+
+
+def assess(facts: ServerFacts) -> list[Check]:
+    """The checks of `aether doctor` for what was read from a server (pure)."""
+    caps = facts.capabilities
+    checks = [
+        Check(
+            "OK",
+            "connection",
+            f"{redacted(facts.url)}: connected in {facts.connect_ms:.1f} ms, "
+            f"PING {facts.ping_ms:.2f} ms",
+        )
+    ]
+    version = caps.server_version
+    major = int(version.split(".")[0]) if version[:1].isdigit() else 0
+    if major >= 8:
+        checks.append(Check("OK", "server", f"Redis {version}"))
+    elif caps.search:
+        checks.append(
+            Check("OK", "server", f"Redis {version} (the Query Engine covers long-term memory)")
+        )
+    else:
+        checks.append(
+            Check(
+                "WARN",
+                "server",
+                f"Redis {version}: no Query Engine and no vector sets (Redis 8)",
+                "use Redis 8 (redis:8, redis/redis-stack-server) for long-term memory",
+            )
+        )
+    modules = ", ".join(sorted(caps.modules)) or "none"
+    if caps.search:
+        checks.append(Check("OK", "modules", f"Query Engine present ({modules})"))
+    elif caps.vector_sets:
+        checks.append(
+            Check(
+                "WARN",
+                "modules",
+                f"no Query Engine ({modules}): recall re-scores a vector set's nearest "
+                "neighbours on the client, without full-text candidates or server-side filters",
+                "load the search module (Redis 8 with the Query Engine, redis-stack-server, "
+                "or `aether up` without --plain)",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "FAIL",
+                "modules",
+                f"no Query Engine and no vector sets ({modules}): remember/recall cannot work",
+                "use Redis 8 or load the search module",
+            )
+        )
+    checks += _persistence(caps)
+    checks.append(_eviction(caps, facts.url))
+    checks.append(_memory(facts))
+    n = facts.namespace_keys
+    checks.append(
+        Check(
+            "OK",
+            "namespace",
+            f"{n} keys in namespace {facts.namespace!r}"
+            + (" (empty: nothing written yet, or another namespace?)" if n == 0 else ""),
+        )
+    )
+    return checks
+
+
+def _persistence(caps: Capabilities) -> list[Check]:
+    if caps.aof is None:
+        return [
+            Check(
+                "WARN",
+                "persistence",
+                "unknown: the server refuses CONFIG GET appendonly",
+                "make sure AOF is on in your provider's settings",
+            )
+        ]
+    if not caps.aof:
+        if caps.rdb:
+            return [
+                Check(
+                    "WARN",
+                    "persistence",
+                    "RDB snapshots only: a crash loses every write since the last snapshot",
+                    "CONFIG SET appendonly yes (and appendonly yes in redis.conf)",
+                )
+            ]
+        return [
+            Check(
+                "FAIL",
+                "persistence",
+                "none (no AOF, no RDB): a restart loses every memory",
+                "CONFIG SET appendonly yes (and appendonly yes in redis.conf)",
+            )
+        ]
+    snapshots = " + RDB snapshots" if caps.rdb else ""
+    checks = [Check("OK", "persistence", f"AOF on{snapshots}")]
+    if caps.fsync == "always":
+        checks.append(Check("OK", "appendfsync", "always: nothing acknowledged is lost"))
+    elif caps.fsync == "everysec":
+        checks.append(
+            Check("OK", "appendfsync", "everysec: a power loss costs at most ~1 s of writes")
+        )
+    elif caps.fsync == "no":
+        checks.append(
+            Check(
+                "WARN",
+                "appendfsync",
+                "no: the OS flushes when it likes (tens of seconds of writes at risk)",
+                "CONFIG SET appendfsync everysec",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "WARN",
+                "appendfsync",
+                f"unknown ({caps.fsync})",
+                "use appendfsync everysec (or always)",
+            )
+        )
+    return checks
+
+
+def _eviction(caps: Capabilities, url: str) -> Check:
+    policy = caps.maxmemory_policy
+    if policy is None:
+        return Check(
+            "WARN",
+            "eviction",
+            "unknown: the server refuses CONFIG GET maxmemory-policy",
+            "make sure it is noeviction or volatile-*: durable memories have no TTL",
+        )
+    try:
+        guard_eviction(caps, url, strict=True)
+    except ConfigurationError as exc:  # the eviction guard's own words
+        return Check("FAIL", "eviction", f"maxmemory-policy {policy}", str(exc))
+    if policy == "noeviction":
+        return Check(
+            "OK",
+            "eviction",
+            "noeviction: nothing is evicted; writes fail loudly when maxmemory is reached",
+        )
+    return Check(
+        "OK",
+        "eviction",
+        f"{policy}: only keys with a TTL (working memory, events, caches) can be evicted early",
+    )
+
+
+def _memory(facts: ServerFacts) -> Check:
+    used, limit = facts.used_memory, facts.maxmemory
+    if used is None:
+        return Check("WARN", "memory", "unknown: INFO memory gave no used_memory")
+    if not limit:
+        return Check("OK", "memory", f"{_mib(used)} used, no maxmemory (bounded by the host)")
+    share = used / limit
+    finding = f"{_mib(used)} used of maxmemory {_mib(limit)} ({share:.0%})"
+    advice = "raise maxmemory (CONFIG SET maxmemory ...) or forget old memories"
+    if share >= 0.95:
+        return Check("FAIL", "memory", finding, advice)
+    if share >= 0.8:
+        return Check("WARN", "memory", finding, advice)
+    return Check("OK", "memory", finding)
+
+
+def read_facts(client: redis.Redis, url: str, ns: str) -> ServerFacts:
+    """Read what `assess` needs (timed PINGs, INFO, MODULE LIST, CONFIG GET, a SCAN count).
+
+    Raises:
+        BackendUnavailable: The server did not answer.
+    """
+    with TRANSLATE:
+        t0 = time.perf_counter()
+        client.ping()  # opens the connection
+        t1 = time.perf_counter()
+        client.ping()
+        t2 = time.perf_counter()
+        pipe = client.pipeline(transaction=False)
+        pipe.info()
+        pipe.module_list()
+        for name in ("maxmemory-policy", "appendonly", "appendfsync", "save"):
+            pipe.config_get(name)
+        replies = pipe.execute(raise_on_error=False)
+    if isinstance(replies[0], rx.RedisError):
+        raise translate(replies[0])
+    # Managed services refuse CONFIG or MODULE: those facts become unknown, not errors.
+    replies = [None if isinstance(r, rx.RedisError) else r for r in replies]
+    info: dict[str, Any] = replies[0]
+    caps = probe.capabilities(*replies)
+    return ServerFacts(
+        url=url,
+        namespace=ns,
+        connect_ms=(t1 - t0) * 1000,
+        ping_ms=(t2 - t1) * 1000,
+        capabilities=caps,
+        used_memory=_int(info.get("used_memory")),
+        maxmemory=_int(info.get("maxmemory")),
+        namespace_keys=len(namespace_keys(client, ns)),
+    )
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def doctor_checks(url: str, ns: str, timeout: float = DEFAULT_TIMEOUT) -> list[Check]:
+    """Everything `aether doctor` checks; an unreachable server is one FAIL line."""
+    client = connect(url, timeout)
+    try:
+        try:
+            facts = read_facts(client, url, ns)
+        except AetherError as exc:
+            return [
+                Check(
+                    "FAIL",
+                    "connection",
+                    f"{redacted(url)}: {exc}",
+                    "start Redis (`aether up` for a local one), or pass --url / set AETHER_URL",
+                )
+            ]
+        return assess(facts)
+    finally:
+        client.close()

@@ -1,0 +1,57 @@
+"""Which server and namespace an admin command works on, and a client for it."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Final
+
+import redis
+
+from aether_memory.backends.redis.errors import TRANSLATE
+from aether_memory.client.common import check_redis_url, redacted, resolve_url
+from aether_memory.core import keys
+from aether_memory.core.config import Settings
+from aether_memory.core.errors import (
+    ConfigurationError,
+)
+from aether_memory.core.ids import check_name
+
+DEFAULT_TIMEOUT: Final = 5.0
+SCAN_COUNT: Final = 1000
+"""Keys asked of each SCAN step (a hint to the server, not a limit)."""
+
+
+def resolve_target(url: str | None, namespace: str | None) -> tuple[str, str]:
+    """The URL and namespace a command works on: the options, else the library's settings.
+
+    Raises:
+        ConfigurationError: The URL's scheme is not a Redis one.
+        InvalidInput: The namespace is not a valid name.
+    """
+    settings = Settings()
+    resolved = resolve_url(url, settings)
+    check_redis_url(resolved)
+    return resolved, check_name(namespace or settings.namespace, "namespace")
+
+
+def connect(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
+    """A plain redis-py client for the admin commands (bytes replies, RESP2); no I/O yet."""
+    try:
+        return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid Redis URL {redacted(url)!r}: {exc}") from exc
+
+
+def namespace_keys(client: redis.Redis, ns: str) -> list[bytes]:
+    """Every key of namespace `ns`, sorted (SCAN, never KEYS; SCAN may repeat a key)."""
+    check_name(ns, "namespace")
+    with TRANSLATE:
+        found: set[bytes] = set(
+            client.scan_iter(match=keys.namespace_pattern(ns), count=SCAN_COUNT)
+        )
+    return sorted(found)
+
+
+def in_namespace(key: bytes, ns: str) -> bool:
+    """Whether `key` belongs to namespace `ns` (the test SCAN applies, done locally)."""
+    return fnmatchcase(key, keys.namespace_pattern(ns).encode())
