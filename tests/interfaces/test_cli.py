@@ -70,3 +70,42 @@ def test_help_everywhere(home: Path) -> None:
     for command in ([], ["up"], ["down"], ["status"], ["demo"]):
         result = aether(*command, "--help", home=home)
         assert "Usage" in result.stdout
+
+
+def test_serve_starts_the_rest_server(url: str, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import httpx
+
+    from aether_memory.server.local import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "AETHER_URL": url,
+        "AETHER_API_KEYS": "test-key-0123456789=*",
+        "HF_HUB_OFFLINE": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aether_memory.cli.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "aether serve did not start"
+                time.sleep(0.2)
+        assert ready.status_code == 200
+        assert ready.json()["store"] == "redis"
+        unauthorised = httpx.get(f"http://127.0.0.1:{port}/v1/namespaces/x/agents", timeout=5)
+        assert unauthorised.status_code == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)

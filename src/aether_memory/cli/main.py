@@ -97,6 +97,23 @@ def demo(
         raise _fail(exc) from exc
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8080, help="Port to listen on."),
+    insecure_no_auth: bool = typer.Option(
+        False, "--insecure-no-auth", help="Serve a non-loopback address without API keys."
+    ),
+) -> None:
+    """Serve the memory API over HTTP (FastAPI); keys from AETHER_API_KEYS=KEY=ns1,ns2;..."""
+    try:
+        from aether_memory.rest import main
+    except ImportError as exc:
+        raise _fail(exc) from exc
+    args = ["--host", host, "--port", str(port)]
+    raise typer.Exit(main([*args, "--insecure-no-auth"] if insecure_no_auth else args))
+
+
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,

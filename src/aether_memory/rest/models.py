@@ -1,0 +1,200 @@
+"""Response bodies: pydantic mirrors of the library's records (`aether_memory.core.types`).
+
+Request bodies live next to the routes that take them. Each model here has an ``of``
+constructor from the library's dataclass, so routes stay one line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from aether_memory.core.types import (
+    CheckpointInfo,
+    Episode,
+    Event,
+    Hit,
+    Introspection,
+    MemoryRecord,
+    SessionInfo,
+    Skill,
+)
+
+
+class EventOut(BaseModel):
+    """One event of a session's record (a step, a tool call, a message)."""
+
+    id: str
+    type: str
+    data: Any
+    outcome: str
+    ts: int
+    latency_ms: float | None = None
+
+    @classmethod
+    def of(cls, e: Event) -> EventOut:
+        return cls(
+            id=e.id, type=e.type, data=e.data, outcome=e.outcome, ts=e.ts, latency_ms=e.latency_ms
+        )
+
+
+class SessionOut(BaseModel):
+    """A session and when it was last active (ms since the epoch)."""
+
+    id: str
+    last_active: int
+
+    @classmethod
+    def of(cls, s: SessionInfo) -> SessionOut:
+        return cls(id=s.id, last_active=s.last_active)
+
+
+class CheckpointOut(BaseModel):
+    """A saved checkpoint: its number and when it was made (ms)."""
+
+    n: int
+    created_at: int
+
+    @classmethod
+    def of(cls, c: CheckpointInfo) -> CheckpointOut:
+        return cls(n=c.n, created_at=c.created_at)
+
+
+class MemoryOut(BaseModel):
+    """A long-term memory; ``status`` says what `remember` did (created, duplicate,
+    near_duplicate) and is ``stored`` elsewhere."""
+
+    id: str
+    content: str
+    kind: str
+    agent: str
+    session: str | None = None
+    importance: float
+    tags: list[str]
+    source: str | None = None
+    metadata: dict[str, Any]
+    related: list[str]
+    occurred_at: int
+    created_at: int
+    last_accessed: int
+    access_count: int
+    status: str
+
+    @classmethod
+    def of(cls, r: MemoryRecord) -> MemoryOut:
+        return cls(
+            id=r.id, content=r.content, kind=r.kind, agent=r.agent, session=r.session,
+            importance=r.importance, tags=list(r.tags), source=r.source,
+            metadata=dict(r.metadata), related=list(r.related), occurred_at=r.occurred_at,
+            created_at=r.created_at, last_accessed=r.last_accessed,
+            access_count=r.access_count, status=r.status,
+        )  # fmt: skip
+
+
+class HitOut(BaseModel):
+    """A recalled memory, its score and the parts of the score."""
+
+    record: MemoryOut
+    score: float
+    vector: float
+    text: float
+    exact: float
+    recency: float
+    importance: float
+
+    @classmethod
+    def of(cls, h: Hit) -> HitOut:
+        return cls(
+            record=MemoryOut.of(h.record), score=h.score, vector=h.vector, text=h.text,
+            exact=h.exact, recency=h.recency, importance=h.importance,
+        )  # fmt: skip
+
+
+class EpisodeOut(BaseModel):
+    """A finished task summarised from a session's steps."""
+
+    id: str
+    task_prompt: str
+    outcome: str
+    success: bool
+    agent: str
+    session: str | None
+    steps: list[dict[str, Any]]
+    duration_seconds: float | None = None
+    tags: list[str]
+    importance: float
+    occurred_at: int
+    score: float | None = None
+
+    @classmethod
+    def of(cls, e: Episode) -> EpisodeOut:
+        return cls(
+            id=e.id, task_prompt=e.task_prompt, outcome=e.outcome, success=e.success,
+            agent=e.agent, session=e.session, steps=list(e.steps),
+            duration_seconds=e.duration_seconds, tags=list(e.tags), importance=e.importance,
+            occurred_at=e.occurred_at, score=e.score,
+        )  # fmt: skip
+
+
+class SkillOut(BaseModel):
+    """A named procedure with its run statistics."""
+
+    name: str
+    description: str
+    steps: list[Any]
+    tags: list[str]
+    runs: int
+    successes: int
+    total_duration: float
+    success_rate: float | None
+    mean_duration: float | None
+    memory_id: str | None = None
+    updated_at: int
+    score: float | None = None
+
+    @classmethod
+    def of(cls, s: Skill) -> SkillOut:
+        return cls(
+            name=s.name, description=s.description, steps=list(s.steps), tags=list(s.tags),
+            runs=s.runs, successes=s.successes, total_duration=s.total_duration,
+            success_rate=s.success_rate, mean_duration=s.mean_duration,
+            memory_id=s.memory_id, updated_at=s.updated_at, score=s.score,
+        )  # fmt: skip
+
+
+class SearchAllOut(BaseModel):
+    """Episodes, facts and skills relevant to one query."""
+
+    episodic: list[EpisodeOut]
+    semantic: list[HitOut]
+    skills: list[SkillOut]
+
+    @classmethod
+    def of(cls, found: dict[str, list[Any]]) -> SearchAllOut:
+        return cls(
+            episodic=[EpisodeOut.of(e) for e in found["episodic"]],
+            semantic=[HitOut.of(h) for h in found["semantic"]],
+            skills=[SkillOut.of(s) for s in found["skills"]],
+        )
+
+
+class IntrospectionOut(BaseModel):
+    """What an agent knows about a topic; ``summary`` is the same as text."""
+
+    topic: str
+    total: int
+    by_kind: dict[str, int]
+    strongest: list[HitOut]
+    episodes: list[EpisodeOut]
+    skills: list[SkillOut]
+    summary: str
+
+    @classmethod
+    def of(cls, i: Introspection) -> IntrospectionOut:
+        return cls(
+            topic=i.topic, total=i.total, by_kind=dict(i.by_kind),
+            strongest=[HitOut.of(h) for h in i.strongest],
+            episodes=[EpisodeOut.of(e) for e in i.episodes],
+            skills=[SkillOut.of(s) for s in i.skills], summary=i.summary(),
+        )  # fmt: skip

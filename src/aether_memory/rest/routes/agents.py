@@ -1,0 +1,166 @@
+"""Agents: their identity documents, their state and their sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from aether_memory.client.common import MAX_BATCH
+from aether_memory.core.errors import InvalidInput, NotFound
+from aether_memory.rest.deps import Agent, Memory, Name
+from aether_memory.rest.models import SessionOut
+
+router = APIRouter(prefix="/v1/namespaces/{ns}")
+AGENT = "/agents/{agent}"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentsOut(BaseModel):
+    """Ids of the agents that have written anything in the namespace."""
+
+    agents: list[str]
+
+
+class IdentityOut(BaseModel):
+    """Every identity document of an agent, by name."""
+
+    documents: dict[str, str]
+
+
+class DocumentIn(_Body):
+    """One identity document's text."""
+
+    text: str
+
+
+class DocumentsIn(_Body):
+    """Several identity documents, by name, stored in one write (others are kept)."""
+
+    documents: dict[str, str] = Field(max_length=MAX_BATCH)
+
+
+class DocumentOut(BaseModel):
+    """One identity document."""
+
+    name: str
+    text: str
+
+
+class DeletedOut(BaseModel):
+    """Whether the item existed before it was deleted."""
+
+    deleted: bool
+
+
+class StateOut(BaseModel):
+    """An agent's state: every field set so far, and ``updated_at`` (ms)."""
+
+    state: dict[str, Any]
+
+
+class StateIn(_Body):
+    """Fields to set (the others are kept); names follow the id rule."""
+
+    fields: dict[str, Any] = Field(max_length=MAX_BATCH)
+
+
+class SessionsOut(BaseModel):
+    """Sessions, most recently active first."""
+
+    sessions: list[SessionOut]
+
+
+class NewSessionOut(BaseModel):
+    """A new session id (nothing is stored until the session's first write)."""
+
+    id: str
+
+
+@router.get("/agents", name="list_agents", tags=["agents"])
+async def list_agents(mem: Memory) -> AgentsOut:
+    """Agents that have written anything in this namespace."""
+    return AgentsOut(agents=await mem.agents())
+
+
+@router.get(AGENT + "/identity", name="get_identity", tags=["identity"])
+async def get_identity(agent: Agent) -> IdentityOut:
+    """Every identity document of the agent (persona, mission, rules)."""
+    return IdentityOut(documents=await agent.identity.all())
+
+
+@router.patch(
+    AGENT + "/identity",
+    name="put_identity_documents",
+    tags=["identity"],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+async def put_identity_documents(agent: Agent, body: DocumentsIn) -> None:
+    """Store several identity documents in one write; documents not named are kept."""
+    await agent.identity.put_many(body.documents)
+
+
+@router.get(AGENT + "/identity/{name}", name="get_identity_document", tags=["identity"])
+async def get_identity_document(agent: Agent, name: Name) -> DocumentOut:
+    """One identity document (404 if there is none by that name)."""
+    text = await agent.identity.get(name)
+    if text is None:
+        raise NotFound(f"agent {agent.id!r} has no identity document {name!r}")
+    return DocumentOut(name=name, text=text)
+
+
+@router.put(
+    AGENT + "/identity/{name}",
+    name="put_identity_document",
+    tags=["identity"],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+async def put_identity_document(agent: Agent, name: Name, body: DocumentIn) -> None:
+    """Store or replace one identity document (kept with no TTL)."""
+    await agent.identity.put(name, body.text)
+
+
+@router.delete(AGENT + "/identity/{name}", name="delete_identity_document", tags=["identity"])
+async def delete_identity_document(agent: Agent, name: Name) -> DeletedOut:
+    """Remove one identity document."""
+    return DeletedOut(deleted=await agent.identity.delete(name))
+
+
+@router.get(AGENT + "/state", name="get_state", tags=["state"])
+async def get_state(agent: Agent) -> StateOut:
+    """The agent's state (empty if never set)."""
+    return StateOut(state=await agent.state.get())
+
+
+@router.patch(
+    AGENT + "/state", name="set_state", tags=["state"], status_code=status.HTTP_204_NO_CONTENT
+)
+async def set_state(agent: Agent, body: StateIn) -> None:
+    """Set the given fields of the agent's state (the others are kept)."""
+    if "self" in body.fields:
+        # `AgentState.set(**fields)` binds its own `self`: the name cannot be a field.
+        raise InvalidInput("'self' cannot be a state field name")
+    await agent.state.set(**body.fields)
+
+
+@router.get(AGENT + "/sessions", name="list_sessions", tags=["sessions"])
+async def list_sessions(
+    agent: Agent, limit: int = Query(100, ge=1, le=10_000, description="How many at most.")
+) -> SessionsOut:
+    """The agent's sessions, most recently active first."""
+    return SessionsOut(sessions=[SessionOut.of(s) for s in await agent.sessions(limit)])
+
+
+@router.post(
+    AGENT + "/sessions",
+    name="new_session",
+    tags=["sessions"],
+    status_code=status.HTTP_201_CREATED,
+)
+async def new_session(agent: Agent) -> NewSessionOut:
+    """A fresh, time-sortable session id; the session exists from its first write."""
+    return NewSessionOut(id=agent.session().id)
