@@ -49,8 +49,9 @@ def test_state_merges_fields(mem: Memory) -> None:
     agent = mem.agent("worker")
     assert agent.state.get() == {}
     agent.state.set(status="busy", current_task="index docs", active_tools=["search"])
-    agent.state.set(status="idle")
+    agent.state.set(status="idle", self="a field like any other")
     state = agent.state.get()
+    assert state["self"] == "a field like any other"
     assert state["status"] == "idle"
     assert state["current_task"] == "index docs"
     assert state["active_tools"] == ["search"]
@@ -207,6 +208,7 @@ def test_new_session_ids_are_unique_and_sortable(mem: Memory) -> None:
 def test_tool_cache_get_put_and_decorator(mem: Memory) -> None:
     assert mem.cache.get("web_search", {"q": "redis"}) is None
     mem.cache.put("web_search", {"q": "redis", "n": 3}, ["r1", "r2"])
+    mem.cache.put("tiny", {}, 1, ttl=0.0001)  # rounds up to a millisecond, not to "no TTL"
     assert mem.cache.get("web_search", {"n": 3, "q": "redis"}) == ["r1", "r2"]  # key order
 
     calls: list[str] = []

@@ -57,6 +57,10 @@ def test_exact_and_near_duplicates_reinforce(lt: Memory) -> None:
     assert (near.status, near.id) == ("near_duplicate", first.id)
     stored = agent.memory_record(first.id)
     assert stored.access_count == 2
+    assert (near.content, near.occurred_at) == (
+        stored.content,
+        stored.occurred_at,
+    )  # the stored one
     assert stored.importance == 0.9  # importance only rises
     assert len(agent.recall("Porto", k=10)) == 1
 

@@ -154,7 +154,19 @@ class AsyncLongTermMemory:
             await self._store.put(self._ns, rows)
         if reinforce:
             await self._store.reinforce(self._ns, reinforce, ts)
+            out = await self._stored_duplicates(out)
         return out
+
+    async def _stored_duplicates(self, records: list[MemoryRecord]) -> list[MemoryRecord]:
+        """Replace the duplicates' placeholders with the stored, reinforced memories."""
+        ids = [r.id for r in records if r.status != "created"]
+        rows = await self._store.fetch(self._ns, ids)
+        stored = {
+            memory_id: to_record(memory_id, row, self._codec, "stored")
+            for memory_id, row in zip(ids, rows, strict=True)
+            if row is not None
+        }
+        return [replace(stored[r.id], status=r.status) if r.id in stored else r for r in records]
 
     async def recall(
         self,

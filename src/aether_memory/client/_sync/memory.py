@@ -480,7 +480,7 @@ class AgentState:
         self._agent = agent
         self._mem = agent.memory
 
-    def set(self, **fields: Any) -> None:
+    def set(self, /, **fields: Any) -> None:
         """Update the given fields (others are kept); ``updated_at`` is set to now (ms)."""
         encode = self._mem._codec.encode
         encoded = {check_name(k, "state field"): encode(v) for k, v in fields.items()}
@@ -749,5 +749,5 @@ class ToolCache:
         if seconds is not None and seconds <= 0:
             raise InvalidInput("ttl must be positive")
         raw = self._mem._codec.encode(result)
-        ttl_ms = None if seconds is None else int(seconds * 1000)
+        ttl_ms = None if seconds is None else max(1, round(seconds * 1000))
         self._mem._store.cache_put(self.key(tool, args), raw, ttl_ms)
