@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import platform
 import statistics
@@ -33,7 +32,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ from typing import Any
 import redis
 import redis.asyncio as aredis
 from redis.utils import HIREDIS_AVAILABLE
+from timing import Timing, no_gc
 
 from aether_memory import AsyncMemory, Memory, Options
 from aether_memory.backends.redis.scripts import CHECKPOINT_LATEST, CHECKPOINT_SAVE
@@ -68,22 +67,6 @@ STEP = {"action": "search", "observation": {"hits": 3, "top": "doc-17"}, "reason
 STATE = {"messages": [{"role": "user", "content": "hello"}] * 4, "step": 12}
 BATCH_ITEMS = [("tool_call", {"tool": "search", "i": i, "ok": True}) for i in range(BATCH)]
 BATCH_VALUES = {f"k{i:03d}": {"i": i, "v": "value"} for i in range(BATCH)}
-
-
-@dataclass
-class Timing:
-    """Per-call latencies of one side, in nanoseconds."""
-
-    ns: list[int]
-
-    def pct(self, q: float) -> float:
-        """The q-quantile in µs (nearest rank)."""
-        ordered = sorted(self.ns)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1_000
-
-    @property
-    def ops(self) -> float:
-        return len(self.ns) * 1e9 / sum(self.ns)
 
 
 @dataclass
@@ -126,14 +109,6 @@ class Throughput:
 
 
 # -- timing ----------------------------------------------------------------------------------
-@contextmanager
-def no_gc() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def time_sync(fn: SyncOp, count: int, out: list[int]) -> None:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import math
 import os
 import platform
@@ -40,8 +39,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ import numpy as np
 import redis
 import redis.asyncio as aredis
 from redis.utils import HIREDIS_AVAILABLE
+from timing import no_gc
 
 from aether_memory import AsyncMemory, Memory
 from aether_memory.backends.redis._async.longterm import (
@@ -204,14 +204,6 @@ def exact_top(corpus: Corpus, ids: list[str]) -> list[set[str]]:
 
 
 # -- timing ------------------------------------------------------------------------------------
-@contextmanager
-def no_gc() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def pct(samples: list[int], q: float) -> float:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import platform
@@ -37,13 +36,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from timing import Timing, no_gc
 
 from aether_memory import AsyncMemory
 from aether_memory.server.local import free_port
@@ -58,18 +57,6 @@ STEP = {"action": "search", "observation": {"hits": 3, "top": "doc-17"}, "reason
 STATE = {"messages": [{"role": "user", "content": "hello"}] * 4, "step": 12}
 QUERY = "where does the user live now?"
 AGENT, SESSION = "bench", "s1"
-
-
-@dataclass
-class Timing:
-    """Per-call latencies of one side, in nanoseconds."""
-
-    ns: list[int]
-
-    def pct(self, q: float) -> float:
-        """The q-quantile in µs (nearest rank)."""
-        ordered = sorted(self.ns)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1_000
 
 
 @dataclass
@@ -91,16 +78,6 @@ class Rate:
     lib: float
     raw: float
     rest: float
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 async def time_calls(fn: AsyncOp, count: int, out: list[int]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from aether_memory import AsyncMemory, Memory
 from aether_memory.core.ids import new_id
 from aether_memory.server.local import RedisProcess
+from tests.word_embedder import WordHashEmbedder
 
 BACKENDS = ("redis-modules", "redis-plain")
 
@@ -53,6 +54,14 @@ def namespace() -> str:
 @pytest.fixture
 def mem(url: str, namespace: str) -> Iterator[Memory]:
     with Memory.open(url, namespace=namespace) as memory:
+        yield memory
+
+
+@pytest.fixture
+def lt(url: str, namespace: str) -> Iterator[Memory]:
+    """A memory with a small real embedder (hashed words): long-term tests stay fast, and
+    tests/integration/test_embedders.py covers the real model."""
+    with Memory.open(url, namespace=namespace, embedder=WordHashEmbedder()) as memory:
         yield memory
 
 

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from aether_memory import InvalidInput, Memory, NotFound
 from aether_memory.core.context import count_tokens
-from tests.word_embedder import WordHashEmbedder
-
-
-@pytest.fixture
-def lt(url: str, namespace: str) -> Iterator[Memory]:
-    with Memory.open(url, namespace=namespace, embedder=WordHashEmbedder()) as memory:
-        yield memory
 
 
 def test_save_episode_summarises_steps_and_is_searchable(lt: Memory) -> None:

@@ -6,19 +6,12 @@ tests/integration/test_embedders.py covers the real model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from aether_memory import InvalidInput, Memory, NotFound
 from tests.word_embedder import WordHashEmbedder
-
-
-@pytest.fixture
-def lt(url: str, namespace: str) -> Iterator[Memory]:
-    with Memory.open(url, namespace=namespace, embedder=WordHashEmbedder()) as memory:
-        yield memory
 
 
 def test_a_memory_is_recallable_as_soon_as_remember_returns(lt: Memory) -> None:
