@@ -1,6 +1,6 @@
 """Retrieval quality on the project's evaluation set (`eval/data`).
 
-    python eval/run.py [--url URL] [--plain] [--embedder minilm|e5-small] [--tune]
+    python eval/run.py [--url URL] [--plain | --sqlite] [--embedder minilm|e5-small] [--tune]
 
 Loads the memories into a fresh namespace of a real Redis (its own local server unless --url
 is given), asks every query, and prints recall@1/5/10 and MRR for each ranking: BM25 only,
@@ -196,6 +196,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url")
     parser.add_argument("--plain", action="store_true", help="own server without modules")
+    parser.add_argument("--sqlite", action="store_true", help="a SQLite file, no server")
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--markdown")
@@ -206,6 +207,8 @@ def main(argv: list[str]) -> int:
 
     server = None
     url = args.url
+    if url is None and args.sqlite:
+        url = f"sqlite:///{tempfile.mkdtemp()}/eval.db"
     if url is None:
         server = RedisProcess(Path(tempfile.mkdtemp()), modules=not args.plain)
         url = server.start().url
@@ -219,14 +222,19 @@ def main(argv: list[str]) -> int:
             took = time.perf_counter() - started
             merged = len(memories) - len(set(mapping.values()))
             caps = mem.capabilities
-            where = "Redis with the Query Engine" if caps.search else "plain Redis (vector set)"
+            where = {
+                "sqlite": "SQLite (FTS5 + exact vector scan)",
+                "redis": "Redis with the Query Engine"
+                if caps.search
+                else "plain Redis (vector set)",
+            }[caps.backend]
             header = (
                 f"{len(memories)} memories ({merged} merged as duplicates), {len(queries)} "
                 f"queries; {where} {caps.server_version}; embedder {embedder.model}; "
                 f"ingest {took:.1f} s"
             )
             results = {name: score(mem, queries, mapping, w) for name, w in RANKINGS.items()}
-            if caps.search:
+            if caps.search and caps.backend == "redis":
                 base = bm25_index(mem, queries, mapping)
                 results = {"bm25 over the whole index (reference)": {"all": base}, **results}
             text = table(results, header) + "\n\n" + dedup_report(mem, memories, queries)

@@ -24,13 +24,20 @@ SUBS = [
     (r"\basync with\b", "with"),
     (r"\basync for\b", "for"),
     (r"\bawait asyncio\.to_thread\(([\w.]+), ", r"\1("),  # sync code calls directly
+    (r"\bawait asyncio\.to_thread\(([\w.]+)\)", r"\1()"),
+    # The reconnect loop: an owned task in async code, a daemon thread in sync code.
+    (r"\bbackground\.start_task\(([\w.]+)\(\)\)", r"background.start_thread(\1)"),
+    (r"\bbackground\.finish_task\b", "background.finish_thread"),
+    (r"\basyncio\.Task\[None\]", "threading.Thread"),
+    (r"\bawait asyncio\.wait_for\(([\w.]+)\.wait\(\), (\w+)\)", r"\1.wait(\2)"),
+    (r"\basyncio\.(Lock|Event)\b", r"threading.\1"),
     (r"\bawait ", ""),
     (r"\b__aenter__\b", "__enter__"),
     (r"\b__aexit__\b", "__exit__"),
     (r"\baclose\b", "close"),
-    (r"\bAwaitable\[Any\]", "Any"),
+    (r"\bAwaitable\[([\w.]+)\]", r"\1"),
     (r"\basyncio\.sleep\b", "time.sleep"),
-    (r"^import asyncio$", "import time"),
+    (r"^import asyncio$", "import threading\nimport time"),
 ]
 COMPILED = [(re.compile(pattern, re.MULTILINE), repl) for pattern, repl in SUBS]
 

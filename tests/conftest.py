@@ -1,6 +1,6 @@
-"""Real servers for the test run: one Redis with the modules, one plain, started from the
-registry binaries on free loopback ports and stopped at the end. Each test works in its own
-namespace, so nothing is ever flushed."""
+"""Real stores for the test run: one Redis with the modules, one plain, started from the
+registry binaries on free loopback ports and stopped at the end, and one SQLite file. Each
+test works in its own namespace, so nothing is ever flushed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from aether_memory.core.ids import new_id
 from aether_memory.server.local import RedisProcess
 from tests.word_embedder import WordHashEmbedder
 
-BACKENDS = ("redis-modules", "redis-plain")
+REDIS_BACKENDS = ("redis-modules", "redis-plain")
+BACKENDS = (*REDIS_BACKENDS, "sqlite")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,7 +31,7 @@ def _clean_environment() -> Iterator[None]:
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, RedisProcess]]:
     started: dict[str, RedisProcess] = {}
     try:
-        for name in BACKENDS:
+        for name in REDIS_BACKENDS:
             server = RedisProcess(tmp_path_factory.mktemp(name), modules=name == "redis-modules")
             server.start()
             started[name] = server
@@ -40,9 +41,23 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Redi
             server.stop()
 
 
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One SQLite file for the run, shared like the servers (``sqlite:////abs/path``)."""
+    return "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "memory.db")
+
+
 @pytest.fixture(params=BACKENDS)
 def url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str:
-    """The URL of each kind of server in turn."""
+    """The URL of each kind of store in turn."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return servers[request.param].url
+
+
+@pytest.fixture(params=REDIS_BACKENDS)
+def redis_url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str:
+    """The URL of each kind of Redis server in turn."""
     return servers[request.param].url
 
 

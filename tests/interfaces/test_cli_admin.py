@@ -25,7 +25,7 @@ from aether_memory.core import keys
 from aether_memory.core.errors import Conflict, InvalidInput
 from aether_memory.core.types import Capabilities
 from aether_memory.server.local import RedisProcess, free_port
-from tests.conftest import BACKENDS
+from tests.conftest import REDIS_BACKENDS
 from tests.word_embedder import WordHashEmbedder
 
 HOUR_MS = 3_600_000
@@ -54,7 +54,7 @@ def aether(
     return result
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=REDIS_BACKENDS)
 def backend(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> RedisProcess:
     """Each session server in turn (the test needs to know which kind it got)."""
     return servers[request.param]

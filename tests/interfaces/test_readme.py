@@ -19,6 +19,11 @@ def test_readme_python_blocks_run(url: str, tmp_path: Path) -> None:
         script.write_text(block, encoding="utf-8")
         env = {**os.environ, "AETHER_URL": url}
         result = subprocess.run(
-            [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            cwd=tmp_path,
         )
         assert result.returncode == 0, result.stderr

@@ -40,7 +40,7 @@ from aether_memory.rest.errors import STATUS_BY_CODE
 from aether_memory.rest.server import is_loopback
 from aether_memory.rest.settings import RestSettings, parse_api_keys
 from aether_memory.server.local import RedisProcess, free_port
-from tests.conftest import BACKENDS
+from tests.conftest import REDIS_BACKENDS
 
 RUN = new_id().lower()[-8:]
 KEY_ALL = f"test-admin-{secrets.token_hex(8)}"
@@ -146,7 +146,7 @@ class Api:
     redis_url: str
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=REDIS_BACKENDS)
 def api(
     request: pytest.FixtureRequest,
     servers: dict[str, RedisProcess],
@@ -885,3 +885,36 @@ def test_fuzzed_requests_never_fail_the_server(
             response_schema_conformance,
         ],
     )
+
+
+def test_serves_a_sqlite_store(tmp_path: Path) -> None:
+    """The same server over the embedded store: `AETHER_URL=sqlite:///…`."""
+    server = start(f"sqlite:///{tmp_path}/rest.db", tmp_path / "logs")
+    try:
+        with server.client() as http:
+            path = session_path("lite")
+            assert http.put(f"{path}/working/goal", json={"value": "ship"}).status_code < 300
+            assert http.get(f"{path}/working/goal").json()["value"] == "ship"
+            ready = http.get("/readyz").json()
+            assert ready["store"] == "sqlite" and ready["health"]["ok"] is True
+    finally:
+        server.stop()
+
+
+def test_readyz_reports_the_fallback_while_redis_is_down(tmp_path: Path) -> None:
+    redis = RedisProcess(tmp_path / "redis")
+    redis.start()
+    env = {"AETHER_FALLBACK": f"sqlite:///{tmp_path}/fallback.db"}
+    server = start(redis.url, tmp_path / "logs", env=env)
+    try:
+        with server.client() as http:
+            assert http.get("/readyz").json()["health"]["serving"] == "redis"
+            redis.kill()
+            path = session_path("outage")
+            assert http.put(f"{path}/working/goal", json={"value": "on"}).status_code < 300
+            health = http.get("/readyz").json()["health"]
+            assert health["degraded"] is True and health["outbox"] >= 1
+            assert http.get(f"{path}/working/goal").json()["value"] == "on"
+    finally:
+        server.stop()
+        redis.stop()

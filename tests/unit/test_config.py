@@ -4,7 +4,6 @@ import pytest
 
 from aether_memory.client.common import redacted, resolve_url
 from aether_memory.core.config import Settings
-from aether_memory.core.errors import ConfigurationError
 
 
 @pytest.fixture
@@ -27,7 +26,9 @@ def test_argument_wins_over_environment(env: pytest.MonkeyPatch) -> None:
         ({"REDIS_HOST": "h", "REDIS_PORT": "7000", "REDIS_DB": "2"}, "redis://h:7000/2"),
         ({"REDIS_HOST": "h", "REDIS_PASSWORD": "p@ss/w"}, "redis://:p%40ss%2Fw@h:6379/0"),
         ({"REDIS_PORT": "6380"}, "redis://127.0.0.1:6380/0"),
-        ({}, "redis://127.0.0.1:6379/0"),
+        ({}, "sqlite:////nonexistent-aether-home/memory.db"),  # no local server: a file
+        ({"MEMORY_BACKEND": "sqlite"}, "sqlite:////nonexistent-aether-home/memory.db"),
+        ({"MEMORY_BACKEND": "sqlite", "REDIS_URL": "redis://r:1/0"}, "redis://r:1/0"),
     ],
 )
 def test_url_precedence(env: pytest.MonkeyPatch, variables: dict[str, str], expected: str) -> None:
@@ -41,8 +42,9 @@ def test_backend_aliases(env: pytest.MonkeyPatch) -> None:
     assert Settings().backend == "redis"
     env.setenv("MEMORY_BACKEND", "sqlite")
     assert Settings().backend == "sqlite"
-    with pytest.raises(ConfigurationError, match="SQLite"):
-        resolve_url(None, Settings())
+    env.setenv("MEMORY_BACKEND", "mongodb")
+    with pytest.raises(ValueError, match="sqlite"):
+        Settings()
 
 
 def test_ttls_and_namespace_from_environment(env: pytest.MonkeyPatch) -> None:

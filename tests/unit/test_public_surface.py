@@ -17,7 +17,7 @@ def test_exported_members() -> None:
         "AetherError", "Agent", "AgentState", "AsyncAgent", "AsyncAgentState", "AsyncIdentity",
         "AsyncWorkingMemory", "AsyncMemory", "AsyncSession", "AsyncToolCache", "BackendUnavailable",
         "Capabilities", "CheckpointInfo", "ClientClosed", "ConfigurationError", "Conflict",
-        "Event", "Identity", "InvalidInput", "Memory", "NotFound", "Options",
+        "Event", "Health", "Identity", "InvalidInput", "Memory", "NotFound", "Options",
         "SerializationError", "Session", "SessionInfo", "Settings", "TTLs", "ToolCache",
         "TooLarge", "WorkingMemory", "__version__", "CachedEmbedder", "Embedder", "Episode",
         "Hit", "Introspection", "Memorable", "MemoryRecord", "RankingWeights", "Skill",

@@ -17,11 +17,18 @@ from rich.console import Console
 from rich.table import Table
 
 from aether_memory.client._sync.memory import Memory, Session
-from aether_memory.client.common import redacted
+from aether_memory.client.common import default_sqlite_url, redacted
 
 NAMESPACE = "demo"
 AGENT = "researcher"
 IDENTITY_DIR = Path(__file__).parent / "demo_identity"
+
+
+def fallback() -> str:
+    """The demo keeps working if Redis goes away: writes land in this file meanwhile and are
+    replayed onto Redis when it is back."""
+    return default_sqlite_url("demo-fallback.db")
+
 
 console = Console()
 
@@ -35,13 +42,17 @@ FINDINGS = {
 
 def run(url: str | None, data_dir: Path | None) -> None:
     url = url or _local_server(data_dir)
-    with Memory.open(url, namespace=NAMESPACE) as mem:
+    with Memory.open(url, namespace=NAMESPACE, fallback=fallback()) as mem:
         caps = mem.capabilities
         modules = ", ".join(sorted(caps.modules)) or "none"
-        console.print(
-            f"[bold]Redis {caps.server_version}[/bold] at {redacted(url)} — modules: {modules}; "
-            f"AOF: {'on' if caps.aof else 'off'} ({caps.fsync or '?'})\n"
-        )
+        if mem.health().degraded:
+            console.print(f"Redis at {redacted(url)} is unreachable: working on {fallback()}\n")
+        else:
+            console.print(
+                f"[bold]Redis {caps.server_version}[/bold] at {redacted(url)} — modules: "
+                f"{modules}; AOF: {'on' if caps.aof else 'off'} ({caps.fsync or '?'}); "
+                f"fallback if it goes down: {fallback()}\n"
+            )
         session = _first_process(mem)
     console.rule("[bold]a new process, knowing only the URL and the session id")
     subprocess.run(
@@ -112,7 +123,7 @@ def _search(session: Session, tool: Any, query: str, step: int, table: Table, ca
 
 def resume(url: str, session_id: str) -> None:
     """The second process: reads everything back and continues the task."""
-    with Memory.open(url, namespace=NAMESPACE) as mem:
+    with Memory.open(url, namespace=NAMESPACE, fallback=fallback()) as mem:
         agent = mem.agent(AGENT)
         session = agent.session(session_id)
         identity = agent.identity.all()

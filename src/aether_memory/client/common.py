@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 from aether_memory.core.codec import dumps
-from aether_memory.core.config import DEFAULT_LOCAL_URL, Settings
+from aether_memory.core.config import Settings
 from aether_memory.core.context import Section
 from aether_memory.core.errors import ClientClosed, ConfigurationError, InvalidInput
 from aether_memory.core.types import Capabilities, Episode, Event, Hit, Skill
@@ -64,26 +64,57 @@ def resolve_url(url: str | None, settings: Settings) -> str:
     if explicit:
         return explicit
     if settings.backend == "sqlite":
-        raise ConfigurationError(
-            "MEMORY_BACKEND=sqlite: the SQLite backend is not part of this version yet; "
-            "use a Redis URL (run `aether up` for a local one)"
-        )
+        return default_sqlite_url("memory.db")
     from aether_memory.server.local import recorded_url  # only when nothing is configured
 
     local = recorded_url()
     if local:
         log.info("aether-memory: no URL configured; using the local server at %s", local)
         return local
-    log.info("aether-memory: no URL configured; trying %s", DEFAULT_LOCAL_URL)
-    return DEFAULT_LOCAL_URL
+    fallback = default_sqlite_url("memory.db")
+    log.info("aether-memory: no URL configured and no local server; using %s", fallback)
+    return fallback
+
+
+def default_sqlite_url(filename: str) -> str:
+    """A SQLite file in the user's data folder (see `aether_memory.server.local`)."""
+    from aether_memory.server.local import default_data_dir
+
+    return "sqlite:///" + str((default_data_dir() / filename).absolute())
+
+
+def check_url(url: str) -> str:
+    """The backend a URL names (``redis`` or ``sqlite``); refuses any other scheme."""
+    scheme = urlsplit(url).scheme
+    if scheme in REDIS_SCHEMES:
+        return "redis"
+    if scheme == "sqlite":
+        sqlite_path(url)
+        return "sqlite"
+    raise ConfigurationError(
+        f"unsupported URL scheme {scheme!r} in {redacted(url)!r}: use redis://, rediss://, "
+        "unix:// or sqlite:///path"
+    )
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a ``sqlite:///relative.db`` or ``sqlite:////absolute.db`` URL (the
+    convention SQLAlchemy uses)."""
+    if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
+        raise ConfigurationError(
+            f"a SQLite URL names a file: sqlite:///relative/path.db or sqlite:////absolute/"
+            f"path.db, not {url!r}"
+        )
+    path = url[len("sqlite:///") :]
+    if path == ":memory:" or "?" in path:
+        raise ConfigurationError(f"a SQLite URL names a file on disk (no options): {url!r}")
+    return Path(path)
 
 
 def check_redis_url(url: str) -> None:
-    scheme = urlsplit(url).scheme
-    if scheme not in REDIS_SCHEMES:
+    if check_url(url) != "redis":
         raise ConfigurationError(
-            f"unsupported URL scheme {scheme!r} in {redacted(url)!r}: use redis://, rediss:// "
-            "or unix://"
+            f"this command works on Redis only, and {redacted(url)!r} is a SQLite store"
         )
 
 

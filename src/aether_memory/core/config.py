@@ -10,11 +10,14 @@ Where the URL comes from, first match wins:
 3. ``MEMORY_REDIS_URL`` (KAOS), then ``REDIS_URL`` (AetherOS);
 4. ``REDIS_HOST`` / ``REDIS_PORT`` / ``REDIS_DB`` / ``REDIS_PASSWORD`` (the Redis adapter),
    when ``REDIS_HOST`` or ``REDIS_PORT`` is set;
-5. the local server started by ``aether up`` (its URL is recorded in its data folder);
-6. ``redis://127.0.0.1:6379/0``.
+5. ``sqlite`` named by ``AETHER_BACKEND``, ``MEMORY_BACKEND`` or ``MEMORY_TYPE``: the file
+   ``memory.db`` in the data folder;
+6. the local server started by ``aether up`` (its URL is recorded in its data folder);
+7. the SQLite file ``memory.db`` in the data folder (``$AETHER_HOME``, else
+   ``~/.local/share/aether-memory``).
 
-The backend is named by ``AETHER_BACKEND``, ``MEMORY_BACKEND`` or ``MEMORY_TYPE``
-(``redis`` or ``sqlite``); a URL's scheme wins over it.
+``AETHER_FALLBACK`` (a ``sqlite:///`` URL) keeps a Redis-backed client working through
+outages: see `Memory.open`'s ``fallback``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 
 DEFAULT_NAMESPACE = "default"
-DEFAULT_LOCAL_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_EVENTS_MAXLEN = 10_000
 DEFAULT_MAX_CHECKPOINTS = 100
 DEFAULT_SOCKET_TIMEOUT = 5.0
@@ -111,6 +113,7 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("AETHER_BACKEND", "MEMORY_BACKEND", "MEMORY_TYPE"),
     )
+    fallback: str | None = Field(default=None, validation_alias="AETHER_FALLBACK")
     redis_host: str | None = Field(default=None, validation_alias="REDIS_HOST")
     redis_port: int | None = Field(default=None, validation_alias="REDIS_PORT")
     redis_db: int = Field(default=0, validation_alias="REDIS_DB")

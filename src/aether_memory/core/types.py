@@ -212,3 +212,33 @@ class Introspection:
         if self.skills:
             lines.append("Skills: " + ", ".join(s.name for s in self.skills) + ".")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """Which store serves calls now, and what is waiting to be replayed.
+
+    Attributes:
+        serving: the backend answering calls (``redis`` or ``sqlite``).
+        primary: the configured primary backend.
+        fallback: the fallback backend, or ``None`` when there is none.
+        ok: calls can be served now (by the primary, or by the fallback while it is down).
+        degraded: calls are served by the fallback because the primary is unreachable.
+        outbox: writes made on the fallback and not yet replayed on the primary.
+        switches: how often this client switched store (to the fallback and back).
+        dropped: replayed writes the primary refused (logged as errors, then skipped).
+        last_error: why the primary was last found unreachable.
+    """
+
+    serving: str
+    primary: str
+    fallback: str | None = None
+    ok: bool = True
+    degraded: bool = False
+    outbox: int = 0
+    switches: int = 0
+    dropped: int = 0
+    last_error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

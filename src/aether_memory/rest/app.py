@@ -45,6 +45,7 @@ class ReadyOut(BaseModel):
     store: str
     url: str
     capabilities: dict[str, Any]
+    health: dict[str, Any]  # which store serves now (a fallback while Redis is down), outbox
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -106,9 +107,15 @@ def create_app(settings: RestSettings | None = None) -> FastAPI:
         """Readiness: pings the store (no key needed); 503 when it does not answer."""
         pool = get_pool(request)
         async with pool.lease(default_namespace) as mem:
-            if not await mem.ping():
-                raise BackendUnavailable("the store did not answer PING")
+            health = await mem.health()
+            if not health.ok:
+                raise BackendUnavailable(f"the store does not answer: {health.last_error}")
             caps = mem.capabilities
-        return ReadyOut(store=caps.backend, url=redacted(pool.url), capabilities=caps.as_dict())
+        return ReadyOut(
+            store=caps.backend,
+            url=redacted(pool.url),
+            capabilities=caps.as_dict(),
+            health=health.as_dict(),
+        )
 
     return app

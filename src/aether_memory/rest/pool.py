@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aether_memory.client._async.memory import AsyncMemory
-from aether_memory.client.common import check_redis_url, resolve_url
+from aether_memory.client.common import check_url, resolve_url
 from aether_memory.core.config import Settings
 from aether_memory.core.errors import ClientClosed
 from aether_memory.core.ids import check_name
@@ -62,7 +62,7 @@ class MemoryPool:
         """
         if self._url is None:
             url = resolve_url(None, Settings())
-            check_redis_url(url)
+            check_url(url)
             self._url = url
         return self._url
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aether_memory.backends.redis._async.store import AsyncRedisStore
+from aether_memory.client._async.connect import open_store
 from aether_memory.client._async.longterm import AsyncLongTermMemory
 from aether_memory.client._async.run import AsyncAgentRun
 from aether_memory.client.common import (
@@ -24,11 +24,8 @@ from aether_memory.client.common import (
     args_hash,
     check_batch,
     check_field,
-    check_redis_url,
     context_sections,
-    guard_eviction,
     read_documents,
-    redacted,
     resolve_url,
 )
 from aether_memory.client.records import MAX_EPISODE_STEPS, Memorable, epoch_ms
@@ -36,7 +33,7 @@ from aether_memory.core import keys
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings
 from aether_memory.core.context import render
-from aether_memory.core.errors import InvalidInput, NotFound
+from aether_memory.core.errors import BackendUnavailable, InvalidInput, NotFound
 from aether_memory.core.ids import check_name, check_tag, new_id, now_ms
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
@@ -45,12 +42,14 @@ from aether_memory.core.types import (
     CheckpointInfo,
     Episode,
     Event,
+    Health,
     Hit,
     Introspection,
     MemoryRecord,
     SessionInfo,
     Skill,
 )
+from aether_memory.storage._async.fallback import AsyncFallbackStore
 from aether_memory.storage._async.store import AsyncStore, EventRow, HashKind
 from aether_memory.tools._async.runner import AsyncTools
 
@@ -103,17 +102,23 @@ class AsyncMemory:
         options: Options | None = None,
         strict: bool | None = None,
         embedder: Embedder | None = None,
+        fallback: str | None = None,
     ) -> AsyncMemory:
         """Connect to the memory store.
 
         Args:
-            url: ``redis://``, ``rediss://`` or ``unix://``. Without it, the environment
-                decides (see `aether_memory.core.config` for the precedence).
+            url: ``redis://``, ``rediss://``, ``unix://`` or ``sqlite:///path/to/file.db``
+                (``sqlite:////abs/path.db`` for an absolute path). Without it, the
+                environment decides (see `aether_memory.core.config` for the precedence).
             namespace: the tenant to work in (default ``default``).
             options: tuning; defaults come from the environment.
             strict: refuse a server that may evict durable keys instead of warning.
             embedder: turns text into vectors for long-term memory (default: the local
                 all-MiniLM-L6-v2 model, loaded on first use).
+            fallback: a ``sqlite:///`` URL (default: ``AETHER_FALLBACK``). While Redis is
+                unreachable, calls are served from that file and writes are queued there;
+                they are replayed onto Redis, in order, when it answers again. See
+                `health()`.
 
         Raises:
             BackendUnavailable: the server did not answer in time.
@@ -127,14 +132,7 @@ class AsyncMemory:
             opts = opts.with_(strict=strict)
         check_name(opts.namespace, "namespace")
         url = resolve_url(url, settings)
-        check_redis_url(url)
-        store = await AsyncRedisStore.connect(url, opts)
-        try:
-            guard_eviction(store.capabilities, url, opts.strict)
-        except BaseException:
-            await store.aclose()
-            raise
-        log.info("aether-memory: connected to %s (namespace %s)", redacted(url), opts.namespace)
+        store = await open_store(url, opts, fallback or settings.fallback)
         return cls(store, opts, embedder=embedder)
 
     @property
@@ -182,6 +180,18 @@ class AsyncMemory:
     async def ping(self) -> bool:
         """True when the store answers."""
         return await self._store.ping()
+
+    async def health(self) -> Health:
+        """Which store serves calls now and, with a fallback, how many writes wait for
+        replay. Never raises for an unreachable server: it says so."""
+        if isinstance(self._store, AsyncFallbackStore):
+            return await self._store.health()
+        backend = self._store.capabilities.backend
+        try:
+            await self._store.ping()
+        except BackendUnavailable as exc:
+            return Health(serving=backend, primary=backend, ok=False, last_error=str(exc))
+        return Health(serving=backend, primary=backend)
 
     def cached(self, tool: str, ttl: float | None = None) -> Callable[[F], F]:
         """Decorate a tool function so that its results are cached by tool name + arguments.

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aether_memory.backends.redis._sync.store import RedisStore
+from aether_memory.client._sync.connect import open_store
 from aether_memory.client._sync.longterm import LongTermMemory
 from aether_memory.client._sync.run import AgentRun
 from aether_memory.client.common import (
@@ -25,11 +25,8 @@ from aether_memory.client.common import (
     args_hash,
     check_batch,
     check_field,
-    check_redis_url,
     context_sections,
-    guard_eviction,
     read_documents,
-    redacted,
     resolve_url,
 )
 from aether_memory.client.records import MAX_EPISODE_STEPS, Memorable, epoch_ms
@@ -37,7 +34,7 @@ from aether_memory.core import keys
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings
 from aether_memory.core.context import render
-from aether_memory.core.errors import InvalidInput, NotFound
+from aether_memory.core.errors import BackendUnavailable, InvalidInput, NotFound
 from aether_memory.core.ids import check_name, check_tag, new_id, now_ms
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
@@ -46,12 +43,14 @@ from aether_memory.core.types import (
     CheckpointInfo,
     Episode,
     Event,
+    Health,
     Hit,
     Introspection,
     MemoryRecord,
     SessionInfo,
     Skill,
 )
+from aether_memory.storage._sync.fallback import FallbackStore
 from aether_memory.storage._sync.store import EventRow, HashKind, Store
 from aether_memory.tools._sync.runner import Tools
 
@@ -104,17 +103,23 @@ class Memory:
         options: Options | None = None,
         strict: bool | None = None,
         embedder: Embedder | None = None,
+        fallback: str | None = None,
     ) -> Memory:
         """Connect to the memory store.
 
         Args:
-            url: ``redis://``, ``rediss://`` or ``unix://``. Without it, the environment
-                decides (see `aether_memory.core.config` for the precedence).
+            url: ``redis://``, ``rediss://``, ``unix://`` or ``sqlite:///path/to/file.db``
+                (``sqlite:////abs/path.db`` for an absolute path). Without it, the
+                environment decides (see `aether_memory.core.config` for the precedence).
             namespace: the tenant to work in (default ``default``).
             options: tuning; defaults come from the environment.
             strict: refuse a server that may evict durable keys instead of warning.
             embedder: turns text into vectors for long-term memory (default: the local
                 all-MiniLM-L6-v2 model, loaded on first use).
+            fallback: a ``sqlite:///`` URL (default: ``AETHER_FALLBACK``). While Redis is
+                unreachable, calls are served from that file and writes are queued there;
+                they are replayed onto Redis, in order, when it answers again. See
+                `health()`.
 
         Raises:
             BackendUnavailable: the server did not answer in time.
@@ -128,14 +133,7 @@ class Memory:
             opts = opts.with_(strict=strict)
         check_name(opts.namespace, "namespace")
         url = resolve_url(url, settings)
-        check_redis_url(url)
-        store = RedisStore.connect(url, opts)
-        try:
-            guard_eviction(store.capabilities, url, opts.strict)
-        except BaseException:
-            store.close()
-            raise
-        log.info("aether-memory: connected to %s (namespace %s)", redacted(url), opts.namespace)
+        store = open_store(url, opts, fallback or settings.fallback)
         return cls(store, opts, embedder=embedder)
 
     @property
@@ -183,6 +181,18 @@ class Memory:
     def ping(self) -> bool:
         """True when the store answers."""
         return self._store.ping()
+
+    def health(self) -> Health:
+        """Which store serves calls now and, with a fallback, how many writes wait for
+        replay. Never raises for an unreachable server: it says so."""
+        if isinstance(self._store, FallbackStore):
+            return self._store.health()
+        backend = self._store.capabilities.backend
+        try:
+            self._store.ping()
+        except BackendUnavailable as exc:
+            return Health(serving=backend, primary=backend, ok=False, last_error=str(exc))
+        return Health(serving=backend, primary=backend)
 
     def cached(self, tool: str, ttl: float | None = None) -> Callable[[F], F]:
         """Decorate a tool function so that its results are cached by tool name + arguments.

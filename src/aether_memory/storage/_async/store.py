@@ -23,8 +23,10 @@ EventRow = tuple[str, str, str, int, float | None, bytes]
 class AsyncStore(Protocol):
     """A backend for the memory kernel."""
 
-    capabilities: Capabilities
     longterm: AsyncLongTermStore
+
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     async def aclose(self) -> None: ...
 
@@ -147,3 +149,19 @@ class AsyncLongTermStore(Protocol):
     async def skill_run(
         self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
     ) -> bool: ...
+
+
+class AsyncOutboxStore(AsyncStore, Protocol):
+    """A store that can also keep an outbox: the fallback of a primary store."""
+
+    async def outbox_append(self, entry: bytes) -> None: ...
+
+    async def outbox_peek(self, limit: int) -> list[tuple[int, bytes]]: ...
+
+    async def outbox_remove(self, seqs: Sequence[int]) -> None: ...
+
+    async def outbox_depth(self) -> int: ...
+
+    async def outbox_claim(self, owner: str, ttl_ms: int) -> bool: ...
+
+    async def outbox_release(self, owner: str) -> None: ...

@@ -24,8 +24,10 @@ EventRow = tuple[str, str, str, int, float | None, bytes]
 class Store(Protocol):
     """A backend for the memory kernel."""
 
-    capabilities: Capabilities
     longterm: LongTermStore
+
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     def close(self) -> None: ...
 
@@ -146,3 +148,19 @@ class LongTermStore(Protocol):
     def skill_run(
         self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
     ) -> bool: ...
+
+
+class OutboxStore(Store, Protocol):
+    """A store that can also keep an outbox: the fallback of a primary store."""
+
+    def outbox_append(self, entry: bytes) -> None: ...
+
+    def outbox_peek(self, limit: int) -> list[tuple[int, bytes]]: ...
+
+    def outbox_remove(self, seqs: Sequence[int]) -> None: ...
+
+    def outbox_depth(self) -> int: ...
+
+    def outbox_claim(self, owner: str, ttl_ms: int) -> bool: ...
+
+    def outbox_release(self, owner: str) -> None: ...

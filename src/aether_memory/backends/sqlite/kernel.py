@@ -1,0 +1,237 @@
+"""The memory kernel on SQLite: the Redis store's operations, key for key, each one
+transaction on the Redis-shaped tables of `db`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+
+from aether_memory.backends.sqlite import db
+from aether_memory.backends.sqlite.db import Database
+from aether_memory.core import keys
+from aether_memory.core.config import SessionTTLs
+from aether_memory.core.keys import SessionKeys
+from aether_memory.storage._sync.store import EventRow, HashKind
+
+CHECKPOINT_WIDTH = 12  # zero-padded members sort as numbers, as in the Redis store
+
+
+def _max_ttl(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else max(a, b)
+
+
+def _key(s: SessionKeys, kind: HashKind) -> str:
+    return s.working if kind == "working" else s.scratch
+
+
+class Kernel:
+    """Identity, state, sessions, working memory, events, checkpoints and caches."""
+
+    def __init__(self, database: Database, events_maxlen: int) -> None:
+        self._db = database
+        self._maxlen = events_maxlen
+
+    # -- agents ----------------------------------------------------------------------------
+    def agents(self, ns: str) -> list[str]:
+        with self._db.read() as c:
+            return sorted(db.hgetall(c, keys.agents(ns), db.now_ms()))
+
+    def _put_agent_hash(self, key: str, ns: str, agent: str, fields: Mapping[str, bytes]) -> None:
+        with self._db.write() as c:
+            now = db.now_ms()
+            db.hset(c, key, fields, now)
+            db.hset(c, keys.agents(ns), {agent: b""}, now)
+
+    def identity_put(self, ns: str, agent: str, docs: Mapping[str, bytes]) -> None:
+        self._put_agent_hash(keys.identity(ns, agent), ns, agent, docs)
+
+    def identity_get(self, ns: str, agent: str, name: str) -> bytes | None:
+        with self._db.read() as c:
+            return db.hget(c, keys.identity(ns, agent), name, db.now_ms())
+
+    def identity_all(self, ns: str, agent: str) -> dict[str, bytes]:
+        with self._db.read() as c:
+            return db.hgetall(c, keys.identity(ns, agent), db.now_ms())
+
+    def identity_delete(self, ns: str, agent: str, names: Sequence[str]) -> int:
+        with self._db.write() as c:
+            return db.hdel(c, keys.identity(ns, agent), names, db.now_ms())
+
+    def state_put(self, ns: str, agent: str, fields: Mapping[str, bytes]) -> None:
+        self._put_agent_hash(keys.state(ns, agent), ns, agent, fields)
+
+    def state_get(self, ns: str, agent: str) -> dict[str, bytes]:
+        with self._db.read() as c:
+            return db.hgetall(c, keys.state(ns, agent), db.now_ms())
+
+    # -- sessions ----------------------------------------------------------------------------
+    def session_open(self, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None:
+        with self._db.write() as c:
+            db.hsetnx(c, s.meta, "created_at", now_ms, now_ms)
+            db.hset(c, s.meta, {"agent": s.agent}, now_ms)
+            if ttl_ms is not None:
+                db.pexpire(c, s.meta, ttl_ms, now_ms)
+            db.zadd(c, s.sessions, {s.sid: now_ms}, now_ms)
+            db.hset(c, keys.agents(s.ns), {s.agent: b""}, now_ms)
+
+    def sessions(self, ns: str, agent: str, limit: int) -> list[tuple[str, int]]:
+        with self._db.read() as c:
+            rows = db.zrange(c, keys.sessions(ns, agent), db.now_ms(), limit, reverse=True)
+        return [(sid, int(score)) for sid, score in rows]
+
+    def session_meta(self, s: SessionKeys) -> dict[str, bytes]:
+        with self._db.read() as c:
+            return db.hgetall(c, s.meta, db.now_ms())
+
+    def session_link(
+        self, parent: SessionKeys, child: SessionKeys, now_ms: int, ttl_ms: int | None
+    ) -> None:
+        with self._db.write() as c:
+            fields = {"created_at": now_ms, "agent": child.agent, "parent": parent.sid}
+            db.hset(c, child.meta, fields, now_ms)
+            db.hset(c, parent.meta, {"rotated_to": child.sid}, now_ms)
+            if ttl_ms is not None:
+                db.pexpire(c, child.meta, ttl_ms, now_ms)
+                db.pexpire(c, parent.meta, ttl_ms, now_ms)
+            db.zadd(c, child.sessions, {child.sid: now_ms}, now_ms)
+
+    # -- working memory and scratchpad -------------------------------------------------------
+    def hash_set(
+        self,
+        s: SessionKeys,
+        kind: HashKind,
+        fields: Mapping[str, bytes],
+        now_ms: int,
+        ttl_ms: int | None,
+    ) -> None:
+        key = _key(s, kind)
+        with self._db.write() as c:
+            db.hset(c, key, fields, now_ms)
+            if ttl_ms is not None:
+                db.pexpire(c, key, ttl_ms, now_ms)
+            db.zadd(c, s.sessions, {s.sid: now_ms}, now_ms)
+
+    def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None:
+        with self._db.read() as c:
+            return db.hget(c, _key(s, kind), field, db.now_ms())
+
+    def hash_all(self, s: SessionKeys, kind: HashKind) -> dict[str, bytes]:
+        with self._db.read() as c:
+            return db.hgetall(c, _key(s, kind), db.now_ms())
+
+    def hash_delete(self, s: SessionKeys, kind: HashKind, fields: Sequence[str]) -> int:
+        with self._db.write() as c:
+            return db.hdel(c, _key(s, kind), fields, db.now_ms())
+
+    def hash_clear(self, s: SessionKeys, kind: HashKind) -> None:
+        with self._db.write() as c:
+            db.delete(c, _key(s, kind))
+
+    # -- events --------------------------------------------------------------------------------
+    def events_append(
+        self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
+    ) -> None:
+        with self._db.write() as c:
+            db.alive(c, s.events, now_ms)  # an expired stream starts afresh
+            last = c.execute("SELECT max(seq) FROM stream WHERE key = ?", (s.events,)).fetchone()
+            seq = last[0] or 0
+            c.executemany(
+                "INSERT INTO stream VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(s.events, seq + i, *row) for i, row in enumerate(rows, 1)],
+            )
+            seq += len(rows)
+            if seq > self._maxlen:
+                c.execute(
+                    "DELETE FROM stream WHERE key = ? AND seq <= ?", (s.events, seq - self._maxlen)
+                )
+            self._touch(c, s, now_ms, ttls)
+
+    def _touch(self, c: sqlite3.Cursor, s: SessionKeys, now_ms: int, ttls: SessionTTLs) -> None:
+        """The TTL refresh and activity update that follow a step or checkpoint."""
+        if ttls.events_ms is not None:
+            db.pexpire(c, s.events, ttls.events_ms, now_ms)
+        if ttls.checkpoints_ms is not None:
+            db.pexpire(c, s.checkpoints, ttls.checkpoints_ms, now_ms)
+            db.pexpire(c, s.checkpoint_data, ttls.checkpoints_ms, now_ms)
+        meta_ttl = _max_ttl(ttls.events_ms, ttls.checkpoints_ms)
+        if meta_ttl is not None:
+            db.pexpire(c, s.meta, meta_ttl, now_ms)
+        db.zadd(c, s.sessions, {s.sid: now_ms}, now_ms)
+
+    def events_tail(
+        self, s: SessionKeys, limit: int, types: frozenset[str] | None
+    ) -> list[EventRow]:
+        with self._db.read() as c:
+            if db.expired(c, s.events, db.now_ms()):
+                return []
+            where, params = "key = ?", [s.events]
+            if types is not None:
+                where += f" AND type IN ({','.join('?' * len(types))})"
+                params += sorted(types)
+            rows = c.execute(
+                "SELECT id, type, outcome, ts, latency_ms, data FROM stream WHERE "
+                f"{where} ORDER BY seq DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        return [(i, t, o, ts, lat, bytes(d)) for i, t, o, ts, lat, d in reversed(rows)]
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def checkpoint_save(
+        self, s: SessionKeys, state: bytes, now_ms: int, ttls: SessionTTLs, keep: int
+    ) -> int:
+        with self._db.write() as c:
+            for key in (s.checkpoints, s.checkpoint_data):
+                db.alive(c, key, now_ms)
+            n = int(db.hincrby(c, s.meta, "checkpoint_seq", 1, now_ms))
+            member = f"{n:0{CHECKPOINT_WIDTH}d}"
+            db.zadd(c, s.checkpoints, {member: now_ms}, now_ms)
+            db.hset(c, s.checkpoint_data, {member: state}, now_ms)
+            old = [m for m, _ in db.zrange(c, s.checkpoints, now_ms)][:-keep]
+            for m in old:
+                c.execute("DELETE FROM zset WHERE key = ? AND member = ?", (s.checkpoints, m))
+            db.hdel(c, s.checkpoint_data, old, now_ms)
+            if ttls.checkpoints_ms is not None:
+                db.pexpire(c, s.checkpoints, ttls.checkpoints_ms, now_ms)
+                db.pexpire(c, s.checkpoint_data, ttls.checkpoints_ms, now_ms)
+            meta_ttl = _max_ttl(ttls.events_ms, ttls.checkpoints_ms)
+            if meta_ttl is not None:
+                db.pexpire(c, s.meta, meta_ttl, now_ms)
+            db.zadd(c, s.sessions, {s.sid: now_ms}, now_ms)
+        return n
+
+    def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None:
+        with self._db.read() as c:
+            now = db.now_ms()
+            if n is None:
+                seq = db.hget(c, s.meta, "checkpoint_seq", now)
+                if seq is None:
+                    return None
+                n = int(seq)
+            state = db.hget(c, s.checkpoint_data, f"{n:0{CHECKPOINT_WIDTH}d}", now)
+        return None if state is None else (n, state)
+
+    def checkpoint_list(self, s: SessionKeys) -> list[tuple[int, int]]:
+        with self._db.read() as c:
+            rows = db.zrange(c, s.checkpoints, db.now_ms())
+        return [(int(member), int(score)) for member, score in rows]
+
+    # -- caches ------------------------------------------------------------------------------------
+    def tools_get_or_put(
+        self, s: SessionKeys, value: bytes | None, ttl_ms: int | None
+    ) -> bytes | None:
+        if value is None:
+            return self.cache_get(s.tools)
+        with self._db.write() as c:
+            now = db.now_ms()
+            current = db.get(c, s.tools, now)
+            if current is None:
+                db.set_(c, s.tools, value, now, ttl_ms)
+        return current
+
+    def cache_get(self, key: str) -> bytes | None:
+        with self._db.read() as c:
+            return db.get(c, key, db.now_ms())
+
+    def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None:
+        with self._db.write() as c:
+            db.set_(c, key, value, db.now_ms(), ttl_ms)

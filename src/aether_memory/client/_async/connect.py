@@ -1,0 +1,54 @@
+"""Opening the store a URL names: Redis, SQLite, or Redis with a SQLite fallback."""
+
+from __future__ import annotations
+
+import logging
+
+from aether_memory.backends.redis._async.store import AsyncRedisStore
+from aether_memory.client.common import check_url, guard_eviction, redacted, sqlite_path
+from aether_memory.core.config import Options
+from aether_memory.core.errors import ConfigurationError
+from aether_memory.storage._async.fallback import AsyncFallbackStore
+from aether_memory.storage._async.store import AsyncStore
+
+log = logging.getLogger("aether_memory")
+
+
+async def open_store(url: str, options: Options, fallback: str | None = None) -> AsyncStore:
+    """Connect to `url`; with `fallback` (a ``sqlite:///`` URL), keep serving from that file
+    while Redis is unreachable, even when it is down right now.
+
+    Raises:
+        BackendUnavailable: Redis did not answer in time (and there is no fallback).
+        ConfigurationError: a URL is malformed, or `options.strict` refused the server.
+    """
+    # Imported here: the SQLite store brings numpy, which a Redis-only client never needs.
+    from aether_memory.backends.sqlite._async.store import AsyncSqliteStore
+
+    if check_url(url) == "sqlite":
+        if fallback:
+            raise ConfigurationError("a SQLite store needs no fallback: it is local already")
+        store = await AsyncSqliteStore.connect(sqlite_path(url), options)
+        log.info("aether-memory: opened %s (namespace %s)", url, options.namespace)
+        return store
+    if fallback and check_url(fallback) != "sqlite":
+        raise ConfigurationError(f"the fallback must be a sqlite:/// URL, not {fallback!r}")
+
+    async def connect() -> AsyncStore:
+        redis = await AsyncRedisStore.connect(url, options)
+        try:
+            guard_eviction(redis.capabilities, url, options.strict)
+        except BaseException:
+            await redis.aclose()
+            raise
+        log.info("aether-memory: connected to %s (namespace %s)", redacted(url), options.namespace)
+        return redis
+
+    if not fallback:
+        return await connect()
+    local = await AsyncSqliteStore.connect(sqlite_path(fallback), options)
+    try:
+        return await AsyncFallbackStore.open(connect, local)
+    except BaseException:
+        await local.aclose()
+        raise
