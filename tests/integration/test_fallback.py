@@ -14,6 +14,7 @@ import pytest
 
 from aether_memory import AsyncMemory, Health, Memory, Options
 from aether_memory.server.local import RedisProcess
+from tests.word_embedder import WordHashEmbedder
 
 # Short timeouts: a dead server is noticed in well under a second.
 OPTIONS = Options(namespace="fb", socket_timeout=0.5, connect_timeout=0.5, retries=1)
@@ -150,7 +151,9 @@ async def test_sigkill_under_load_from_two_tasks_loses_nothing(
     check_in_redis(server.url, acked)
 
 
-def test_redis_down_at_start_up_then_back(server: RedisProcess, tmp_path: Path) -> None:
+def test_redis_down_at_start_up_then_back(
+    server: RedisProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     fallback = f"sqlite:///{tmp_path}/fallback.db"
     server.kill()
     with Memory.open(server.url, options=OPTIONS, fallback=fallback) as mem:
@@ -167,6 +170,10 @@ def test_redis_down_at_start_up_then_back(server: RedisProcess, tmp_path: Path) 
         assert mem.health().outbox >= 20 * 2 + 2
         server.restart()
         wait_for(lambda: replayed(mem.health()), "the replay")
+        assert mem.health().switches == 2
+    logged = [r.getMessage() for r in caplog.records if r.name == "aether_memory"]
+    switches = [m for m in logged if "unreachable" in m or "is back" in m]
+    assert len(switches) == 2 and "is back" in switches[1]  # a log line per switch
     check_in_redis(server.url, {"boot": numbers})
     with Memory.open(server.url, options=OPTIONS) as direct:
         assert direct.agent("writer").identity.get("mission") == "survive outages"
@@ -191,3 +198,30 @@ def test_outbox_outlives_the_process(server: RedisProcess, tmp_path: Path) -> No
         session.working.set("k5", 5)
         session.checkpoint({"last": 5})
     check_in_redis(server.url, {"later": list(range(6))})
+
+
+def test_long_term_memories_made_during_an_outage_reach_redis(
+    server: RedisProcess, tmp_path: Path
+) -> None:
+    fallback = f"sqlite:///{tmp_path}/fallback.db"
+    embedder = WordHashEmbedder()
+    with Memory.open(server.url, options=OPTIONS, fallback=fallback, embedder=embedder) as mem:
+        agent = mem.agent("writer")
+        before = agent.remember("The staging database lives on host db-7.", tags=["infra"])
+        server.kill()
+        during = agent.remember("Deploys need the release checklist QA-19.", tags=["process"])
+        assert mem.health().degraded
+        hits = agent.recall("which checklist do deploys need?", k=1)
+        assert [h.record.id for h in hits] == [during.id]  # recalled from the fallback
+        agent.save_skill("deploy", "ship a release", ["run QA-19", "tag", "push"])
+        agent.record_skill_execution("deploy", success=True, duration=3.0)
+        server.restart()
+        wait_for(lambda: replayed(mem.health()), "the replay")
+    with Memory.open(server.url, options=OPTIONS, embedder=embedder) as direct:
+        agent = direct.agent("writer")
+        assert agent.memory_record(during.id).tags == ("process",)
+        assert agent.memory_record(before.id).content.endswith("db-7.")
+        hits = agent.recall("which checklist do deploys need?", k=1, tags=["process"])
+        assert [h.record.id for h in hits] == [during.id]
+        skill = agent.skill("deploy")
+        assert skill.runs == 1 and skill.successes == 1
