@@ -190,13 +190,7 @@ class Kernel:
             for m in old:
                 c.execute("DELETE FROM zset WHERE key = ? AND member = ?", (s.checkpoints, m))
             db.hdel(c, s.checkpoint_data, old, now_ms)
-            if ttls.checkpoints_ms is not None:
-                db.pexpire(c, s.checkpoints, ttls.checkpoints_ms, now_ms)
-                db.pexpire(c, s.checkpoint_data, ttls.checkpoints_ms, now_ms)
-            meta_ttl = _max_ttl(ttls.events_ms, ttls.checkpoints_ms)
-            if meta_ttl is not None:
-                db.pexpire(c, s.meta, meta_ttl, now_ms)
-            db.zadd(c, s.sessions, {s.sid: now_ms}, now_ms)
+            self._touch(c, s, now_ms, ttls)
         return n
 
     def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None:
