@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -121,6 +121,10 @@ class Database:
         cur = conn.cursor()
         try:
             yield cur
+            extra: Callable[[sqlite3.Cursor], None] | None = getattr(self._local, "extra", None)
+            if extra is not None:
+                self._local.extra = None
+                extra(cur)
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
@@ -131,6 +135,21 @@ class Database:
         self._writes += 1
         if self._writes % SWEEP_EVERY == 0:
             self.sweep()
+
+    @contextmanager
+    def riding(self, extra: Callable[[sqlite3.Cursor], None]) -> Iterator[None]:
+        """Run `extra` inside the next write transaction this thread makes in the block, just
+        before it commits (or in a transaction of its own if the block makes none)."""
+        self._local.extra = extra
+        try:
+            yield
+        except BaseException:
+            self._local.extra = None
+            raise
+        if getattr(self._local, "extra", None) is not None:
+            self._local.extra = None
+            with self.write() as c:
+                extra(c)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Cursor]:

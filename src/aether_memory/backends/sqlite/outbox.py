@@ -6,6 +6,7 @@ entry, holding a lease so that no two replay at once.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 from aether_memory.backends.sqlite.db import Database, now_ms
@@ -22,9 +23,10 @@ class Outbox:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def append(self, entry: bytes) -> None:
-        with self._db.write() as c:
-            c.execute("INSERT INTO outbox (entry) VALUES (?)", (entry,))
+    @staticmethod
+    def append(c: sqlite3.Cursor, entry: bytes) -> None:
+        """Queue `entry` inside the caller's write transaction."""
+        c.execute("INSERT INTO outbox (entry) VALUES (?)", (entry,))
 
     def peek(self, limit: int) -> list[tuple[int, bytes]]:
         """The oldest `limit` entries, oldest first."""

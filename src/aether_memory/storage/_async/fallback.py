@@ -154,9 +154,7 @@ class AsyncFallbackStore:
         entry = encode(op, args)
         async with self._lock:
             if not self._up:
-                result = await _method(self._fallback, op)(*args)
-                await self._fallback.outbox_append(entry)
-                return result
+                return await self._fallback.outbox_spill(op, args, entry)
         return await self._call(op, *args)  # the primary came back while we waited
 
     async def _degrade(self, error: str) -> None:

@@ -154,7 +154,8 @@ class AsyncLongTermStore(Protocol):
 class AsyncOutboxStore(AsyncStore, Protocol):
     """A store that can also keep an outbox: the fallback of a primary store."""
 
-    async def outbox_append(self, entry: bytes) -> None: ...
+    async def outbox_spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
+        """Apply the write `op` here and queue `entry` (its encoding) in one transaction."""
 
     async def outbox_peek(self, limit: int) -> list[tuple[int, bytes]]: ...
 

@@ -155,9 +155,7 @@ class FallbackStore:
         entry = encode(op, args)
         with self._lock:
             if not self._up:
-                result = _method(self._fallback, op)(*args)
-                self._fallback.outbox_append(entry)
-                return result
+                return self._fallback.outbox_spill(op, args, entry)
         return self._call(op, *args)  # the primary came back while we waited
 
     def _degrade(self, error: str) -> None:

@@ -153,7 +153,8 @@ class LongTermStore(Protocol):
 class OutboxStore(Store, Protocol):
     """A store that can also keep an outbox: the fallback of a primary store."""
 
-    def outbox_append(self, entry: bytes) -> None: ...
+    def outbox_spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
+        """Apply the write `op` here and queue `entry` (its encoding) in one transaction."""
 
     def outbox_peek(self, limit: int) -> list[tuple[int, bytes]]: ...
 

@@ -94,7 +94,8 @@ class AsyncSqliteStore:
         self._db = database
         self._kernel = Kernel(database, options.events_maxlen)
         self.capabilities = Capabilities(backend="sqlite", server_version=sqlite3.sqlite_version)
-        self.longterm: AsyncLongTermStore = AsyncSqliteLongTerm(LongTerm(database))
+        self._tables = LongTerm(database)
+        self.longterm: AsyncLongTermStore = AsyncSqliteLongTerm(self._tables)
         self._outbox = Outbox(database)
 
     @classmethod
@@ -115,8 +116,16 @@ class AsyncSqliteStore:
         return self._db.path
 
     # -- the outbox (when this store is a fallback) -------------------------------------------
-    async def outbox_append(self, entry: bytes) -> None:
-        await asyncio.to_thread(self._outbox.append, entry)
+    async def outbox_spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
+        """Apply the write `op` (a name of `storage.outbox.WRITES`) here and queue `entry`
+        for the primary, in one transaction: never one without the other."""
+        return await asyncio.to_thread(self._spill, op, args, entry)
+
+    def _spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
+        role, _, name = op.rpartition(".")
+        method = getattr(self._tables if role else self._kernel, name)
+        with self._db.riding(lambda c: Outbox.append(c, entry)):
+            return method(*args)
 
     async def outbox_peek(self, limit: int) -> list[tuple[int, bytes]]:
         return await asyncio.to_thread(self._outbox.peek, limit)

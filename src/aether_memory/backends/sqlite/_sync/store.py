@@ -90,7 +90,8 @@ class SqliteStore:
         self._db = database
         self._kernel = Kernel(database, options.events_maxlen)
         self.capabilities = Capabilities(backend="sqlite", server_version=sqlite3.sqlite_version)
-        self.longterm: LongTermStore = SqliteLongTerm(LongTerm(database))
+        self._tables = LongTerm(database)
+        self.longterm: LongTermStore = SqliteLongTerm(self._tables)
         self._outbox = Outbox(database)
 
     @classmethod
@@ -111,8 +112,16 @@ class SqliteStore:
         return self._db.path
 
     # -- the outbox (when this store is a fallback) -------------------------------------------
-    def outbox_append(self, entry: bytes) -> None:
-        self._outbox.append(entry)
+    def outbox_spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
+        """Apply the write `op` (a name of `storage.outbox.WRITES`) here and queue `entry`
+        for the primary, in one transaction: never one without the other."""
+        return self._spill(op, args, entry)
+
+    def _spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
+        role, _, name = op.rpartition(".")
+        method = getattr(self._tables if role else self._kernel, name)
+        with self._db.riding(lambda c: Outbox.append(c, entry)):
+            return method(*args)
 
     def outbox_peek(self, limit: int) -> list[tuple[int, bytes]]:
         return self._outbox.peek(limit)

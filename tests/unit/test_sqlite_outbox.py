@@ -1,0 +1,54 @@
+"""The fallback's outbox on a real SQLite file: a write and its entry commit together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aether_memory import AetherError, Options
+from aether_memory.backends.sqlite._sync.store import SqliteStore
+from aether_memory.core.config import SessionTTLs
+from aether_memory.core.keys import SessionKeys
+from aether_memory.storage.outbox import decode, encode
+
+SESSION = SessionKeys.build("ns", "agent", "s1")
+TTLS = SessionTTLs(None, None, None, None)
+
+
+def test_a_spilled_write_and_its_entry_commit_together(tmp_path: Path) -> None:
+    store = SqliteStore.connect(tmp_path / "fallback.db", Options())
+    try:
+        args = (SESSION, "working", {"k": b"j1"}, 1, None)
+        store.outbox_spill("hash_set", args, encode("hash_set", args))
+        assert store.hash_get(SESSION, "working", "k") == b"j1"
+        [(seq, entry)] = store.outbox_peek(10)
+        assert decode(entry) == ("hash_set", list(args))
+
+        broken = (SESSION, [("only", "three", "fields")], 2, TTLS)  # fails inside the write
+        with pytest.raises(AetherError):
+            store.outbox_spill("events_append", broken, encode("events_append", broken))
+        assert store.outbox_depth() == 1  # the failed write queued nothing
+        assert store.events_tail(SESSION, 10, None) == []
+
+        store.outbox_remove([seq])
+        assert store.outbox_depth() == 0
+    finally:
+        store.close()
+
+
+def test_one_replayer_at_a_time(tmp_path: Path) -> None:
+    first = SqliteStore.connect(tmp_path / "shared.db", Options())
+    second = SqliteStore.connect(tmp_path / "shared.db", Options())
+    try:
+        assert first.outbox_claim("a", 60_000)
+        assert first.outbox_claim("a", 60_000)  # renewing is fine
+        assert not second.outbox_claim("b", 60_000)
+        first.outbox_release("a")
+        assert second.outbox_claim("b", 60_000)
+        assert not first.outbox_claim("a", 60_000)
+        second.outbox_release("b")
+        assert second.outbox_claim("b", -1) and first.outbox_claim("a", 60_000)  # expired lease
+    finally:
+        first.close()
+        second.close()
