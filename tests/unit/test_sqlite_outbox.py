@@ -52,3 +52,24 @@ def test_one_replayer_at_a_time(tmp_path: Path) -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_sweep_deletes_expired_keys_only(tmp_path: Path) -> None:
+    from aether_memory.backends.sqlite import db
+
+    database = db.Database(tmp_path / "sweep.db")
+    database.open()
+    try:
+        with database.write() as c:
+            now = db.now_ms()
+            db.hset(c, "gone", {"f": b"1"}, now)
+            db.pexpire(c, "gone", -1, now)  # already expired
+            db.hset(c, "kept", {"f": b"2"}, now)
+            db.pexpire(c, "kept", 60_000, now)
+        assert database.sweep() == 1
+        with database.read() as c:
+            rows = c.execute("SELECT key FROM hash ORDER BY key").fetchall()
+            assert rows == [("kept",)]
+            assert db.hget(c, "kept", "f", db.now_ms()) == b"2"
+    finally:
+        database.close()

@@ -159,11 +159,15 @@ class Database:
         except sqlite3.Error as exc:
             raise translate(exc) from exc
 
-    def sweep(self) -> int:
-        """Delete every expired key; returns how many there were."""
+    def sweep(self, limit: int = 1000) -> int:
+        """Delete up to `limit` expired keys (bounded: it runs on the write path); returns
+        how many."""
         with self.write() as c:
             now = now_ms()
-            gone = [k for (k,) in c.execute("SELECT key FROM expiry WHERE at <= ?", (now,))]
+            gone = [
+                k
+                for (k,) in c.execute("SELECT key FROM expiry WHERE at <= ? LIMIT ?", (now, limit))
+            ]
             for key in gone:
                 delete(c, key)
         return len(gone)
@@ -222,18 +226,6 @@ def hget(c: sqlite3.Cursor, key: str, field: str, now: int) -> bytes | None:
         return None
     row = c.execute("SELECT value FROM hash WHERE key = ? AND field = ?", (key, field)).fetchone()
     return None if row is None else bytes(row[0])
-
-
-def hmget(c: sqlite3.Cursor, key: str, fields: Iterable[str], now: int) -> list[bytes | None]:
-    found = dict.fromkeys(fields)
-    if found and not expired(c, key, now):
-        marks = ",".join("?" * len(found))
-        for field, value in c.execute(
-            f"SELECT field, value FROM hash WHERE key = ? AND field IN ({marks})",
-            (key, *found),
-        ):
-            found[field] = bytes(value)
-    return list(found.values())
 
 
 def hgetall(c: sqlite3.Cursor, key: str, now: int) -> dict[str, bytes]:

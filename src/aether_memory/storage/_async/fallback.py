@@ -167,8 +167,11 @@ class AsyncFallbackStore:
                 self._task = background.start_task(self._recover())
 
     def _switch(self, up: bool) -> None:
+        """Change store (the caller holds the lock, or nothing else runs yet)."""
         self._up = up
         self._switches += 1
+        if up:
+            self._task = None  # the loop ends here: a new outage starts a new one
         _switches.add(1, {"to": self._primary_name if up else "fallback"})
         if up:
             log.warning("aether-memory: %s is back; outbox replayed, calls go to it again",
@@ -224,7 +227,6 @@ class AsyncFallbackStore:
                 while await self._apply_batch(primary):
                     pass
                 self._switch(up=True)
-                self._task = None  # under the lock: a new outage starts a new loop
             return True
         finally:
             await self._fallback.outbox_release(self._owner)
@@ -250,7 +252,6 @@ class AsyncFallbackStore:
             if await self._fallback.outbox_depth():
                 return False
             self._switch(up=True)
-            self._task = None  # under the lock: a new outage starts a new loop
             return True
 
     async def aclose(self) -> None:
