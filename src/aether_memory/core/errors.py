@@ -69,7 +69,19 @@ class ClientClosed(AetherError, RuntimeError):
 
 
 class BackendUnavailable(AetherError):
-    """The store could not be reached within the configured timeouts."""
+    """The store could not be reached within the configured timeouts.
+
+    Attributes:
+        maybe_applied: False when the request never reached the server (the connection was
+            refused or could not be made), so a write was certainly not applied; True when it
+            may have been sent (the reply timed out or the connection dropped), so the server
+            may apply it, once. Writes carry their own ids, so retrying either way never
+            applies one twice.
+    """
 
     code = "unavailable"
     retryable = True
+
+    def __init__(self, message: str = "", *, maybe_applied: bool = True) -> None:
+        super().__init__(message)
+        self.maybe_applied = maybe_applied

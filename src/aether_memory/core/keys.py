@@ -13,6 +13,7 @@ Layout (braces are Redis Cluster hash tags)::
     aether:{ns/agent/sid}:checkpoints               zset: n -> created_at (ms)
     aether:{ns/agent/sid}:checkpoint_data           hash: n -> state
     aether:{ns/agent/sid}:tools                     string: the session's tool schema
+    aether:{ns/agent/sid}:applied                   zset: write ids applied (retries dedup)
     aether:{ns}:cache:{tool}:{args_hash}            string: a cached tool result
     aether:{ns}:mem:{id}                            hash: a long-term memory (indexed)
     aether:{ns}:idx:v{n}                            the Query Engine index over mem:*
@@ -21,6 +22,7 @@ Layout (braces are Redis Cluster hash tags)::
     aether:{ns}:access_count, :last_accessed        hashes: memory id -> recall statistics
     aether:{ns}:skill:{name}                        hash: a skill and its run statistics
     aether:{ns}:vectors                             vector set (plain Redis 8 only)
+    aether:{ns}:applied                             zset: write ids applied (retries dedup)
 
 Everything of one session shares the `{ns/agent/sid}` tag, so its multi-key writes can be
 atomic on one cluster shard; namespace-wide data shares `{ns}`. Identity is one hash per agent (one
@@ -100,6 +102,11 @@ def vectors(ns: str) -> str:
     return f"{PREFIX}:{{{ns}}}:vectors"
 
 
+def applied(ns: str) -> str:
+    """The write ids of namespace-wide counters already applied (skill runs, reinforcement)."""
+    return f"{PREFIX}:{{{ns}}}:applied"
+
+
 def namespace_pattern(ns: str) -> str:
     """A SCAN pattern for every key of a namespace (admin commands only, never hot paths)."""
     return f"{PREFIX}:{{{ns}[}}/]*"
@@ -119,6 +126,7 @@ class SessionKeys:
     checkpoints: str
     checkpoint_data: str
     tools: str
+    applied: str  # write ids already applied, so that a retried write is applied once
     sessions: str  # the owning agent's activity index (tagged {ns}, not {ns/agent/sid})
 
     @classmethod
@@ -135,5 +143,6 @@ class SessionKeys:
             checkpoints=f"{tag}:checkpoints",
             checkpoint_data=f"{tag}:checkpoint_data",
             tools=f"{tag}:tools",
+            applied=f"{tag}:applied",
             sessions=sessions(ns, agent),
         )

@@ -31,6 +31,15 @@ WRITES = frozenset(
 )  # fmt: skip
 
 
+# The states of an outbox epoch: writes join an OPEN one; a CLOSING one takes no more while
+# its last entries are replayed; once CLOSED, writes go to the primary.
+CLOSED, OPEN, CLOSING = 0, 1, 2
+
+
+class OutboxClosed(Exception):  # a signal between two stores, never raised to callers
+    """The outbox epoch a write meant to join was drained and closed: the primary serves."""
+
+
 def _enc(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value

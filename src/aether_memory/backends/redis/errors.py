@@ -19,21 +19,32 @@ def translate(exc: rx.RedisError) -> AetherError:
     if isinstance(exc, rx.AuthenticationError | rx.NoPermissionError):
         return ConfigurationError(f"Redis refused the credentials or ACL user: {exc}")
     if isinstance(exc, rx.ConnectionError | rx.TimeoutError | rx.BusyLoadingError):
-        return BackendUnavailable(f"Redis is unreachable or did not answer in time: {exc}")
+        return BackendUnavailable(
+            f"Redis is unreachable or did not answer in time: {exc}",
+            maybe_applied=not _never_sent(exc),
+        )
     if isinstance(exc, rx.ReadOnlyError | rx.TryAgainError | rx.ClusterDownError):
-        return BackendUnavailable(f"Redis cannot take writes right now: {exc}")
+        return BackendUnavailable(f"Redis cannot take writes right now: {exc}", maybe_applied=False)
     if isinstance(exc, rx.OutOfMemoryError):
         return BackendUnavailable(
-            f"Redis is out of memory and refuses writes ({exc}); raise maxmemory or free space"
+            f"Redis is out of memory and refuses writes ({exc}); raise maxmemory or free space",
+            maybe_applied=False,
         )
     if str(exc).startswith("MISCONF"):
         return BackendUnavailable(
             f"Redis refuses writes because it cannot persist to disk ({exc}); check its "
-            "data folder and free space"
+            "data folder and free space",
+            maybe_applied=False,
         )
     if isinstance(exc, rx.DataError):
         return InvalidInput(str(exc))
     return AetherError(f"Redis error: {exc}")
+
+
+def _never_sent(exc: rx.RedisError) -> bool:
+    """Did the command certainly not reach the server? redis-py says "connecting" when it
+    could not open a connection; a loading server refuses every command it gets."""
+    return isinstance(exc, rx.BusyLoadingError) or "connecting" in str(exc).lower()
 
 
 class _Translating:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -53,9 +53,13 @@ def translate(exc: sqlite3.Error) -> AetherError:
     if isinstance(exc, sqlite3.OperationalError):
         message = str(exc)
         if "locked" in message or "busy" in message:
-            return BackendUnavailable(f"the SQLite file stayed locked by another writer: {exc}")
+            return BackendUnavailable(
+                f"the SQLite file stayed locked by another writer: {exc}", maybe_applied=False
+            )
         if "disk" in message or "full" in message or "readonly" in message:
-            return BackendUnavailable(f"SQLite cannot write its file ({exc}); check free space")
+            return BackendUnavailable(
+                f"SQLite cannot write its file ({exc}); check free space", maybe_applied=False
+            )
     return AetherError(f"SQLite error: {exc}")
 
 
@@ -112,19 +116,24 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Cursor]:
-        """One write transaction; rolled back if anything inside raises."""
+        """One write transaction; rolled back if anything inside raises. Inside another
+        write of the same thread it joins that transaction (commits with it)."""
         conn = self.conn
+        if getattr(self._local, "depth", 0):
+            self._local.depth += 1
+            try:
+                yield conn.cursor()
+            finally:
+                self._local.depth -= 1
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise translate(exc) from exc
         cur = conn.cursor()
+        self._local.depth = 1
         try:
             yield cur
-            extra: Callable[[sqlite3.Cursor], None] | None = getattr(self._local, "extra", None)
-            if extra is not None:
-                self._local.extra = None
-                extra(cur)
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
@@ -132,24 +141,11 @@ class Database:
             if isinstance(exc, sqlite3.Error):
                 raise translate(exc) from exc
             raise
+        finally:
+            self._local.depth = 0
         self._writes += 1
         if self._writes % SWEEP_EVERY == 0:
             self.sweep()
-
-    @contextmanager
-    def riding(self, extra: Callable[[sqlite3.Cursor], None]) -> Iterator[None]:
-        """Run `extra` inside the next write transaction this thread makes in the block, just
-        before it commits (or in a transaction of its own if the block makes none)."""
-        self._local.extra = extra
-        try:
-            yield
-        except BaseException:
-            self._local.extra = None
-            raise
-        if getattr(self._local, "extra", None) is not None:
-            self._local.extra = None
-            with self.write() as c:
-                extra(c)
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Cursor]:

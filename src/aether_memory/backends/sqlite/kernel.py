@@ -177,13 +177,28 @@ class Kernel:
 
     # -- checkpoints -----------------------------------------------------------------------------
     def checkpoint_save(
-        self, s: SessionKeys, state: bytes, now_ms: int, ttls: SessionTTLs, keep: int
+        self,
+        s: SessionKeys,
+        state: bytes,
+        now_ms: int,
+        ttls: SessionTTLs,
+        keep: int,
+        write_id: str | None = None,
+        n: int = 0,
     ) -> int:
+        """Save the next checkpoint, or checkpoint `n` when given (a number the primary gave:
+        the mirror's copy, applied once). Numbers continue from the highest one seen, so a
+        checkpoint made here during an outage never reuses one the primary handed out."""
         with self._db.write() as c:
             for key in (s.checkpoints, s.checkpoint_data):
                 db.alive(c, key, now_ms)
-            n = int(db.hincrby(c, s.meta, "checkpoint_seq", 1, now_ms))
+            seq = int(db.hget(c, s.meta, "checkpoint_seq", now_ms) or 0)
+            n = n or seq + 1
             member = f"{n:0{CHECKPOINT_WIDTH}d}"
+            if db.hget(c, s.checkpoint_data, member, now_ms) is not None:
+                return n
+            if n > seq:
+                db.hset(c, s.meta, {"checkpoint_seq": n}, now_ms)
             db.zadd(c, s.checkpoints, {member: now_ms}, now_ms)
             db.hset(c, s.checkpoint_data, {member: state}, now_ms)
             old = [m for m, _ in db.zrange(c, s.checkpoints, now_ms)][:-keep]

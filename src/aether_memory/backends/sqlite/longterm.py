@@ -263,8 +263,15 @@ class LongTerm:
                     (ns, text(fields["hash"]), memory_id),
                 )
 
-    def reinforce(self, ns: str, items: Sequence[tuple[str, float]], now_ms: int) -> None:
-        """Count a repeated memory: access_count + 1; importance rises to the new value."""
+    def reinforce(
+        self,
+        ns: str,
+        items: Sequence[tuple[str, float]],
+        now_ms: int,
+        write_id: str | None = None,
+    ) -> None:
+        """Count a repeated memory: access_count + 1; importance rises to the new value.
+        (`write_id` matters to the primary's dedup; one transaction here is applied once.)"""
         with self._db.write() as c:
             now = kv.now_ms()
             gen = _bump(c, ns, now, rebuild=False)
@@ -400,7 +407,13 @@ class LongTerm:
         return [dict(r) if r else None for r in rows]
 
     def skill_run(
-        self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
+        self,
+        ns: str,
+        name: str,
+        success: bool,
+        duration: float,
+        ttl_ms: int | None,
+        write_id: str | None = None,
     ) -> bool:
         """Count a run, as the Redis store's SKILL_RUN script does; False if there is no skill."""
         with self._db.write() as c:

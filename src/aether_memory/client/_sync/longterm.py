@@ -237,7 +237,9 @@ class LongTermMemory:
                             next_ids.append(other)
             todo = next_ids
         if not found:
-            return 0
+            # Not here, but perhaps on a primary that is down: a fallback queues the delete
+            # for it (a healthy store deletes nothing and says 0).
+            return self._store.delete(self._ns, [memory_id], [])
         return self._store.delete(self._ns, found, hashes)
 
     def update(

@@ -1,16 +1,26 @@
 """A primary store with a fallback that takes over while the primary is unreachable.
 
-Healthy, every call goes straight to the primary. When the primary raises
-`BackendUnavailable` (refused, timed out, killed), calls are served by the fallback and each
-write is also queued in the fallback's outbox. A background loop probes the primary with
-backoff; once it answers, the outbox is replayed in order, and only when it is empty do calls
-go to the primary again. Writes made meanwhile join the outbox, so none is lost or reordered.
+Healthy, every call goes to the primary, and each acknowledged write is also copied into the
+fallback (the *mirror*: one queue append on the caller's path, applied by a thread), so
+that during an outage the fallback serves what the agent had: identity, state, sessions,
+working memory, recent events, checkpoint numbers, long-term memories and skills.
 
-Replay is idempotent where the data allows: events carry client ids (a copy is skipped on
-read), hashes and records are overwritten with the same values. Counters (checkpoint
-numbers, reinforcement, skill runs) are the exception: an entry is removed right after it is
-applied, so only a crash between the two replays one entry twice. Reads during an outage
-see what the fallback holds, not the primary's data.
+When the primary raises `BackendUnavailable` (refused, timed out, killed), the mirror is
+flushed, and calls are served by the fallback; each write is applied there and queued in its
+outbox in one transaction. Several processes sharing the fallback file queue into one open
+outbox *epoch*, in the order they acknowledged their writes. A background loop probes the
+primary with backoff; once it answers, one process (holding a lease) replays the outbox in
+pipelined batches while writers keep writing, and closes the epoch in the transaction that
+finds it empty. Until then no process writes to the primary directly (a write that finds
+its epoch closed goes to the primary instead), so per-key and per-session order is the
+order of acknowledgement.
+
+Every replayed write is idempotent: records and hashes are overwritten with the same values,
+and counters (checkpoints, events, skill runs, reinforcement) carry write ids that the
+primary's scripts remember, so a retried or re-replayed write (after a crash mid-replay, or
+one whose first attempt timed out but landed) is applied once. A checkpoint made during an
+outage is numbered after every number the fallback has seen (the mirror's), and replayed
+under that number: a number handed out keeps meaning the same state.
 """
 
 # The protocol methods below delegate to `_call`, which returns what the store returned.
@@ -21,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -40,7 +51,7 @@ from aether_memory.storage._async.store import (
     EventRow,
     HashKind,
 )
-from aether_memory.storage.outbox import WRITES, decode, encode
+from aether_memory.storage.outbox import CLOSING, OPEN, WRITES, OutboxClosed, decode
 from aether_memory.storage.rows import Candidate, Row
 
 log = logging.getLogger("aether_memory")
@@ -48,7 +59,11 @@ log = logging.getLogger("aether_memory")
 RETRY_FIRST = 0.05  # seconds before the first probe of the primary
 RETRY_MAX = 2.0
 LEASE_MS = 30_000  # how long a replay lease lasts without being renewed
-REPLAY_BATCH = 256
+CLOSING_POLL = 0.002  # seconds between looks at an outbox whose last entries are replayed
+REPLAY_BATCH = 512  # writes per pipelined round trip of the replay
+_ATTEMPTS = 3  # a write may meet a closed epoch, then an unreachable primary, then fall back
+# Caches are not worth a copy; everything else is what the fallback must serve in an outage.
+MIRRORED = WRITES - {"cache_put"}
 
 _switches = metrics.get_meter("aether_memory").create_counter(
     "aether.store.switches", description="Switches between the primary and the fallback store"
@@ -81,6 +96,7 @@ class AsyncFallbackStore:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._owner = new_id()  # this client, as the holder of the replay lease
+        self._epoch = 0  # the outbox epoch this client's fallback writes join
         self._switches = 0
         self._dropped = 0
         self._last_error: str | None = None
@@ -103,9 +119,6 @@ class AsyncFallbackStore:
         else:
             error = None
         store = cls(connect, fallback, primary, primary_name)
-        if primary is None:
-            store._last_error = error
-            store._switch(up=False)
         if primary is None or await fallback.outbox_depth():
             await store._degrade(error or "writes from an earlier outage wait for replay")
         return store
@@ -140,31 +153,69 @@ class AsyncFallbackStore:
         )
 
     async def _call(self, op: str, *args: Any) -> Any:
-        if self._up:
+        for _ in range(_ATTEMPTS):
+            if self._up and self._primary is not None:
+                try:
+                    result = await _method(self._primary, op)(*args)
+                except BackendUnavailable as exc:
+                    await self._degrade(str(exc))
+                else:
+                    if op in MIRRORED:
+                        self._mirror(op, args, result)
+                    return result
+            if op not in WRITES:
+                return await _method(self._fallback, op)(*args)
             try:
-                return await _method(self._primary, op)(*args)  # type: ignore[arg-type]
-            except BackendUnavailable as exc:
-                await self._degrade(str(exc))
-        if op in WRITES:
-            return await self._spill(op, args)
-        return await _method(self._fallback, op)(*args)
+                return await self._fallback.outbox_spill(op, args, self._epoch)
+            except OutboxClosed:
+                await self._resume()  # another process replayed the outbox: back to primary
+        raise BackendUnavailable(
+            f"{self._primary_name} and the fallback kept trading places; try again",
+            maybe_applied=False,
+        )
 
-    async def _spill(self, op: str, args: tuple[Any, ...]) -> Any:
-        """A write while degraded: on the fallback, then queued for the primary."""
-        entry = encode(op, args)
-        async with self._lock:
-            if not self._up:
-                return await self._fallback.outbox_spill(op, args, entry)
-        return await self._call(op, *args)  # the primary came back while we waited
+    def _mirror(self, op: str, args: tuple[Any, ...], result: Any) -> None:
+        if op == "checkpoint_save":  # the copy keeps the number the primary gave
+            self._fallback.mirror(op, (*args[:6], result))
+        elif op != "longterm.skill_run" or result:
+            self._fallback.mirror(op, args)
 
     async def _degrade(self, error: str) -> None:
-        """Serve from the fallback, and make sure the reconnect loop runs."""
+        """Serve from the fallback (after it has every write this client saw acknowledged),
+        and make sure the reconnect loop runs."""
         self._last_error = error
         async with self._lock:
-            if self._up:
+            if self._up or not self._epoch:
+                if not await self._fallback.mirror_flush():
+                    log.error("aether-memory: the mirror did not flush in time; the fallback "
+                              "may lack the latest acknowledged writes")  # fmt: skip
+                self._epoch = await self._fallback.outbox_join()
                 self._switch(up=False)
             if self._task is None and not self._closing:
                 self._task = background.start_task(self._recover())
+
+    async def _resume(self) -> None:
+        """The outbox epoch this client joined takes no more writes. Wait while its last
+        entries are replayed (one pipelined batch), then use the primary (connecting if
+        needed; an unreachable one degrades again, into a new epoch)."""
+        deadline = time.monotonic() + LEASE_MS / 1000  # a replayer that died lets go by then
+        while True:
+            epoch, state = await self._fallback.outbox_state()
+            if state == OPEN and epoch == self._epoch:
+                return  # reopened: queue the write after all
+            if state != CLOSING:
+                break
+            if time.monotonic() > deadline:
+                raise BackendUnavailable("the outbox replay stalled", maybe_applied=False)
+            await asyncio.sleep(CLOSING_POLL)
+        try:
+            if self._primary is None:
+                self._primary = await self._connect()
+        except BackendUnavailable as exc:
+            self._epoch = 0
+            await self._degrade(str(exc))
+            return
+        await self._back_up()
 
     def _switch(self, up: bool) -> None:
         """Change store (the caller holds the lock, or nothing else runs yet)."""
@@ -190,9 +241,9 @@ class AsyncFallbackStore:
     async def _recover(self) -> None:
         """Probe the primary with backoff until the outbox is replayed and it serves again."""
         delay = RETRY_FIRST
-        while not self._closing:
+        while not self._closing and not self._up:
             await self._pause(delay)
-            if self._closing:
+            if self._closing or self._up:
                 return
             try:
                 if self._primary is None:
@@ -207,52 +258,59 @@ class AsyncFallbackStore:
             delay = min(delay * 2, RETRY_MAX)
 
     async def _replay(self, primary: AsyncStore) -> bool:
-        """Apply the outbox to `primary`, oldest first; True once it is empty and calls have
-        switched to the primary. Another process holding the lease replays it for us."""
+        """Apply the outbox to `primary`, oldest first, in pipelined batches while writers go
+        on queueing; when it is nearly empty, take no more entries (writers wait for one
+        batch), replay the rest and close the epoch. True once calls are on the primary.
+        Another process holding the lease replays it for us."""
         if not await self._fallback.outbox_claim(self._owner, LEASE_MS):
-            return await self._switch_back_if_empty()
-        try:
-            # Catch up while writes keep arriving; once they arrive as fast as the replay
-            # goes, hold them off (they wait on the lock) and replay the rest.
-            depth = await self._fallback.outbox_depth()
-            while depth > REPLAY_BATCH:
-                await self._apply_batch(primary)
-                if self._closing:
-                    return False
-                await self._fallback.outbox_claim(self._owner, LEASE_MS)  # renew
-                depth, before = await self._fallback.outbox_depth(), depth
-                if depth >= before:
-                    break
-            async with self._lock:
-                while await self._apply_batch(primary):
-                    pass
-                self._switch(up=True)
+            epoch, state = await self._fallback.outbox_state()
+            if state == CLOSING or (state == OPEN and epoch == self._epoch):
+                return False
+            await self._back_up()
             return True
+        try:
+            closing = False
+            while not self._closing:
+                batch = await self._fallback.outbox_peek(REPLAY_BATCH)
+                if batch:
+                    await self._apply_batch(primary, batch)
+                    await self._fallback.outbox_claim(self._owner, LEASE_MS)  # renew
+                if len(batch) < REPLAY_BATCH and not closing:
+                    await self._fallback.outbox_begin_close()
+                    closing = True
+                elif not batch and closing:
+                    if await self._fallback.outbox_finish_close():
+                        await self._back_up()
+                        return True
+                    closing = False  # reopened by a process that lost the primary
+            return False
         finally:
             await self._fallback.outbox_release(self._owner)
 
-    async def _apply_batch(self, primary: AsyncStore) -> int:
-        """Apply the oldest outbox entries; each is removed as soon as it is applied."""
-        batch = await self._fallback.outbox_peek(REPLAY_BATCH)
-        for seq, entry in batch:
-            op, args = decode(entry)
-            try:
-                await _method(primary, op)(*args)
-            except BackendUnavailable:
-                raise
-            except AetherError as exc:
-                self._dropped += 1
-                log.error("aether-memory: %s refused a replayed %s (%s); skipped it",
-                          self._primary_name, op, exc)  # fmt: skip
-            await self._fallback.outbox_remove([seq])
-        return len(batch)
-
-    async def _switch_back_if_empty(self) -> bool:
+    async def _back_up(self) -> None:
         async with self._lock:
-            if await self._fallback.outbox_depth():
-                return False
-            self._switch(up=True)
-            return True
+            if not self._up:
+                self._switch(up=True)
+
+    async def _apply_batch(self, primary: AsyncStore, batch: list[tuple[int, bytes]]) -> None:
+        """Apply outbox entries in one round trip, then remove them (a crash in between
+        replays them again, which applies nothing twice)."""
+        writes: list[tuple[str, list[Any]]] = []
+        for _, entry in batch:
+            try:
+                writes.append(decode(entry))
+            except AetherError as exc:  # a damaged entry cannot be replayed: say so, skip it
+                self._refused("an outbox entry", exc)
+        errors = await primary.replay(writes)
+        for (op, _), error in zip(writes, errors, strict=True):
+            if error is not None:
+                self._refused(op, error)
+        await self._fallback.outbox_remove([seq for seq, _ in batch])
+
+    def _refused(self, what: str, exc: Exception) -> None:
+        self._dropped += 1
+        log.error("aether-memory: %s refused a replayed %s (%s); skipped it",
+                  self._primary_name, what, exc)  # fmt: skip
 
     async def aclose(self) -> None:
         self._closing = True
@@ -336,9 +394,19 @@ class AsyncFallbackStore:
         return await self._call("events_tail", s, limit, types)
 
     async def checkpoint_save(
-        self, s: SessionKeys, state: bytes, now_ms: int, ttls: SessionTTLs, keep: int
+        self,
+        s: SessionKeys,
+        state: bytes,
+        now_ms: int,
+        ttls: SessionTTLs,
+        keep: int,
+        write_id: str | None = None,
+        n: int = 0,
     ) -> int:
-        return await self._call("checkpoint_save", s, state, now_ms, ttls, keep)
+        # The write id is fixed before the first attempt: a save that timed out on the
+        # primary (and may land there) and is then queued is still applied once.
+        wid = write_id or new_id()
+        return await self._call("checkpoint_save", s, state, now_ms, ttls, keep, wid, n)
 
     async def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None:
         return await self._call("checkpoint_load", s, n)
@@ -356,6 +424,9 @@ class AsyncFallbackStore:
 
     async def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None:
         return await self._call("cache_put", key, value, ttl_ms)
+
+    async def replay(self, writes: Sequence[tuple[str, Sequence[Any]]]) -> list[AetherError | None]:
+        return await self.serving.replay(writes)
 
 
 class AsyncFallbackLongTerm:
@@ -379,8 +450,15 @@ class AsyncFallbackLongTerm:
     async def put(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
         return await self._outer._call("longterm.put", ns, rows)
 
-    async def reinforce(self, ns: str, items: Sequence[tuple[str, float]], now_ms: int) -> None:
-        return await self._outer._call("longterm.reinforce", ns, items, now_ms)
+    async def reinforce(
+        self,
+        ns: str,
+        items: Sequence[tuple[str, float]],
+        now_ms: int,
+        write_id: str | None = None,
+    ) -> None:
+        wid = write_id or new_id()
+        return await self._outer._call("longterm.reinforce", ns, items, now_ms, wid)
 
     async def search(
         self, ns: str, scope: Filters, vector: bytes, codes: Sequence[str], n: int
@@ -416,6 +494,15 @@ class AsyncFallbackLongTerm:
         return await self._outer._call("longterm.skill_get", ns, names)
 
     async def skill_run(
-        self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
+        self,
+        ns: str,
+        name: str,
+        success: bool,
+        duration: float,
+        ttl_ms: int | None,
+        write_id: str | None = None,
     ) -> bool:
-        return await self._outer._call("longterm.skill_run", ns, name, success, duration, ttl_ms)
+        wid = write_id or new_id()
+        return await self._outer._call(
+            "longterm.skill_run", ns, name, success, duration, ttl_ms, wid
+        )

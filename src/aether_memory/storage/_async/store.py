@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from aether_memory.core.config import SessionTTLs
+from aether_memory.core.errors import AetherError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities
@@ -87,8 +88,17 @@ class AsyncStore(Protocol):
 
     # -- checkpoints -----------------------------------------------------------------------
     async def checkpoint_save(
-        self, s: SessionKeys, state: bytes, now_ms: int, ttls: SessionTTLs, keep: int
-    ) -> int: ...
+        self,
+        s: SessionKeys,
+        state: bytes,
+        now_ms: int,
+        ttls: SessionTTLs,
+        keep: int,
+        write_id: str | None = None,
+        n: int = 0,
+    ) -> int:
+        """Save the next checkpoint (or checkpoint `n`, a number already handed out) and
+        return its number; a write retried under the same `write_id` is applied once."""
 
     async def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None: ...
 
@@ -102,6 +112,11 @@ class AsyncStore(Protocol):
     async def cache_get(self, key: str) -> bytes | None: ...
 
     async def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None: ...
+
+    # -- replay ----------------------------------------------------------------------------
+    async def replay(self, writes: Sequence[tuple[str, Sequence[Any]]]) -> list[AetherError | None]:
+        """Apply queued writes (`storage.outbox` operations) in order, in as few round trips
+        as the backend allows; each one's refusal, or None."""
 
 
 class AsyncLongTermStore(Protocol):
@@ -118,7 +133,13 @@ class AsyncLongTermStore(Protocol):
 
     async def put(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None: ...
 
-    async def reinforce(self, ns: str, items: Sequence[tuple[str, float]], now_ms: int) -> None: ...
+    async def reinforce(
+        self,
+        ns: str,
+        items: Sequence[tuple[str, float]],
+        now_ms: int,
+        write_id: str | None = None,
+    ) -> None: ...
 
     async def search(
         self, ns: str, scope: Filters, vector: bytes, codes: Sequence[str], n: int
@@ -147,15 +168,34 @@ class AsyncLongTermStore(Protocol):
     async def skill_get(self, ns: str, names: Sequence[str]) -> list[Row | None]: ...
 
     async def skill_run(
-        self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
+        self,
+        ns: str,
+        name: str,
+        success: bool,
+        duration: float,
+        ttl_ms: int | None,
+        write_id: str | None = None,
     ) -> bool: ...
 
 
 class AsyncOutboxStore(AsyncStore, Protocol):
-    """A store that can also keep an outbox: the fallback of a primary store."""
+    """A store that can also keep an outbox and a mirror: the fallback of a primary store."""
 
-    async def outbox_spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
-        """Apply the write `op` here and queue `entry` (its encoding) in one transaction."""
+    async def outbox_spill(self, op: str, args: Sequence[Any], epoch: int) -> Any:
+        """Apply the write `op` here and queue it in outbox `epoch`, in one transaction;
+        `storage.outbox.OutboxClosed` once that epoch is closed."""
+
+    async def outbox_join(self) -> int:
+        """The open outbox epoch (opening one): called when the primary is lost."""
+
+    async def outbox_state(self) -> tuple[int, int]:
+        """The current epoch and its state (`storage.outbox` OPEN, CLOSING or CLOSED)."""
+
+    async def outbox_begin_close(self) -> None:
+        """Take no more entries (the last ones are being replayed)."""
+
+    async def outbox_finish_close(self) -> bool:
+        """Close the epoch if it is closing and the outbox is empty; True if it was."""
 
     async def outbox_peek(self, limit: int) -> list[tuple[int, bytes]]: ...
 
@@ -166,3 +206,9 @@ class AsyncOutboxStore(AsyncStore, Protocol):
     async def outbox_claim(self, owner: str, ttl_ms: int) -> bool: ...
 
     async def outbox_release(self, owner: str) -> None: ...
+
+    def mirror(self, op: str, args: Sequence[Any]) -> None:
+        """Copy a write the primary acknowledged (never blocks on I/O)."""
+
+    async def mirror_flush(self) -> bool:
+        """Wait until every mirrored write is stored."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from aether_memory.core.config import SessionTTLs
+from aether_memory.core.errors import AetherError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities
@@ -88,8 +89,17 @@ class Store(Protocol):
 
     # -- checkpoints -----------------------------------------------------------------------
     def checkpoint_save(
-        self, s: SessionKeys, state: bytes, now_ms: int, ttls: SessionTTLs, keep: int
-    ) -> int: ...
+        self,
+        s: SessionKeys,
+        state: bytes,
+        now_ms: int,
+        ttls: SessionTTLs,
+        keep: int,
+        write_id: str | None = None,
+        n: int = 0,
+    ) -> int:
+        """Save the next checkpoint (or checkpoint `n`, a number already handed out) and
+        return its number; a write retried under the same `write_id` is applied once."""
 
     def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None: ...
 
@@ -103,6 +113,11 @@ class Store(Protocol):
     def cache_get(self, key: str) -> bytes | None: ...
 
     def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None: ...
+
+    # -- replay ----------------------------------------------------------------------------
+    def replay(self, writes: Sequence[tuple[str, Sequence[Any]]]) -> list[AetherError | None]:
+        """Apply queued writes (`storage.outbox` operations) in order, in as few round trips
+        as the backend allows; each one's refusal, or None."""
 
 
 class LongTermStore(Protocol):
@@ -119,7 +134,13 @@ class LongTermStore(Protocol):
 
     def put(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None: ...
 
-    def reinforce(self, ns: str, items: Sequence[tuple[str, float]], now_ms: int) -> None: ...
+    def reinforce(
+        self,
+        ns: str,
+        items: Sequence[tuple[str, float]],
+        now_ms: int,
+        write_id: str | None = None,
+    ) -> None: ...
 
     def search(
         self, ns: str, scope: Filters, vector: bytes, codes: Sequence[str], n: int
@@ -146,15 +167,34 @@ class LongTermStore(Protocol):
     def skill_get(self, ns: str, names: Sequence[str]) -> list[Row | None]: ...
 
     def skill_run(
-        self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
+        self,
+        ns: str,
+        name: str,
+        success: bool,
+        duration: float,
+        ttl_ms: int | None,
+        write_id: str | None = None,
     ) -> bool: ...
 
 
 class OutboxStore(Store, Protocol):
-    """A store that can also keep an outbox: the fallback of a primary store."""
+    """A store that can also keep an outbox and a mirror: the fallback of a primary store."""
 
-    def outbox_spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
-        """Apply the write `op` here and queue `entry` (its encoding) in one transaction."""
+    def outbox_spill(self, op: str, args: Sequence[Any], epoch: int) -> Any:
+        """Apply the write `op` here and queue it in outbox `epoch`, in one transaction;
+        `storage.outbox.OutboxClosed` once that epoch is closed."""
+
+    def outbox_join(self) -> int:
+        """The open outbox epoch (opening one): called when the primary is lost."""
+
+    def outbox_state(self) -> tuple[int, int]:
+        """The current epoch and its state (`storage.outbox` OPEN, CLOSING or CLOSED)."""
+
+    def outbox_begin_close(self) -> None:
+        """Take no more entries (the last ones are being replayed)."""
+
+    def outbox_finish_close(self) -> bool:
+        """Close the epoch if it is closing and the outbox is empty; True if it was."""
 
     def outbox_peek(self, limit: int) -> list[tuple[int, bytes]]: ...
 
@@ -165,3 +205,9 @@ class OutboxStore(Store, Protocol):
     def outbox_claim(self, owner: str, ttl_ms: int) -> bool: ...
 
     def outbox_release(self, owner: str) -> None: ...
+
+    def mirror(self, op: str, args: Sequence[Any]) -> None:
+        """Copy a write the primary acknowledged (never blocks on I/O)."""
+
+    def mirror_flush(self) -> bool:
+        """Wait until every mirrored write is stored."""

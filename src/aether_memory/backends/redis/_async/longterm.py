@@ -8,8 +8,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aether_memory.backends.redis.errors import TRANSLATE
+from aether_memory.backends.redis.scripts import MEMORY_DELETE, REINFORCE, SKILL_RUN
 from aether_memory.core import keys
 from aether_memory.core.errors import ConfigurationError
+from aether_memory.core.ids import new_id
+from aether_memory.core.ids import now_ms as clock_ms
 from aether_memory.core.query import Filters, escape
 from aether_memory.core.types import Capabilities
 from aether_memory.storage.rows import Candidate, Row, decode_row, text
@@ -26,27 +29,6 @@ FIELDS = (
 RANKING_FIELDS = ("content", "importance", "occurred_at")
 FILTER_FIELDS = ("kind", "agent", "session", "tags", "occurred_at", "importance")
 _TAG_FIELDS = ("kind", "agent", "session", "tags", "source")
-
-# KEYS: the memory hash, the access counts, the last-access times.
-# ARGV: memory id, importance, now_ms.  Importance only ever rises.
-REINFORCE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-local current = tonumber(redis.call('HGET', KEYS[1], 'importance') or '0')
-if tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], 'importance', ARGV[2]) end
-return 1
-"""
-
-# KEYS: the skill hash.  ARGV: success (1/0), duration seconds, ttl ms (0: none).
-SKILL_RUN = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], 'runs', 1)
-redis.call('HINCRBY', KEYS[1], 'successes', ARGV[1])
-redis.call('HINCRBYFLOAT', KEYS[1], 'total_duration', ARGV[2])
-if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-return 1
-"""
 
 # One row per memory as the store returns it: field name -> raw value.
 
@@ -110,6 +92,11 @@ class AsyncRedisLongTerm:
             )
         self._ready.add(ns)
 
+    def _q_setup(self, pipe: Any, ns: str, dims: int, model: str) -> None:
+        # Replayed: the embedder a fallback accepted. The index follows on this client's
+        # next `setup` (creating it indexes the replayed records too).
+        pipe.set(keys.embedder(ns), f"{model}|{dims}", nx=True)
+
     async def find_existing(
         self, ns: str, hashes: Sequence[str], vectors: Sequence[bytes], scope: Filters
     ) -> tuple[list[str | None], list[tuple[str, float, float] | None]]:
@@ -148,6 +135,11 @@ class AsyncRedisLongTerm:
     async def put(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
         """Store records (id, fields incl. ``embedding`` and ``hash``, ttl ms) atomically."""
         pipe = self._r.pipeline(transaction=True)
+        self._q_put(pipe, ns, rows)
+        with TRANSLATE:
+            await pipe.execute()
+
+    def _q_put(self, pipe: Any, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
         hashes = {}
         for memory_id, fields, ttl_ms in rows:
             key = keys.memory(ns, memory_id)
@@ -160,21 +152,37 @@ class AsyncRedisLongTerm:
                     "VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id
                 )
         pipe.hset(keys.content_hashes(ns), mapping=hashes)
+
+    async def reinforce(
+        self,
+        ns: str,
+        items: Sequence[tuple[str, float]],
+        now_ms: int,
+        write_id: str | None = None,
+    ) -> None:
+        """Count a repeated memory: access_count + 1; importance rises to the new value.
+        `write_id` names the write: a retry of it counts nothing again."""
+        pipe = self._r.pipeline(transaction=False)
+        self._q_reinforce(pipe, ns, items, now_ms, write_id)
         with TRANSLATE:
             await pipe.execute()
 
-    async def reinforce(self, ns: str, items: Sequence[tuple[str, float]], now_ms: int) -> None:
-        """Count a repeated memory: access_count + 1; importance rises to the new value."""
-        pipe = self._r.pipeline(transaction=False)
-        counts, seen = keys.access_counts(ns), keys.last_accessed(ns)
-        for memory_id, importance in items:
-            # EVAL rather than EVALSHA: a rare path, and the script is tiny.
+    def _q_reinforce(
+        self,
+        pipe: Any,
+        ns: str,
+        items: Sequence[tuple[str, float]],
+        now_ms: int,
+        write_id: str | None = None,
+    ) -> None:
+        counts, seen, applied = keys.access_counts(ns), keys.last_accessed(ns), keys.applied(ns)
+        write_id = write_id or new_id()
+        for i, (memory_id, importance) in enumerate(items):
+            # EVAL rather than EVALSHA: a rare path, and the script is small.
             pipe.eval(
-                REINFORCE, 3, keys.memory(ns, memory_id), counts, seen, memory_id, importance,
-                now_ms,
+                REINFORCE, 4, keys.memory(ns, memory_id), counts, seen, applied, memory_id,
+                importance, now_ms, f"{write_id}/{i}",
             )  # fmt: skip
-        with TRANSLATE:
-            await pipe.execute()
 
     async def search(
         self, ns: str, scope: Filters, vector: bytes, codes: Sequence[str], n: int
@@ -287,19 +295,23 @@ class AsyncRedisLongTerm:
         return await self.fetch(ns, ids)
 
     async def delete(self, ns: str, ids: Sequence[str], hashes: Sequence[str]) -> int:
+        """Delete memories and their dedup entries (read from the records themselves, so an
+        id whose record the caller never saw is deleted whole); returns how many existed."""
+        if not ids:
+            return 0
         pipe = self._r.pipeline(transaction=True)
-        for memory_id in ids:
-            pipe.delete(keys.memory(ns, memory_id))
-        if hashes:
-            pipe.hdel(keys.content_hashes(ns), *hashes)
-        pipe.hdel(keys.access_counts(ns), *ids)
-        pipe.hdel(keys.last_accessed(ns), *ids)
+        self._q_delete(pipe, ns, ids, hashes)
+        with TRANSLATE:
+            replies = await pipe.execute()
+        return int(replies[0])
+
+    def _q_delete(self, pipe: Any, ns: str, ids: Sequence[str], hashes: Sequence[str]) -> None:
+        shared = (keys.content_hashes(ns), keys.access_counts(ns), keys.last_accessed(ns))
+        records = [keys.memory(ns, memory_id) for memory_id in ids]
+        pipe.eval(MEMORY_DELETE, 3 + len(ids), *shared, *records, *ids)
         if not self.indexed:
             for memory_id in ids:
                 pipe.execute_command("VREM", keys.vectors(ns), memory_id)
-        with TRANSLATE:
-            replies = await pipe.execute()
-        return sum(int(r) for r in replies[: len(ids)])
 
     async def update(
         self,
@@ -310,6 +322,18 @@ class AsyncRedisLongTerm:
     ) -> None:
         """Change fields of a memory; `rehash` moves its dedup entry (old hash, new hash)."""
         pipe = self._r.pipeline(transaction=True)
+        self._q_update(pipe, ns, memory_id, fields, rehash)
+        with TRANSLATE:
+            await pipe.execute()
+
+    def _q_update(
+        self,
+        pipe: Any,
+        ns: str,
+        memory_id: str,
+        fields: Mapping[str, Any],
+        rehash: tuple[str, str] | None = None,
+    ) -> None:
         key = keys.memory(ns, memory_id)
         pipe.hset(key, mapping=dict(fields))
         if rehash is not None:
@@ -317,20 +341,23 @@ class AsyncRedisLongTerm:
             pipe.hset(keys.content_hashes(ns), rehash[1], memory_id)
         if not self.indexed and "embedding" in fields:
             pipe.execute_command("VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id)
-        with TRANSLATE:
-            await pipe.execute()
 
     # -- skills ------------------------------------------------------------------------------
     async def skill_put(
         self, ns: str, name: str, fields: Mapping[str, Any], ttl_ms: int | None
     ) -> None:
         pipe = self._r.pipeline(transaction=True)
+        self._q_skill_put(pipe, ns, name, fields, ttl_ms)
+        with TRANSLATE:
+            await pipe.execute()
+
+    def _q_skill_put(
+        self, pipe: Any, ns: str, name: str, fields: Mapping[str, Any], ttl_ms: int | None
+    ) -> None:
         key = keys.skill(ns, name)
         pipe.hset(key, mapping=dict(fields))
         if ttl_ms is not None:
             pipe.pexpire(key, ttl_ms)
-        with TRANSLATE:
-            await pipe.execute()
 
     async def skill_get(self, ns: str, names: Sequence[str]) -> list[Row | None]:
         pipe = self._r.pipeline(transaction=False)
@@ -341,13 +368,35 @@ class AsyncRedisLongTerm:
         return [{text(k): v for k, v in r.items()} if r else None for r in replies]
 
     async def skill_run(
-        self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
+        self,
+        ns: str,
+        name: str,
+        success: bool,
+        duration: float,
+        ttl_ms: int | None,
+        write_id: str | None = None,
     ) -> bool:
+        """Count a run (False if there is no skill); a retry of `write_id` counts nothing."""
+        pipe = self._r.pipeline(transaction=False)
+        self._q_skill_run(pipe, ns, name, success, duration, ttl_ms, write_id)
         with TRANSLATE:
-            found = await self._r.eval(
-                SKILL_RUN, 1, keys.skill(ns, name), int(success), duration, ttl_ms or 0
-            )
+            found = (await pipe.execute())[0]
         return bool(found)
+
+    def _q_skill_run(
+        self,
+        pipe: Any,
+        ns: str,
+        name: str,
+        success: bool,
+        duration: float,
+        ttl_ms: int | None,
+        write_id: str | None = None,
+    ) -> None:
+        pipe.eval(
+            SKILL_RUN, 2, keys.skill(ns, name), keys.applied(ns), int(success), duration,
+            ttl_ms or 0, write_id or new_id(), clock_ms(),
+        )  # fmt: skip
 
 
 def _candidate(row: Mapping[str, Any], similarity: float | None) -> Candidate:

@@ -20,11 +20,13 @@ from aether_memory.backends.redis.errors import TRANSLATE, translate
 from aether_memory.backends.redis.scripts import (
     CHECKPOINT_LATEST,
     CHECKPOINT_SAVE,
+    EVENTS_APPEND,
     checkpoint_member,
 )
 from aether_memory.core import keys
 from aether_memory.core.config import Options, SessionTTLs
-from aether_memory.core.errors import ConfigurationError
+from aether_memory.core.errors import AetherError, ConfigurationError, Conflict
+from aether_memory.core.ids import new_id
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.types import Capabilities
 from aether_memory.storage._sync.store import EventRow, HashKind, LongTermStore
@@ -103,6 +105,7 @@ class RedisStore:
             self._scripts = {
                 "checkpoint_save": self._r.script_load(CHECKPOINT_SAVE),
                 "checkpoint_latest": self._r.script_load(CHECKPOINT_LATEST),
+                "events_append": self._r.script_load(EVENTS_APPEND),
             }
 
     def _script(
@@ -136,6 +139,36 @@ class RedisStore:
         if self._owns_client:
             self._r.close()
 
+    def replay(self, writes: Sequence[tuple[str, Sequence[Any]]]) -> list[AetherError | None]:
+        """Apply queued writes (``(op, args)`` as in `storage.outbox`) in one pipelined round
+        trip, in order; returns each one's refusal, or None. Every write here is idempotent
+        (ids, or write ids the scripts remember), so a batch cut short can simply be sent
+        again. Raises `BackendUnavailable` if the server cannot be reached."""
+        for attempt in (0, 1):
+            pipe = self._r.pipeline(transaction=False)
+            spans: list[tuple[int, int]] = []
+            for op, args in writes:
+                start = len(pipe)
+                role, _, name = op.rpartition(".")
+                getattr(self.longterm if role else self, "_q_" + name)(pipe, *args)
+                spans.append((start, len(pipe)))
+            with TRANSLATE:
+                replies = pipe.execute(raise_on_error=False)
+            if attempt == 0 and any(isinstance(r, NoScriptError) for r in replies):
+                self._load_scripts()  # nothing of a failed EVALSHA was applied
+                continue
+            out: list[AetherError | None] = []
+            for (start, end), (op, _) in zip(spans, writes, strict=True):
+                error = next((r for r in replies[start:end] if isinstance(r, RedisError)), None)
+                if error is not None:
+                    out.append(translate(error))
+                elif op == "checkpoint_save" and int(replies[start]) < 0:
+                    out.append(Conflict(f"checkpoint {-int(replies[start])} holds another state"))
+                else:
+                    out.append(None)
+            return out
+        raise AssertionError("unreachable")
+
     def ping(self) -> bool:
         with TRANSLATE:
             return bool(self._r.ping())
@@ -148,10 +181,13 @@ class RedisStore:
 
     def identity_put(self, ns: str, agent: str, docs: Mapping[str, bytes]) -> None:
         pipe = self._r.pipeline(transaction=True)
-        pipe.hset(keys.identity(ns, agent), mapping=dict(docs))
-        pipe.sadd(keys.agents(ns), agent)
+        self._q_identity_put(pipe, ns, agent, docs)
         with TRANSLATE:
             pipe.execute()
+
+    def _q_identity_put(self, pipe: Any, ns: str, agent: str, docs: Mapping[str, bytes]) -> None:
+        pipe.hset(keys.identity(ns, agent), mapping=dict(docs))
+        pipe.sadd(keys.agents(ns), agent)
 
     def identity_get(self, ns: str, agent: str, name: str) -> bytes | None:
         with TRANSLATE:
@@ -167,12 +203,18 @@ class RedisStore:
         with TRANSLATE:
             return int(self._r.hdel(keys.identity(ns, agent), *names))
 
+    def _q_identity_delete(self, pipe: Any, ns: str, agent: str, names: Sequence[str]) -> None:
+        pipe.hdel(keys.identity(ns, agent), *names)
+
     def state_put(self, ns: str, agent: str, fields: Mapping[str, bytes]) -> None:
         pipe = self._r.pipeline(transaction=True)
-        pipe.hset(keys.state(ns, agent), mapping=dict(fields))
-        pipe.sadd(keys.agents(ns), agent)
+        self._q_state_put(pipe, ns, agent, fields)
         with TRANSLATE:
             pipe.execute()
+
+    def _q_state_put(self, pipe: Any, ns: str, agent: str, fields: Mapping[str, bytes]) -> None:
+        pipe.hset(keys.state(ns, agent), mapping=dict(fields))
+        pipe.sadd(keys.agents(ns), agent)
 
     def state_get(self, ns: str, agent: str) -> dict[str, bytes]:
         with TRANSLATE:
@@ -182,14 +224,17 @@ class RedisStore:
     # -- sessions ----------------------------------------------------------------------------
     def session_open(self, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None:
         pipe = self._r.pipeline(transaction=False)
+        self._q_session_open(pipe, s, now_ms, ttl_ms)
+        with TRANSLATE:
+            pipe.execute()
+
+    def _q_session_open(self, pipe: Any, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None:
         pipe.hsetnx(s.meta, "created_at", now_ms)
         pipe.hset(s.meta, "agent", s.agent)
         if ttl_ms is not None:
             pipe.pexpire(s.meta, ttl_ms)
         pipe.zadd(s.sessions, {s.sid: now_ms})
         pipe.sadd(keys.agents(s.ns), s.agent)
-        with TRANSLATE:
-            pipe.execute()
 
     def sessions(self, ns: str, agent: str, limit: int) -> list[tuple[str, int]]:
         with TRANSLATE:
@@ -204,9 +249,16 @@ class RedisStore:
     def session_link(
         self, parent: SessionKeys, child: SessionKeys, now_ms: int, ttl_ms: int | None
     ) -> None:
+        pipe = self._r.pipeline(transaction=False)
+        self._q_session_link(pipe, parent, child, now_ms, ttl_ms)
+        with TRANSLATE:
+            pipe.execute()
+
+    def _q_session_link(
+        self, pipe: Any, parent: SessionKeys, child: SessionKeys, now_ms: int, ttl_ms: int | None
+    ) -> None:
         # The two sessions hash to different slots, so this is a pipeline, not a transaction;
         # the child is written first so that a link is never left pointing at nothing.
-        pipe = self._r.pipeline(transaction=False)
         pipe.hset(
             child.meta, mapping={"created_at": now_ms, "agent": child.agent, "parent": parent.sid}
         )
@@ -215,8 +267,6 @@ class RedisStore:
             pipe.pexpire(child.meta, ttl_ms)
             pipe.pexpire(parent.meta, ttl_ms)
         pipe.zadd(child.sessions, {child.sid: now_ms})
-        with TRANSLATE:
-            pipe.execute()
 
     # -- working memory and scratchpad -------------------------------------------------------
     def hash_set(
@@ -227,14 +277,25 @@ class RedisStore:
         now_ms: int,
         ttl_ms: int | None,
     ) -> None:
-        key = s.working if kind == "working" else s.scratch
         pipe = self._r.pipeline(transaction=False)
+        self._q_hash_set(pipe, s, kind, fields, now_ms, ttl_ms)
+        with TRANSLATE:
+            pipe.execute()
+
+    def _q_hash_set(
+        self,
+        pipe: Any,
+        s: SessionKeys,
+        kind: HashKind,
+        fields: Mapping[str, bytes],
+        now_ms: int,
+        ttl_ms: int | None,
+    ) -> None:
+        key = s.working if kind == "working" else s.scratch
         pipe.hset(key, mapping=fields)
         if ttl_ms is not None:
             pipe.pexpire(key, ttl_ms)
         pipe.zadd(s.sessions, {s.sid: now_ms})
-        with TRANSLATE:
-            pipe.execute()
 
     def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None:
         with TRANSLATE:
@@ -250,42 +311,43 @@ class RedisStore:
         with TRANSLATE:
             return int(self._r.hdel(s.working if kind == "working" else s.scratch, *fields))
 
+    def _q_hash_delete(
+        self, pipe: Any, s: SessionKeys, kind: HashKind, fields: Sequence[str]
+    ) -> None:
+        pipe.hdel(s.working if kind == "working" else s.scratch, *fields)
+
     def hash_clear(self, s: SessionKeys, kind: HashKind) -> None:
         with TRANSLATE:
             self._r.delete(s.working if kind == "working" else s.scratch)
+
+    def _q_hash_clear(self, pipe: Any, s: SessionKeys, kind: HashKind) -> None:
+        pipe.delete(s.working if kind == "working" else s.scratch)
 
     # -- events --------------------------------------------------------------------------------
     def events_append(
         self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
     ) -> None:
-        pipe = self._r.pipeline(transaction=False)
-        maxlen = self._options.events_maxlen
-        for event_id, type_, outcome, ts, latency_ms, data in rows:
-            fields: dict[str, Any] = {
-                "id": event_id,
-                "type": type_,
-                "outcome": outcome,
-                "ts": ts,
-                "data": data,
-            }
-            if latency_ms is not None:
-                fields["latency_ms"] = latency_ms
-            pipe.xadd(s.events, fields, maxlen=maxlen, approximate=True)
-        self._touch(pipe, s, now_ms, ttls)
-        with TRANSLATE:
-            pipe.execute()
+        keys_, args = self._events_args(s, rows, now_ms, ttls)
+        self._script(
+            "events_append", keys_, args, also=lambda pipe: pipe.zadd(s.sessions, {s.sid: now_ms})
+        )
 
-    def _touch(self, pipe: Any, s: SessionKeys, now_ms: int, ttls: SessionTTLs) -> None:
-        """Queue the TTL refresh and activity update that follow a step or checkpoint."""
-        if ttls.events_ms is not None:
-            pipe.pexpire(s.events, ttls.events_ms)
-        if ttls.checkpoints_ms is not None:
-            pipe.pexpire(s.checkpoints, ttls.checkpoints_ms)
-            pipe.pexpire(s.checkpoint_data, ttls.checkpoints_ms)
-        meta_ttl = _max_ttl(ttls.events_ms, ttls.checkpoints_ms)
-        if meta_ttl is not None:
-            pipe.pexpire(s.meta, meta_ttl)
+    def _q_events_append(
+        self, pipe: Any, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
+    ) -> None:
+        keys_, args = self._events_args(s, rows, now_ms, ttls)
+        pipe.evalsha(self._scripts["events_append"], len(keys_), *keys_, *args)
         pipe.zadd(s.sessions, {s.sid: now_ms})
+
+    def _events_args(
+        self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
+    ) -> tuple[tuple[str, ...], list[Any]]:
+        # The first event's id names the write: a retried append is recognised and skipped.
+        args: list[Any] = [rows[0][0], now_ms, self._options.events_maxlen, ttls.events_ms or 0]
+        args += (ttls.checkpoints_ms or 0, _max_ttl(ttls.events_ms, ttls.checkpoints_ms) or 0)
+        for event_id, type_, outcome, ts, latency_ms, data in rows:
+            args += (event_id, type_, outcome, ts, "" if latency_ms is None else latency_ms, data)
+        return (s.events, s.applied, s.meta, s.checkpoints, s.checkpoint_data), args
 
     def events_tail(
         self, s: SessionKeys, limit: int, types: frozenset[str] | None
@@ -314,16 +376,55 @@ class RedisStore:
 
     # -- checkpoints -----------------------------------------------------------------------------
     def checkpoint_save(
-        self, s: SessionKeys, state: bytes, now_ms: int, ttls: SessionTTLs, keep: int
+        self,
+        s: SessionKeys,
+        state: bytes,
+        now_ms: int,
+        ttls: SessionTTLs,
+        keep: int,
+        write_id: str | None = None,
+        n: int = 0,
     ) -> int:
-        meta_ttl = _max_ttl(ttls.events_ms, ttls.checkpoints_ms)
-        n = self._script(
-            "checkpoint_save",
-            (s.meta, s.checkpoints, s.checkpoint_data),
-            (state, now_ms, ttls.checkpoints_ms or 0, keep, meta_ttl or 0),
-            also=lambda pipe: pipe.zadd(s.sessions, {s.sid: now_ms}),
+        """Save a checkpoint; returns its number. `write_id` names the write (a retry of it
+        returns the number it got); `n` replays a number a fallback already gave it."""
+        keys_, args = self._checkpoint_args(s, state, now_ms, ttls, keep, write_id, n)
+        got = int(
+            self._script(
+                "checkpoint_save", keys_, args, also=lambda p: p.zadd(s.sessions, {s.sid: now_ms})
+            )
         )
-        return int(n)
+        if got < 0:
+            raise Conflict(f"session {s.sid!r} already has another checkpoint {-got}")
+        return got
+
+    def _q_checkpoint_save(
+        self,
+        pipe: Any,
+        s: SessionKeys,
+        state: bytes,
+        now_ms: int,
+        ttls: SessionTTLs,
+        keep: int,
+        write_id: str | None = None,
+        n: int = 0,
+    ) -> None:
+        keys_, args = self._checkpoint_args(s, state, now_ms, ttls, keep, write_id, n)
+        pipe.evalsha(self._scripts["checkpoint_save"], len(keys_), *keys_, *args)
+        pipe.zadd(s.sessions, {s.sid: now_ms})
+
+    @staticmethod
+    def _checkpoint_args(
+        s: SessionKeys,
+        state: bytes,
+        now_ms: int,
+        ttls: SessionTTLs,
+        keep: int,
+        write_id: str | None,
+        n: int,
+    ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        meta_ttl = _max_ttl(ttls.events_ms, ttls.checkpoints_ms) or 0
+        args = (state, now_ms, ttls.checkpoints_ms or 0, keep, meta_ttl, write_id or new_id(), n)
+        return (s.meta, s.checkpoints, s.checkpoint_data), args
 
     def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None:
         if n is not None:
@@ -355,9 +456,18 @@ class RedisStore:
             value: bytes | None = self._r.get(key)
         return value
 
+    def _q_tools_get_or_put(
+        self, pipe: Any, s: SessionKeys, value: bytes | None, ttl_ms: int | None
+    ) -> None:
+        if value is not None:
+            pipe.set(s.tools, value, nx=True, px=ttl_ms)
+
     def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None:
         with TRANSLATE:
             self._r.set(key, value, px=ttl_ms)
+
+    def _q_cache_put(self, pipe: Any, key: str, value: bytes, ttl_ms: int | None) -> None:
+        pipe.set(key, value, px=ttl_ms)
 
 
 def _event_row(f: dict[bytes, bytes]) -> EventRow:

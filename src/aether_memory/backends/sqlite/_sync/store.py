@@ -15,12 +15,15 @@ from typing import Any
 from aether_memory.backends.sqlite.db import KERNEL_SCHEMA, Database
 from aether_memory.backends.sqlite.kernel import Kernel
 from aether_memory.backends.sqlite.longterm import LONGTERM_SCHEMA, LongTerm
+from aether_memory.backends.sqlite.mirror import Mirror
 from aether_memory.backends.sqlite.outbox import OUTBOX_SCHEMA, Outbox
 from aether_memory.core.config import Options, SessionTTLs
+from aether_memory.core.errors import AetherError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities
 from aether_memory.storage._sync.store import EventRow, HashKind, LongTermStore
+from aether_memory.storage.outbox import OutboxClosed, encode
 from aether_memory.storage.rows import Candidate, Row
 
 
@@ -45,8 +48,14 @@ class SqliteLongTerm:
     def put(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
         return self._tables.put(ns, rows)
 
-    def reinforce(self, ns: str, items: Sequence[tuple[str, float]], now_ms: int) -> None:
-        return self._tables.reinforce(ns, items, now_ms)
+    def reinforce(
+        self,
+        ns: str,
+        items: Sequence[tuple[str, float]],
+        now_ms: int,
+        write_id: str | None = None,
+    ) -> None:
+        return self._tables.reinforce(ns, items, now_ms, write_id)
 
     def search(
         self, ns: str, scope: Filters, vector: bytes, codes: Sequence[str], n: int
@@ -78,9 +87,16 @@ class SqliteLongTerm:
         return self._tables.skill_get(ns, names)
 
     def skill_run(
-        self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
+        self,
+        ns: str,
+        name: str,
+        success: bool,
+        duration: float,
+        ttl_ms: int | None,
+        write_id: str | None = None,
     ) -> bool:
-        return self._tables.skill_run(ns, name, success, duration, ttl_ms)
+        run = self._tables.skill_run
+        return run(ns, name, success, duration, ttl_ms, write_id)
 
 
 class SqliteStore:
@@ -93,6 +109,7 @@ class SqliteStore:
         self._tables = LongTerm(database)
         self.longterm: LongTermStore = SqliteLongTerm(self._tables)
         self._outbox = Outbox(database)
+        self._mirror = Mirror(self._apply)
 
     @classmethod
     def connect(cls, path: str | Path, options: Options) -> SqliteStore:
@@ -102,6 +119,7 @@ class SqliteStore:
         return cls(database, options)
 
     def close(self) -> None:
+        self._mirror.close()
         self._db.close()
 
     def ping(self) -> bool:
@@ -111,17 +129,57 @@ class SqliteStore:
     def path(self) -> Path:
         return self._db.path
 
-    # -- the outbox (when this store is a fallback) -------------------------------------------
-    def outbox_spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
-        """Apply the write `op` (a name of `storage.outbox.WRITES`) here and queue `entry`
-        for the primary, in one transaction: never one without the other."""
-        return self._spill(op, args, entry)
+    # -- the outbox and the mirror (when this store is a fallback) ---------------------------
+    def outbox_spill(self, op: str, args: Sequence[Any], epoch: int) -> Any:
+        """Apply the write `op` (a name of `storage.outbox.WRITES`) here and queue it for the
+        primary, in one transaction: never one without the other. Raises `OutboxClosed`
+        (writing nothing) once `epoch` is closed: the primary serves again."""
+        return self._spill(op, args, epoch)
 
-    def _spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
+    def _spill(self, op: str, args: Sequence[Any], epoch: int) -> Any:
+        with self._db.write() as c:
+            if not Outbox.is_open(c, epoch):
+                raise OutboxClosed(epoch)
+            result = self._method(op)(*args)
+            if op == "checkpoint_save":  # replayed with the number it was given here
+                args = (*args[:5], args[5] if len(args) > 5 else None, result)
+            elif op == "longterm.skill_run" and not result:
+                return result  # no such skill here: the caller is told, nothing is queued
+            Outbox.append(c, encode(op, tuple(args)))
+        return result
+
+    def _method(self, op: str) -> Any:
         role, _, name = op.rpartition(".")
-        method = getattr(self._tables if role else self._kernel, name)
-        with self._db.riding(lambda c: Outbox.append(c, entry)):
-            return method(*args)
+        return getattr(self._tables if role else self._kernel, name)
+
+    def _apply(self, writes: list[tuple[str, Sequence[Any]]]) -> None:
+        with self._db.write():  # one transaction for the whole batch
+            for op, args in writes:
+                self._method(op)(*args)
+
+    def mirror(self, op: str, args: Sequence[Any]) -> None:
+        """Copy a write the primary acknowledged into this file, soon (see `Mirror`)."""
+        self._mirror.put(op, args)
+
+    def mirror_flush(self) -> bool:
+        """Wait until every mirrored write is in the file."""
+        return self._mirror.flush()
+
+    @property
+    def mirror_state(self) -> Mirror:
+        return self._mirror
+
+    def outbox_join(self) -> int:
+        return self._outbox.join()
+
+    def outbox_state(self) -> tuple[int, int]:
+        return self._outbox.state()
+
+    def outbox_begin_close(self) -> None:
+        self._outbox.begin_close()
+
+    def outbox_finish_close(self) -> bool:
+        return self._outbox.finish_close()
 
     def outbox_peek(self, limit: int) -> list[tuple[int, bytes]]:
         return self._outbox.peek(limit)
@@ -137,6 +195,18 @@ class SqliteStore:
 
     def outbox_release(self, owner: str) -> None:
         self._outbox.release(owner)
+
+    def replay(self, writes: Sequence[tuple[str, Sequence[Any]]]) -> list[AetherError | None]:
+        """Apply queued writes in order (as the Redis store does, without the pipeline)."""
+        out: list[AetherError | None] = []
+        for op, args in writes:
+            try:
+                method = self._method(op)
+                method(*args)
+                out.append(None)
+            except AetherError as exc:
+                out.append(exc)
+        return out
 
     # -- the kernel ------------------------------------------------------------------------------
 
@@ -208,9 +278,17 @@ class SqliteStore:
         return self._kernel.events_tail(s, limit, types)
 
     def checkpoint_save(
-        self, s: SessionKeys, state: bytes, now_ms: int, ttls: SessionTTLs, keep: int
+        self,
+        s: SessionKeys,
+        state: bytes,
+        now_ms: int,
+        ttls: SessionTTLs,
+        keep: int,
+        write_id: str | None = None,
+        n: int = 0,
     ) -> int:
-        return self._kernel.checkpoint_save(s, state, now_ms, ttls, keep)
+        save = self._kernel.checkpoint_save
+        return save(s, state, now_ms, ttls, keep, write_id, n)
 
     def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None:
         return self._kernel.checkpoint_load(s, n)
