@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
+import httpx2
 import pytest
 from mcp import Client, ClientSession, StdioServerParameters, types
 from mcp.client.session import IncomingMessage
@@ -24,6 +27,7 @@ from aether_memory import AsyncMemory
 from aether_memory.mcp import SERVER_NAME, build_server
 from aether_memory.server.local import RedisProcess, free_port
 from aether_memory.tools.definitions import TOOLS
+from tests.net import lan_address
 from tests.word_embedder import WordHashEmbedder
 
 AGENT = "a"
@@ -209,6 +213,93 @@ async def test_streamable_http(servers: dict[str, RedisProcess], namespace: str)
         sys.stderr.write(log)  # shown by pytest if the test fails
     assert code == 0  # SIGTERM stops it gracefully
     assert f"http://127.0.0.1:{port}/mcp" in log
+
+
+def test_http_refuses_a_public_host_without_keys(servers: dict[str, RedisProcess]) -> None:
+    url = servers["redis-plain"].url
+    args = server_args(url, "x", "--transport", "http", "--host", "0.0.0.0", "--port", "0")
+    refused = subprocess.run(
+        [sys.executable, *args],
+        env={**os.environ, **SERVER_ENV},
+        capture_output=True,
+        timeout=60,  # a server that starts instead of refusing never returns
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert b"AETHER_API_KEYS" in refused.stderr and b"--insecure-no-auth" in refused.stderr
+
+
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "0"},
+    },
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
+
+
+async def test_http_takes_the_scoped_api_keys_of_rest(
+    servers: dict[str, RedisProcess], namespace: str
+) -> None:
+    """On every interface (0.0.0.0), reached from this machine's network address when it has
+    one: each request needs a key, and a key for another namespace reaches nothing."""
+    mine, other = f"mcp-key-{secrets.token_hex(8)}", f"mcp-other-{secrets.token_hex(8)}"
+    keys = f"{mine}={namespace};{other}={namespace}-other"
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *server_args(servers["redis-modules"].url, namespace, "--transport", "http",
+                     "--host", "0.0.0.0", "--port", str(port)),
+        env={**os.environ, **SERVER_ENV, "AETHER_API_KEYS": keys},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    log_read = asyncio.ensure_future(process.stderr.read())
+    endpoint = f"http://{lan_address() or '127.0.0.1'}:{port}/mcp"
+    try:
+        assert await _listening(port, process), "the server exited or did not listen"
+        async with httpx.AsyncClient(timeout=30, headers=MCP_HEADERS) as http:
+            missing = await http.post(endpoint, json=INIT)
+            assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+            assert missing.json()["error"]["code"] == "unauthorized"
+            wrong = await http.post(endpoint, json=INIT, headers=bearer("x" * 20))
+            assert wrong.status_code == 401
+            elsewhere = await http.post(endpoint, json=INIT, headers=bearer(other))
+            assert (
+                elsewhere.status_code == 403 and namespace in elsewhere.json()["error"]["message"]
+            )
+            opened = await http.post(endpoint, json=INIT, headers=bearer(mine))
+            assert opened.status_code == 200, opened.text
+            # A session opened with a good key is no way in for another key: every request
+            # (every tool call) is checked.
+            sid = {"mcp-session-id": opened.headers["mcp-session-id"]}
+            call_ = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                     "params": {"name": "search_memory", "arguments": {"query": "x"}}}  # fmt: skip
+            for key in (other, None):
+                headers = {**sid, **(bearer(key) if key else {})}
+                denied = await http.post(endpoint, json=call_, headers=headers)
+                assert denied.status_code in (401, 403), denied.text
+        async with (
+            httpx2.AsyncClient(headers=bearer(mine), timeout=30) as authed,
+            streamable_http_client(endpoint, http_client=authed) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            await conversation(session)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+        sys.stderr.write((await log_read).decode())
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
 async def test_in_process_client_with_a_borrowed_memory(url: str, namespace: str) -> None:

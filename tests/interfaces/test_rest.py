@@ -10,9 +10,11 @@ a restarted one.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -41,6 +43,7 @@ from aether_memory.rest.server import is_loopback
 from aether_memory.rest.settings import RestSettings, parse_api_keys
 from aether_memory.server.local import RedisProcess, free_port
 from tests.conftest import REDIS_BACKENDS
+from tests.net import lan_address
 
 RUN = new_id().lower()[-8:]
 KEY_ALL = f"test-admin-{secrets.token_hex(8)}"
@@ -95,6 +98,7 @@ def spawn(
     port: int | None = None,
     keys: str | None = API_KEYS,
     env: dict[str, str] | None = None,
+    command: tuple[str, ...] = ("-m", "aether_memory.rest"),
 ) -> subprocess.Popen[bytes]:
     environment = {
         **os.environ,
@@ -108,7 +112,7 @@ def spawn(
     port_args = ["--port", str(port)] if port is not None else []
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "aether_memory.rest", *port_args, *args],
+            [sys.executable, *command, *port_args, *args],
             env=environment,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -228,8 +232,15 @@ def test_health_and_readiness(api: Api) -> None:
     with api.server.client(key=None) as anonymous:
         assert anonymous.get("/healthz").json() == {"status": "ok"}
         ready = anonymous.get("/readyz")
+    # Without a key, or with a tenant's key, only whether it is ready: not where the store is.
     assert ready.status_code == 200, ready.text
+    assert ready.json() == {"status": "ready"}
+    with api.server.client(KEY_A) as tenant:
+        assert tenant.get("/readyz").json() == {"status": "ready"}
+    with api.server.client(KEY_ALL) as admin:
+        ready = admin.get("/readyz")
     body = ready.json()
+    assert body["status"] == "ready"
     assert body["store"] == "redis"
     assert body["url"] == api.redis_url
     assert body["capabilities"]["search"] is (api.backend == "redis-modules")
@@ -393,6 +404,9 @@ def test_unreachable_store_is_503(tmp_path: Path) -> None:
                 503,
                 "unavailable",
             )
+        with server.client(key=None) as anonymous:  # not told where the store is
+            message = error(anonymous.get("/readyz"), 503, "unavailable")
+            assert dead.split("//")[1].split("/")[0] not in message, message
     finally:
         server.stop()
     assert "Traceback" not in server.output()
@@ -434,6 +448,102 @@ def test_refuses_to_expose_memory_without_keys(
         assert "WITHOUT authentication" in exposed.output()
     finally:
         exposed.stop()
+
+
+UVICORN_FACTORY = ("-m", "uvicorn", "--factory", "aether_memory.rest:create_app")
+
+
+def test_the_app_without_keys_answers_only_this_machine(
+    servers: dict[str, RedisProcess], tmp_path: Path
+) -> None:
+    """`create_app` served by plain uvicorn on every interface, with no keys: what a user who
+    builds the app gets. Requests from another address, or through a proxy, are refused."""
+    redis_url = servers["redis-plain"].url
+    lan = lan_address()
+    ns = "exposed-" + new_id().lower()
+    path = session_path(ns) + "/working/secret"
+    server = start(redis_url, tmp_path, "--host", "0.0.0.0", keys=None, command=UVICORN_FACTORY)
+    try:
+        with server.client(key=None) as local:
+            assert local.put(path, json={"value": "mine"}).status_code == 204
+            assert local.get(path).json()["value"] == "mine"
+            assert local.get("/readyz").json()["store"] == "redis"  # this machine: details
+            forwarded = local.get(path, headers={"X-Forwarded-For": "203.0.113.7"})
+            message = error(forwarded, 403, "forbidden")
+            assert "AETHER_API_KEYS" in message
+        if lan is not None:
+            with httpx.Client(base_url=f"http://{lan}:{server.port}", timeout=30) as remote:
+                error(remote.get(path), 403, "forbidden")
+                error(remote.get(f"/v1/namespaces/{ns}/agents"), 403, "forbidden")
+                error(remote.put(path, json={"value": "theirs"}), 403, "forbidden")
+                assert remote.get("/readyz").json() == {"status": "ready"}
+                assert remote.get("/healthz").json() == {"status": "ok"}
+        with server.client(key=None) as local:
+            assert local.get(path).json()["value"] == "mine"  # nothing was overwritten
+    finally:
+        server.stop()
+    assert "answering only requests made on this machine" in server.output()
+    if lan is None:
+        pytest.skip("this machine has no non-loopback address: only the proxy case was tested")
+    # Serving everyone without keys is possible, but only when asked for by name.
+    env = {"AETHER_INSECURE_NO_AUTH": "1"}
+    server = start(
+        redis_url, tmp_path, "--host", "0.0.0.0", keys=None, env=env, command=UVICORN_FACTORY
+    )
+    try:
+        with httpx.Client(base_url=f"http://{lan}:{server.port}", timeout=30) as remote:
+            assert remote.get(path).json()["value"] == "mine"
+    finally:
+        server.stop()
+    assert "WITHOUT authentication" in server.output()
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    reply = b""
+    while chunk := sock.recv(65536):
+        reply += chunk
+    return reply
+
+
+def test_a_stalled_request_body_is_timed_out(
+    servers: dict[str, RedisProcess], tmp_path: Path
+) -> None:
+    """A client that sends the headers and part of the body, then waits (or drips a byte at a
+    time), gets 408 and a closed connection; nothing is written."""
+    server = start(servers["redis-plain"].url, tmp_path, env={"AETHER_BODY_TIMEOUT": "1"})
+    path = session_path(NS_A, session=new_id().lower()) + "/working/k"
+    head = (
+        f"PUT {path} HTTP/1.1\r\nHost: test\r\nX-API-Key: {KEY_ALL}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    ).encode()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+            sock.sendall(head + b'{"value": "')  # then nothing
+            stalled = _read_all(sock)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+            sock.sendall(head)
+            sock.settimeout(0.2)
+            dripped = b""
+            for _ in range(200):  # a byte every 0.2 s: each read is quick, the body never ends
+                sock.sendall(b"x")
+                try:
+                    dripped = sock.recv(65536)
+                except TimeoutError:
+                    continue
+                break
+            sock.settimeout(20)
+            dripped += _read_all(sock)
+        for reply in (stalled, dripped):
+            status, _, rest = reply.partition(b"\r\n")
+            assert status == b"HTTP/1.1 408 Request Timeout", reply
+            headers, _, body = rest.partition(b"\r\n\r\n")
+            assert b"connection: close" in headers.lower()
+            assert json.loads(body)["error"]["code"] == "timeout"
+        with server.client() as http:
+            error(http.get(path), 404, "not_found")
+            assert http.put(path, json={"value": 1}).status_code == 204  # still serving
+    finally:
+        server.stop()
 
 
 # -- every route family ----------------------------------------------------------------------------

@@ -13,6 +13,13 @@ from aether_memory.core.codec import Codec
 from aether_memory.core.errors import InvalidInput
 from aether_memory.core.ids import check_name, check_tag
 from aether_memory.core.types import Episode, Event, MemoryRecord
+from aether_memory.core.validate import (
+    check_epoch_ms,
+    check_mapping,
+    check_number,
+    check_strings,
+    check_text,
+)
 from aether_memory.storage.rows import decode_row
 
 DEFAULT_NEAR_DUPLICATE = 0.95
@@ -41,17 +48,9 @@ def content_hash(agent: str, kind: str, content: str) -> str:
     return hashlib.blake2b(f"{agent}\0{kind}\0{normal}".encode(), digest_size=16).hexdigest()
 
 
-def epoch_ms(value: datetime | int | float | None, default: int) -> int:
+def epoch_ms(value: datetime | int | float | None, default: int, what: str = "occurred_at") -> int:
     """Milliseconds since the epoch for a datetime (naive = UTC) or a number of ms."""
-    if value is None:
-        return default
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return int(value.timestamp() * 1000)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    raise InvalidInput("occurred_at must be a datetime or epoch milliseconds")
+    return default if value is None else check_epoch_ms(value, what)
 
 
 def when_text(ms: int) -> str:
@@ -60,24 +59,51 @@ def when_text(ms: int) -> str:
     return day.strftime("%Y %B %d %A %Y-%m-%d")
 
 
-def check_item(item: Memorable) -> None:
-    if not isinstance(item.content, str) or not item.content.strip():
-        raise InvalidInput("a memory's content must be non-empty text")
-    if len(item.content) > MAX_CONTENT_CHARS:
-        raise InvalidInput(f"a memory's content is limited to {MAX_CONTENT_CHARS} characters")
-    check_name(item.kind, "memory kind")
-    if not 0.0 <= float(item.importance) <= 1.0:
-        raise InvalidInput("importance must be between 0 and 1")
-    if len(item.tags) > MAX_TAGS:
+def check_tags(tags: object) -> tuple[str, ...]:
+    """A memory's tags: a list of at most `MAX_TAGS` valid tags."""
+    found = check_strings(tags, "tags")
+    if len(found) > MAX_TAGS:
         raise InvalidInput(f"at most {MAX_TAGS} tags per memory")
-    for tag in item.tags:
-        check_tag(tag)
-    for other in item.related:
-        check_name(other, "related memory id")
-    if item.session is not None:
-        check_name(item.session, "session id")
-    if item.source is not None:
-        check_name(item.source, "source")
+    return tuple(check_tag(tag) for tag in found)
+
+
+def check_item(item: Memorable) -> Memorable:
+    """The item with every field checked and in its stored form (tags and related as tuples,
+    importance a float, occurred_at in ms); raises `InvalidInput` naming the bad field."""
+    metadata = item.metadata
+    if metadata is not None:
+        metadata = check_mapping(metadata, "metadata")
+    return Memorable(
+        content=check_text(item.content, "a memory's content", max_chars=MAX_CONTENT_CHARS),
+        kind=check_name(item.kind, "memory kind"),
+        importance=check_number(item.importance, "importance", 0.0, 1.0),
+        tags=check_tags(item.tags),
+        session=None if item.session is None else check_name(item.session, "session id"),
+        source=None if item.source is None else check_name(item.source, "source"),
+        metadata=metadata,
+        related=tuple(
+            check_name(other, "related memory id")
+            for other in check_strings(item.related, "related")
+        ),
+        occurred_at=None if item.occurred_at is None else epoch_ms(item.occurred_at, 0),
+    )
+
+
+def memorable(item: object) -> Memorable:
+    """One item of `remember_many`: a `Memorable`, the text of one, or a mapping of its
+    fields."""
+    if isinstance(item, Memorable):
+        return item
+    if isinstance(item, str):
+        return Memorable(content=item)
+    if isinstance(item, Mapping):
+        try:
+            return Memorable(**item)
+        except TypeError:
+            fields = ", ".join(sorted(Memorable.__dataclass_fields__))
+            message = f"a memory's fields are {fields}, not {sorted(map(str, item))}"
+            raise InvalidInput(message) from None
+    raise InvalidInput(f"a memory is text, a mapping or a Memorable, not {type(item).__name__}")
 
 
 def to_record(memory_id: str, row: Mapping[str, Any], codec: Codec, status: str) -> MemoryRecord:

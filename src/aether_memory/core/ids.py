@@ -12,6 +12,7 @@ import threading
 import time
 
 from aether_memory.core.errors import InvalidInput
+from aether_memory.core.validate import check_text
 
 # Names become parts of Redis keys; `:` separates key parts and `{}` are cluster hash tags,
 # so neither may appear, which is what keeps one namespace or agent from reaching another's keys.
@@ -67,4 +68,4 @@ def check_tag(value: object) -> str:
         raise InvalidInput(f"a tag must be 1-100 characters of text, not {value!r}")
     if _TAG_FORBIDDEN.search(value):
         raise InvalidInput(f"tag {value!r} contains a comma or a control character")
-    return value
+    return check_text(value, "a tag")

@@ -2,6 +2,10 @@
 
 Also the entry point of ``aether mcp``: `main` takes the same arguments.
 In stdio mode nothing but the protocol is written to stdout; logs go to stderr.
+
+Over HTTP the keys come from ``AETHER_API_KEYS`` (the REST server's format, see
+`aether_memory.core.access`); without them a non-loopback ``--host`` is refused unless
+``--insecure-no-auth`` (or ``AETHER_INSECURE_NO_AUTH=1``).
 """
 
 from __future__ import annotations
@@ -10,13 +14,16 @@ import argparse
 import contextlib
 import functools
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 
 import anyio
 
-from aether_memory.core.errors import AetherError
+from aether_memory.core.access import ApiKey, parse_api_keys
+from aether_memory.core.config import Settings
+from aether_memory.core.errors import AetherError, ConfigurationError
 from aether_memory.mcp._serve import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -56,6 +63,12 @@ def parser() -> argparse.ArgumentParser:
         "--port", type=int, default=DEFAULT_PORT, help=f"HTTP port (default: {DEFAULT_PORT})"
     )
     p.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        default=os.environ.get("AETHER_INSECURE_NO_AUTH", "").lower() in ("1", "true", "yes"),
+        help="over HTTP, allow a non-loopback --host without API keys (AETHER_API_KEYS)",
+    )
+    p.add_argument(
         "--log-level",
         choices=LOG_LEVELS,
         default=None,
@@ -83,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        server = build_server(args.agent, url=args.url, namespace=args.namespace)
+        namespace = args.namespace or Settings().namespace
+        keys = _api_keys() if args.transport == "http" else ()
+        server = build_server(args.agent, url=args.url, namespace=namespace)
     except AetherError as exc:
         print(f"aether mcp: error: {exc}", file=sys.stderr)
         return 2
@@ -95,9 +110,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger("aether_memory.mcp").info(
                 "MCP endpoint: http://%s:%d%s", args.host, args.port, HTTP_PATH
             )
-            anyio.run(functools.partial(serve_http, server, args.host, args.port, log_level=level))
+            serve = functools.partial(
+                serve_http, server, args.host, args.port, namespace=namespace, keys=keys,
+                insecure_no_auth=args.insecure_no_auth, log_level=level,
+            )  # fmt: skip
+            anyio.run(serve)
     except KeyboardInterrupt:
         return 0
+    except ConfigurationError as exc:
+        print(f"aether mcp: error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:
         cause = _startup_error(exc)
         if cause is None:
@@ -105,6 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aether mcp: error: {cause}", file=sys.stderr)
         return 1
     return 0
+
+
+def _api_keys() -> tuple[ApiKey, ...]:
+    """The keys of ``AETHER_API_KEYS`` (empty when unset)."""
+    return parse_api_keys(os.environ.get("AETHER_API_KEYS", ""))
 
 
 def _stop_on_sigterm() -> None:

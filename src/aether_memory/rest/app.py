@@ -3,6 +3,7 @@ lifespan (opened lazily per namespace, all closed at shutdown)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,20 +17,23 @@ from aether_memory.backends.embedders import embedder_from_name
 from aether_memory.client.common import redacted
 from aether_memory.core.config import Settings
 from aether_memory.core.embeddings import CachedEmbedder
-from aether_memory.core.errors import BackendUnavailable
+from aether_memory.core.errors import AetherError, BackendUnavailable
 from aether_memory.rest import errors
-from aether_memory.rest.auth import KeyRing
+from aether_memory.rest.auth import KeyRing, identify
 from aether_memory.rest.deps import get_pool
 from aether_memory.rest.limits import BodyLimit
 from aether_memory.rest.pool import MemoryPool
 from aether_memory.rest.routes import agents, longterm, namespace, sessions, tools, working
 from aether_memory.rest.settings import RestSettings
 
+log = logging.getLogger("aether_memory.rest")
+
 DESCRIPTION = """Persistent memory for AI agents, on Redis: identity, state, sessions with
 working memory, events and checkpoints, tool caches, and long-term memory with hybrid recall.
 
 Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`; a key reaches only the
-namespaces it was configured for (`AETHER_API_KEYS`). Errors are
+namespaces it was configured for (`AETHER_API_KEYS`); without keys configured, only requests
+made on this machine are answered. Errors are
 `{"error": {"code": ..., "message": ...}}`."""
 
 
@@ -40,12 +44,14 @@ class LiveOut(BaseModel):
 
 
 class ReadyOut(BaseModel):
-    """The store answers: which one, where (password hidden), and what it offers."""
+    """The store answers. The details (which store, where, what it offers, its health) are
+    shown only to an admin key (``KEY=*``), or on loopback when the server has no keys."""
 
-    store: str
-    url: str
-    capabilities: dict[str, Any]
-    health: dict[str, Any]  # which store serves now (a fallback while Redis is down), outbox
+    status: str
+    store: str | None = None
+    url: str | None = None  # password hidden
+    capabilities: dict[str, Any] | None = None
+    health: dict[str, Any] | None = None  # which store serves now (a fallback...), outbox
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -62,9 +68,21 @@ def create_app(settings: RestSettings | None = None) -> FastAPI:
 
     Raises:
         ConfigurationError: ``AETHER_API_KEYS`` or ``AETHER_EMBEDDER`` is malformed.
+
+    Without API keys, the app answers only requests made on this machine (see
+    `aether_memory.rest.auth`), wherever it is served, unless ``settings.insecure_no_auth``.
     """
     settings = settings or RestSettings()
     keyring = KeyRing(settings.keys())
+    if not keyring.enabled:
+        log.warning(
+            "aether-memory: no API keys (AETHER_API_KEYS): %s",
+            "serving WITHOUT authentication (insecure_no_auth): anyone who can connect can use "
+            "every namespace"
+            if settings.insecure_no_auth
+            else "answering only requests made on this machine (loopback), where anyone can use "
+            "every namespace",
+        )
     default_namespace = Settings().namespace
     # One embedder for every namespace: the model is loaded once, on the first need.
     embedder = CachedEmbedder(embedder_from_name(settings.embedder))
@@ -86,8 +104,9 @@ def create_app(settings: RestSettings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.keyring = keyring
+    app.state.insecure_no_auth = settings.insecure_no_auth
     errors.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     # Hot routes first: FastAPI matches routes in order.
     for module in (working, sessions, agents, longterm, namespace, tools):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
@@ -101,17 +120,31 @@ def create_app(settings: RestSettings | None = None) -> FastAPI:
         "/readyz",
         name="readyz",
         tags=["health"],
+        response_model_exclude_none=True,
         responses={503: errors.ERROR_RESPONSES[503], "default": errors.ERROR_RESPONSES["default"]},
     )
     async def readyz(request: Request) -> ReadyOut:
-        """Readiness: pings the store (no key needed); 503 when it does not answer."""
+        """Readiness: pings the store (no key needed); 503 when it does not answer. Which
+        store, where and how are shown only to an admin key."""
         pool = get_pool(request)
-        async with pool.lease(default_namespace) as mem:
-            health = await mem.health()
-            if not health.ok:
-                raise BackendUnavailable(f"the store does not answer: {health.last_error}")
-            caps = mem.capabilities
+        caller = identify(request)
+        detailed = caller is not None and caller.is_admin
+        try:
+            async with pool.lease(default_namespace) as mem:
+                health = await mem.health()
+                caps = mem.capabilities
+        except AetherError:
+            if detailed:
+                raise
+            # The library's message names the store's address: not for anonymous callers.
+            raise BackendUnavailable("the store is not ready") from None
+        if not health.ok:
+            reason = f": {health.last_error}" if detailed else ""
+            raise BackendUnavailable(f"the store does not answer{reason}")
+        if not detailed:
+            return ReadyOut(status="ready")
         return ReadyOut(
+            status="ready",
             store=caps.backend,
             url=redacted(pool.url),
             capabilities=caps.as_dict(),

@@ -1,36 +1,36 @@
 """API keys: who is calling, and whether that key may use the namespace in the path.
 
-A key arrives as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. It is compared with
-every configured key in constant time (`hmac.compare_digest` on SHA-256 digests, so neither
-the content nor the length of a key leaks through timing, and the loop never stops early).
-With no keys configured, authentication is off: `main` allows that only on a loopback host
-unless told ``--insecure-no-auth``.
+A key arrives as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` and is checked by the
+`KeyRing` of `aether_memory.core.access` (constant time). With no keys configured,
+authentication is off, and then only requests made on this machine are answered (loopback on
+both ends, no proxy headers) unless the settings say ``insecure_no_auth``: the app cannot know
+which address its server was bound to, so it checks every request instead.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPBearer
 
+from aether_memory.core.access import ApiKey, KeyRing, is_local_request, presented_key
 from aether_memory.rest.errors import ApiError
-from aether_memory.rest.settings import ApiKey
 
+__all__ = ["Caller", "KeyRing", "Principal", "authenticate", "check_namespace"]
+
+# Only for the OpenAPI schema: `authenticate` reads the headers itself.
 _bearer = HTTPBearer(auto_error=False, description="An API key from AETHER_API_KEYS.")
 _header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key from AETHER_API_KEYS."
 )
 
-
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
-
-
-def _digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
+LOCAL_ONLY = (
+    "this server has no API keys (AETHER_API_KEYS), so it answers only requests made on this "
+    "machine; configure keys, or set AETHER_INSECURE_NO_AUTH=1 to serve everyone"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,54 +43,50 @@ class Principal:
         """True when the caller may read and write `namespace`."""
         return self.key is None or self.key.allows(namespace)
 
-
-class KeyRing:
-    """The configured keys, held as digests for constant-time comparison."""
-
-    def __init__(self, keys: tuple[ApiKey, ...]) -> None:
-        self._keys = [(_digest(k.key), k) for k in keys]
-
     @property
-    def enabled(self) -> bool:
-        """False when no key is configured (authentication off)."""
-        return bool(self._keys)
-
-    def find(self, presented: str) -> ApiKey | None:
-        """The key equal to `presented`, compared against every key in constant time."""
-        digest = _digest(presented)
-        found = None
-        for candidate, key in self._keys:
-            if hmac.compare_digest(candidate, digest):
-                found = key
-        return found
+    def is_admin(self) -> bool:
+        """True when the caller may see the server's own configuration (an ``*`` key, or
+        authentication off)."""
+        return self.key is None or self.key.is_admin
 
 
-def _ring(request: Request) -> KeyRing:
+def identify(request: Request) -> Principal | None:
+    """The caller, or None when the request may not be served (no key, an unknown key, or
+    a request from elsewhere to a server without keys)."""
     ring: KeyRing = request.app.state.keyring
-    return ring
+    scope = request.scope
+    if not ring.enabled:
+        if request.app.state.insecure_no_auth or is_local_request(
+            scope.get("server"), scope.get("client"), scope["headers"]
+        ):
+            return Principal(None)
+        return None
+    presented = presented_key(scope["headers"])
+    key = None if presented is None else ring.find(presented)
+    return None if key is None else Principal(key)
 
 
 async def authenticate(
     request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_header)],
+    _b: Annotated[object, Depends(_bearer)],
+    _h: Annotated[object, Depends(_header)],
 ) -> Principal:
-    """The caller's identity, or 401 when the key is missing or unknown."""
-    ring = _ring(request)
+    """The caller's identity; 401 when the key is missing or unknown, 403 for a request from
+    another machine to a server without keys."""
+    principal = identify(request)
+    if principal is not None:
+        return principal
+    ring: KeyRing = request.app.state.keyring
     if not ring.enabled:
-        return Principal(None)
-    presented = bearer.credentials if bearer is not None else api_key
-    if not presented:
+        raise ApiError(403, "forbidden", LOCAL_ONLY)
+    if presented_key(request.scope["headers"]) is None:
         raise ApiError(
             401,
             "unauthorized",
             "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
             _CHALLENGE,
         )
-    key = ring.find(presented)
-    if key is None:
-        raise ApiError(401, "unauthorized", "unknown API key", _CHALLENGE)
-    return Principal(key)
+    raise ApiError(401, "unauthorized", "unknown API key", _CHALLENGE)
 
 
 Caller = Annotated[Principal, Depends(authenticate)]

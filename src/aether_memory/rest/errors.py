@@ -6,9 +6,9 @@ Every error response has the same shape, whatever raised it::
 
 Library errors are mapped from their ``code`` only (`STATUS_BY_CODE`); FastAPI's request
 validation errors become ``invalid_input`` / 400 like the library's own; HTTP-level errors
-(unknown route, wrong method, body over the limit, auth) keep their status and get a code from
-`CODE_BY_STATUS`. Anything else is a bug: 500 ``internal``, logged with its traceback, with a
-message that reveals nothing.
+(unknown route, wrong method, body over the limit or too slow, auth) keep their status and
+get a code from `CODE_BY_STATUS`. Anything else is a bug: 500 ``internal``, logged with its
+traceback, with a message that reveals nothing.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ CODE_BY_STATUS: dict[int, str] = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "timeout",
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",

@@ -2,36 +2,30 @@
 
 Refuses to start without API keys on a host other than loopback, unless told
 ``--insecure-no-auth``: an unauthenticated memory server on a network is a data leak waiting
-to happen. On loopback without keys it starts, with a warning.
+to happen. On loopback without keys it starts, with a warning (and the app itself answers only
+requests made on this machine, see `aether_memory.rest.auth`). A request body that does not
+arrive within ``AETHER_BODY_TIMEOUT`` seconds gets 408 (`aether_memory.rest.limits`).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import ipaddress
 import logging
 import logging.config
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from aether_memory.core.access import exposure_problem, is_loopback
 from aether_memory.core.errors import ConfigurationError
 from aether_memory.rest.settings import RestSettings
+
+__all__ = ["check_exposure", "is_loopback", "main"]
 
 log = logging.getLogger("aether_memory.rest")
 
 EXIT_CONFIG = 2
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``)."""
-    if host.strip("[]").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to anything
 
 
 def _parser(defaults: RestSettings) -> argparse.ArgumentParser:
@@ -65,25 +59,9 @@ def check_exposure(settings: RestSettings) -> None:
         ConfigurationError: no keys, a public host, and no ``insecure_no_auth``; or the keys
             are malformed.
     """
-    if settings.keys():
-        return
-    if is_loopback(settings.host):
-        log.warning(
-            "aether-memory: no API keys (AETHER_API_KEYS): anyone on this machine can use "
-            "every namespace at %s:%s",
-            settings.host,
-            settings.port,
-        )
-        return
-    if not settings.insecure_no_auth:
-        raise ConfigurationError(
-            f"refusing to serve {settings.host} without API keys: set AETHER_API_KEYS "
-            "(e.g. 'KEY=namespace1,namespace2;ADMIN_KEY=*'), listen on 127.0.0.1, or pass "
-            "--insecure-no-auth"
-        )
-    log.warning(
-        "aether-memory: serving %s WITHOUT authentication (--insecure-no-auth)", settings.host
-    )
+    problem = exposure_problem(settings.host, settings.keys(), settings.insecure_no_auth)
+    if problem is not None:
+        raise ConfigurationError(problem)
 
 
 def _log_config() -> dict[str, Any]:

@@ -10,8 +10,12 @@ variable                          default             meaning
 ``AETHER_HOST``                   ``127.0.0.1``       interface to listen on (``--host``)
 ``AETHER_PORT``                   ``8080``            port (``--port``)
 ``AETHER_API_KEYS``               none                who may call, see below
-``AETHER_INSECURE_NO_AUTH``       ``false``           allow no keys on a non-loopback host
+``AETHER_INSECURE_NO_AUTH``       ``false``           serve without keys beyond loopback (without
+                                                      keys, only requests made on this machine
+                                                      are answered otherwise)
 ``AETHER_MAX_BODY_BYTES``         ``2097152`` (2 MiB) larger request bodies get 413
+``AETHER_BODY_TIMEOUT``           ``30``              seconds a request body may take to arrive
+                                                      (408 after that)
 ``AETHER_MAX_NAMESPACES``         ``256``             memory clients kept open (least recently
                                                       used idle ones are closed beyond it)
 ``AETHER_EMBEDDER``               ``minilm``          long-term memory's embedder, by name
@@ -19,94 +23,26 @@ variable                          default             meaning
 ``AETHER_ACCESS_LOG``             ``true``            log one line per request
 ================================  ==================  ===========================================
 
-``AETHER_API_KEYS`` lists keys and the namespaces each may use: entries separated by ``;``,
-each ``KEY=NS1,NS2`` or ``KEY=*`` for every namespace::
-
-    AETHER_API_KEYS='k3y-for-billing=billing,billing-staging;admin-k3y=*'
-
-Keys are 16-256 printable ASCII characters without spaces, ``;`` or ``=`` (generate one with
-``python -c "import secrets; print(secrets.token_urlsafe(32))"``). Clients send a key as
-``Authorization: Bearer <key>`` or ``X-API-Key: <key>``.
+``AETHER_API_KEYS`` lists keys and the namespaces each may use (``KEY=NS1,NS2;KEY2=*``);
+the format is described in `aether_memory.core.access`, which both the REST and the MCP server
+use.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aether_memory.core.errors import ConfigurationError
-from aether_memory.core.ids import NAME_RULE, check_name
+from aether_memory.core.access import ApiKey, parse_api_keys
+
+__all__ = ["ApiKey", "RestSettings", "parse_api_keys"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+DEFAULT_BODY_TIMEOUT = 30.0
 DEFAULT_MAX_NAMESPACES = 256
 DEFAULT_EMBEDDER = "minilm"
-ALL_NAMESPACES = "*"
-MIN_KEY_CHARS = 16
-_KEY = re.compile(rf"[!-~]{{{MIN_KEY_CHARS},256}}")  # printable ASCII, no space
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKey:
-    """One configured key and what it may reach (`namespaces` is None for ``*``)."""
-
-    key: str
-    namespaces: frozenset[str] | None
-
-    def allows(self, namespace: str) -> bool:
-        """True when this key may use `namespace`."""
-        return self.namespaces is None or namespace in self.namespaces
-
-
-def parse_api_keys(spec: str) -> tuple[ApiKey, ...]:
-    """Parse ``KEY=NS1,NS2;KEY2=*`` (see the module docstring).
-
-    Raises:
-        ConfigurationError: an entry is malformed, a key is too short or repeated, or a
-            namespace is not a valid name. The message never contains a key.
-    """
-    keys: list[ApiKey] = []
-    seen: set[str] = set()
-    for position, entry in enumerate(spec.split(";"), start=1):
-        entry = entry.strip()
-        if not entry:
-            continue
-        key, sep, scope = entry.partition("=")
-        key, scope = key.strip(), scope.strip()
-        if not sep or not key or not scope:
-            raise ConfigurationError(
-                f"AETHER_API_KEYS entry {position} is not KEY=NS1,NS2 or KEY=*"
-            )
-        if _KEY.fullmatch(key) is None or "=" in key or ";" in key:
-            raise ConfigurationError(
-                f"AETHER_API_KEYS entry {position}: a key is {MIN_KEY_CHARS}-256 printable "
-                "ASCII characters without spaces, ';' or '='"
-            )
-        if key in seen:
-            raise ConfigurationError(f"AETHER_API_KEYS entry {position} repeats a key")
-        seen.add(key)
-        if scope == ALL_NAMESPACES:
-            keys.append(ApiKey(key, None))
-            continue
-        names = [n.strip() for n in scope.split(",") if n.strip()]
-        for name in names:
-            if name == ALL_NAMESPACES:
-                raise ConfigurationError(
-                    f"AETHER_API_KEYS entry {position}: '*' must stand alone (KEY=*)"
-                )
-            try:
-                check_name(name, "namespace")
-            except ValueError:
-                raise ConfigurationError(
-                    f"AETHER_API_KEYS entry {position}: namespace {name!r} is not valid; "
-                    f"use {NAME_RULE}"
-                ) from None
-        keys.append(ApiKey(key, frozenset(names)))
-    return tuple(keys)
 
 
 class RestSettings(BaseSettings):
@@ -123,6 +59,9 @@ class RestSettings(BaseSettings):
     )
     max_namespaces: int = Field(
         default=DEFAULT_MAX_NAMESPACES, ge=1, validation_alias="AETHER_MAX_NAMESPACES"
+    )
+    body_timeout: float = Field(
+        default=DEFAULT_BODY_TIMEOUT, gt=0, le=3600, validation_alias="AETHER_BODY_TIMEOUT"
     )
     embedder: str = Field(default=DEFAULT_EMBEDDER, validation_alias="AETHER_EMBEDDER")
     access_log: bool = Field(default=True, validation_alias="AETHER_ACCESS_LOG")

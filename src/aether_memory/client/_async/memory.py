@@ -28,7 +28,7 @@ from aether_memory.client.common import (
     read_documents,
     resolve_url,
 )
-from aether_memory.client.records import MAX_EPISODE_STEPS, Memorable, epoch_ms
+from aether_memory.client.records import MAX_EPISODE_STEPS, Memorable, epoch_ms, memorable
 from aether_memory.core import keys
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings
@@ -49,6 +49,16 @@ from aether_memory.core.types import (
     SessionInfo,
     Skill,
 )
+from aether_memory.core.validate import (
+    check_flag,
+    check_int,
+    check_limit,
+    check_mapping,
+    check_number,
+    check_seconds,
+    check_strings,
+    seconds_to_ms,
+)
 from aether_memory.storage._async.fallback import AsyncFallbackStore
 from aether_memory.storage._async.store import AsyncStore, EventRow, HashKind
 from aether_memory.tools._async.runner import AsyncTools
@@ -62,6 +72,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 _MAX_OPENED = 10_000  # sessions whose meta this client has written (bounded memo)
 _MAX_CHAIN = 1_000
 DEFAULT_TOOLS_AGENT = "agent"
+MAX_BUDGET_TOKENS = 10_000_000
+MAX_LATENCY_MS = 1e12  # about 30 years
+MAX_CHECKPOINT_NUMBER = 2**53  # stored as a zset score, a double
 
 
 class AsyncMemory:
@@ -200,6 +213,8 @@ class AsyncMemory:
         canonical JSON, so ``search("x")`` and ``search(query="x")`` share one entry.
         """
         check_name(tool, "tool name")
+        if ttl is not None:
+            check_seconds(ttl)
 
         def decorate(fn: F) -> F:
             signature = inspect.signature(fn)
@@ -283,6 +298,7 @@ class AsyncAgent:
 
     async def sessions(self, limit: int = 100) -> list[SessionInfo]:
         """This agent's sessions, most recently active first."""
+        limit = check_limit(limit)
         rows = await self.memory._store.sessions(self.memory.namespace, self.id, limit)
         return [SessionInfo(sid, ts) for sid, ts in rows]
 
@@ -306,9 +322,9 @@ class AsyncAgent:
         (``created``, ``duplicate`` or ``near_duplicate``).
         """
         item = Memorable(
-            content=content, kind=kind, importance=importance, tags=tuple(tags),
+            content=content, kind=kind, importance=importance, tags=tags,
             session=session.id if isinstance(session, AsyncSession) else session,
-            source=source, metadata=metadata, related=tuple(related), occurred_at=occurred_at,
+            source=source, metadata=metadata, related=related, occurred_at=occurred_at,
         )  # fmt: skip
         return (await self.memory.longterm.remember_many(self.id, [item]))[0]
 
@@ -316,12 +332,7 @@ class AsyncAgent:
         self, items: Iterable[Memorable | Mapping[str, Any] | str]
     ) -> list[MemoryRecord]:
         """Store several memories in one batch (one embedding call, two round trips)."""
-        batch = [
-            item if isinstance(item, Memorable)
-            else Memorable(content=item) if isinstance(item, str)
-            else Memorable(**item)
-            for item in items
-        ]  # fmt: skip
+        batch = [memorable(item) for item in check_strings(items, "remember_many's items")]
         check_batch(batch, "remember_many")
         return await self.memory.longterm.remember_many(self.id, batch)
 
@@ -338,15 +349,19 @@ class AsyncAgent:
     ) -> list[Hit]:
         """The `k` memories that best answer `query`, best first, from the whole namespace
         unless `agent` (an id or several) narrows it; every filter value is escaped."""
-        agents = (agent,) if isinstance(agent, str) else tuple(agent or ())
+        agents = (agent,) if isinstance(agent, str) else check_strings(agent or (), "agent")
         sid = session.id if isinstance(session, AsyncSession) else session
         scope = Filters(
-            kinds=tuple(check_name(k_, "memory kind") for k_ in kinds or ()),
+            kinds=tuple(
+                check_name(k_, "memory kind") for k_ in check_strings(kinds or (), "kinds")
+            ),
             agents=tuple(check_name(a, "agent id") for a in agents),
             sessions=(check_name(sid, "session id"),) if sid else (),
-            tags=tuple(check_tag(t) for t in tags or ()),
-            since_ms=None if since is None else epoch_ms(since, 0),
-            min_importance=min_importance,
+            tags=tuple(check_tag(t) for t in check_strings(tags or (), "tags")),
+            since_ms=None if since is None else epoch_ms(since, 0, "since"),
+            min_importance=None
+            if min_importance is None
+            else check_number(min_importance, "min_importance", 0.0, 1.0),
         )
         return await self.memory.longterm.recall(query, k, scope)
 
@@ -412,8 +427,9 @@ class AsyncAgent:
     ) -> str:
         """The prompt block for `query`: identity, working memory, recent steps, relevant
         memories, episodes and skills, most useful first, within `budget_tokens`."""
-        if budget_tokens < 1:
-            raise InvalidInput("budget_tokens must be positive")
+        budget_tokens = check_int(budget_tokens, "budget_tokens", 1, MAX_BUDGET_TOKENS)
+        detailed_steps = check_limit(detailed_steps, "detailed_steps", MAX_EPISODE_STEPS * 50)
+        limit_per_type = check_int(limit_per_type, "limit_per_type", 1, 1000)
         handle = self.session(session) if isinstance(session, str) else session
         identity = await self.identity.all()
         working: dict[str, Any] = {}
@@ -445,7 +461,7 @@ class AsyncIdentity:
 
     async def put_many(self, docs: Mapping[str, str]) -> None:
         """Store several documents in one write."""
-        check_batch(docs, "identity.put_many")
+        check_batch(check_mapping(docs, "documents"), "identity.put_many")
         encoded = {}
         for name, text in docs.items():
             if not isinstance(text, str):
@@ -529,6 +545,7 @@ class AsyncSession:
         **data: Any,
     ) -> Event:
         """Record one step of the agent's work (an event of type ``step``)."""
+        success = check_flag(success, "success")
         payload = {"action": action, "observation": observation, "reasoning": reasoning, **data}
         return await self.record("step", payload, outcome="success" if success else "failure")
 
@@ -552,14 +569,18 @@ class AsyncSession:
         rows: list[EventRow] = []
         encode = self._mem._codec.encode
         ts = now_ms()
-        for item in events:
+        for item in check_strings(events, "events"):
+            if isinstance(item, str | bytes) or not isinstance(item, Sequence):
+                raise InvalidInput("an event is (event_type, data[, outcome[, latency_ms]])")
+            if not 2 <= len(item) <= 4:
+                raise InvalidInput("an event is (event_type, data[, outcome[, latency_ms]])")
             event_type, data = item[0], item[1]
             outcome: str = item[2] if len(item) > 2 else "success"
             latency: float | None = item[3] if len(item) > 3 else None
             check_name(event_type, "event type")
             check_name(outcome, "outcome")
-            if latency is not None and not isinstance(latency, int | float):
-                raise InvalidInput("latency_ms must be a number")
+            if latency is not None:
+                latency = check_number(latency, "latency_ms", 0, MAX_LATENCY_MS)
             event = Event(new_id(), event_type, data, outcome, ts, latency)
             rows.append((event.id, event_type, outcome, ts, latency, encode(data)))
             built.append(event)
@@ -571,9 +592,12 @@ class AsyncSession:
 
     async def events(self, limit: int = 20, types: Iterable[str] | None = None) -> list[Event]:
         """The last `limit` events (of the given types, if any), oldest first."""
-        if limit <= 0:
+        limit = check_limit(limit)
+        wanted = None
+        if types is not None:
+            wanted = frozenset(check_name(t, "event type") for t in check_strings(types, "types"))
+        if limit == 0:
             return []
-        wanted = None if types is None else frozenset(types)
         rows = await self._mem._store.events_tail(self._keys, limit, wanted)
         decode = self._mem._codec.decode
         return [Event(i, t, decode(d), o, ts, lat) for i, t, o, ts, lat, d in rows]
@@ -593,8 +617,8 @@ class AsyncSession:
         Returns None when the session has no checkpoint; raises `NotFound` when a given `n`
         does not exist (never saved, trimmed, or expired).
         """
-        if n is not None and (not isinstance(n, int) or n < 1):
-            raise InvalidInput(f"checkpoint number must be a positive int, not {n!r}")
+        if n is not None:
+            n = check_int(n, "checkpoint number", 1, MAX_CHECKPOINT_NUMBER)
         found = await self._mem._store.checkpoint_load(self._keys, n)
         if found is None:
             if n is None:
@@ -706,7 +730,7 @@ class AsyncWorkingMemory:
 
     async def update(self, values: Mapping[str, Any]) -> None:
         """Store several keys in one write; restarts the TTL."""
-        check_batch(values, "update")
+        check_batch(check_mapping(values, "values"), "update")
         encode = self._mem._codec.encode
         fields = {check_field(k): encode(v) for k, v in values.items()}
         if fields:
@@ -756,9 +780,7 @@ class AsyncToolCache:
 
     async def put(self, tool: str, args: Any, result: Any, ttl: float | None = None) -> None:
         """Cache `result`; `ttl` in seconds (default: the tool-results TTL)."""
-        seconds = self._mem.options.ttl.tool_results if ttl is None else ttl
-        if seconds is not None and seconds <= 0:
-            raise InvalidInput("ttl must be positive")
+        seconds = self._mem.options.ttl.tool_results if ttl is None else check_seconds(ttl)
         raw = self._mem._codec.encode(result)
-        ttl_ms = None if seconds is None else max(1, round(seconds * 1000))
+        ttl_ms = None if seconds is None else seconds_to_ms(seconds)
         await self._mem._store.cache_put(self.key(tool, args), raw, ttl_ms)

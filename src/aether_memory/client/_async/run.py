@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aether_memory.core.codec import dumps
 from aether_memory.core.errors import InvalidInput
 from aether_memory.core.types import Episode, Event, MemoryRecord
+from aether_memory.core.validate import check_seconds, check_strings, check_text
 
 if TYPE_CHECKING:
     from aether_memory.client._async.memory import AsyncAgent, AsyncSession
@@ -51,9 +52,9 @@ class AsyncAgentRun:
     ) -> None:
         self.agent = agent
         self.session = session
-        self.task = task or f"run in session {session.id}"
-        self.cacheable = frozenset(cacheable)
-        self.cache_ttl = cache_ttl
+        self.task = f"run in session {session.id}" if not task else check_text(task, "task")
+        self.cacheable = frozenset(check_strings(cacheable, "cacheable"))
+        self.cache_ttl = None if cache_ttl is None else check_seconds(cache_ttl, "cache_ttl")
         self.outcome: str | None = None  # set it to describe the result in the episode
         self.episode: Episode | None = None
         self._started = 0.0

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from aether_memory.client.records import (
     DEFAULT_NEAR_DUPLICATE,
+    MAX_CONTENT_CHARS,
     RELEVANT,
     SEMANTIC_KINDS,
     Memorable,
     check_item,
+    check_tags,
     content_hash,
     episode_from_record,
     episode_text,
@@ -27,7 +29,7 @@ from aether_memory.client.records import (
 )
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import TTLs
-from aether_memory.core.errors import InvalidInput, NotFound
+from aether_memory.core.errors import NotFound
 from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.query import Filters, text_terms
 from aether_memory.core.ranking import (
@@ -39,6 +41,15 @@ from aether_memory.core.ranking import (
     tokens,
 )
 from aether_memory.core.types import Episode, Event, Hit, Introspection, MemoryRecord, Skill
+from aether_memory.core.validate import (
+    check_duration,
+    check_flag,
+    check_int,
+    check_mapping,
+    check_number,
+    check_strings,
+    check_text,
+)
 from aether_memory.storage._sync.store import LongTermStore
 from aether_memory.storage.rows import decode_row, text
 
@@ -91,8 +102,7 @@ class LongTermMemory:
         """Store several memories with one embedding batch and two round trips."""
         if not items:
             return []
-        for item in items:
-            check_item(item)
+        items = [check_item(item) for item in items]
         self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
         vectors = self._embed([item.content for item in items])
         hashes = [content_hash(agent, item.kind, item.content) for item in items]
@@ -177,10 +187,8 @@ class LongTermMemory:
         touch: bool = True,
     ) -> list[Hit]:
         """The `k` memories in `scope` that best answer `query`, best first."""
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInput("a recall needs a non-empty query")
-        if not 1 <= k <= 1000:
-            raise InvalidInput("k must be between 1 and 1000")
+        check_text(query, "a recall's query", max_chars=MAX_CONTENT_CHARS)
+        k = check_int(k, "k", 1, 1000)
         self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
         vector = self._embed_query(query)
         # Twice k candidates: on eval/ 2x, 3x and 4x rank identically; fewer cost less.
@@ -219,6 +227,7 @@ class LongTermMemory:
     def forget(self, memory_id: str, cascade: bool) -> int:
         """Delete a memory (and, with `cascade`, everything its `related` links reach)."""
         check_name(memory_id, "memory id")
+        check_flag(cascade, "cascade")
         todo, seen, hashes = [memory_id], {memory_id}, []
         found: list[str] = []
         while todo:
@@ -251,19 +260,18 @@ class LongTermMemory:
         metadata: Mapping[str, Any] | None,
     ) -> MemoryRecord:
         check_name(memory_id, "memory id")
+        # Every argument is checked before the memory is read: a refused call touches nothing.
+        if content is not None:
+            check_text(content, "a memory's content", max_chars=MAX_CONTENT_CHARS)
+        if importance is not None:
+            importance = check_number(importance, "importance", 0.0, 1.0)
+        tag_list = None if tags is None else list(check_tags(tags))
+        if metadata is not None:
+            metadata = check_mapping(metadata, "metadata")
         row = (self._store.get(self._ns, [memory_id]))[0]
         if row is None:
             raise NotFound(f"no memory {memory_id!r} in namespace {self._ns!r}")
         current = decode_row(row)
-        tag_list = None if tags is None else list(tags)
-        check_item(
-            Memorable(
-                content=current["content"] if content is None else content,
-                kind=current["kind"],
-                importance=current["importance"] if importance is None else importance,
-                tags=tag_list or (),
-            )
-        )
         fields: dict[str, Any] = {}
         rehash = None
         if content is not None:
@@ -296,10 +304,13 @@ class LongTermMemory:
         importance: float,
     ) -> Episode:
         """Store a finished task as an ``episodic`` memory summarising its steps."""
-        if not isinstance(task_prompt, str) or not task_prompt.strip():
-            raise InvalidInput("an episode needs a task prompt")
-        if not isinstance(outcome, str):
-            raise InvalidInput("an episode's outcome must be text")
+        check_text(task_prompt, "an episode's task prompt", max_chars=MAX_CONTENT_CHARS)
+        check_text(outcome, "an episode's outcome", max_chars=MAX_CONTENT_CHARS, allow_empty=True)
+        success = check_flag(success, "success")
+        if duration_seconds is not None:
+            duration_seconds = check_duration(duration_seconds, "duration_seconds")
+        tags = check_tags(tags)
+        importance = check_number(importance, "importance", 0.0, 1.0)
         step_rows = [step_summary(e) for e in steps]
         content = episode_text(task_prompt, outcome, success, step_rows)
         meta = {
@@ -331,9 +342,9 @@ class LongTermMemory:
     ) -> Skill:
         """Create or replace a skill; its description is searchable (``procedural``)."""
         check_name(name, "skill name")
-        if not isinstance(description, str) or not description.strip():
-            raise InvalidInput("a skill needs a description")
-        steps_raw = self._codec.encode(list(steps))
+        check_text(description, "a skill's description", max_chars=MAX_CONTENT_CHARS)
+        tags = check_tags(tags)
+        steps_raw = self._codec.encode(list(check_strings(steps, "a skill's steps")))
         existing = (self._store.skill_get(self._ns, [name]))[0]
         summary = f"{name}: {description}"
         old_id = text(existing.get("memory_id", b"")) if existing else ""
@@ -366,11 +377,9 @@ class LongTermMemory:
 
     def record_skill_execution(self, name: str, success: bool, duration: float) -> Skill:
         check_name(name, "skill name")
-        if not isinstance(duration, int | float) or duration < 0:
-            raise InvalidInput("duration must be a non-negative number of seconds")
-        found = self._store.skill_run(
-            self._ns, name, bool(success), float(duration), self._ttl_ms("procedural")
-        )
+        success = check_flag(success, "success")
+        duration = check_duration(duration, "duration")
+        found = self._store.skill_run(self._ns, name, success, duration, self._ttl_ms("procedural"))
         if not found:
             raise NotFound(f"no skill {name!r} to record a run of; save_skill() it first")
         return self.skill(name)
@@ -410,6 +419,7 @@ class LongTermMemory:
         }
 
     def introspect(self, agent: str, topic: str) -> Introspection:
+        check_text(topic, "a topic", max_chars=MAX_CONTENT_CHARS)
         scope = Filters(agents=(agent,))
         hits = self.recall(topic, 20, scope, touch=False)
         relevant = [h for h in hits if h.vector >= RELEVANT or h.text > 0]
