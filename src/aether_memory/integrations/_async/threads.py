@@ -1,0 +1,57 @@
+"""Framework threads kept in aether sessions (the source of `integrations/_sync/threads.py`).
+
+A thread — a LangGraph thread, an OpenAI Agents session, a LangChain conversation — is one
+aether session of one agent, and its records are that session's working-memory keys. Working
+memory here never expires unless a TTL is given (see `durable`). Every method is one round
+trip, on every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aether_memory.client._async.memory import AsyncMemory, AsyncSession
+from aether_memory.integrations._common import durable, session_id
+
+DEFAULT_THREADS_LIMIT = 10_000
+
+
+class AsyncThreadStore:
+    """Records by key inside threads of one agent; records are JSON values."""
+
+    def __init__(self, memory: AsyncMemory, agent: str, ttl: float | None = None) -> None:
+        self.memory = durable(memory, ttl)
+        self.agent = self.memory.agent(agent)
+
+    def session(self, thread_id: str) -> AsyncSession:
+        """The aether session that holds `thread_id` (no I/O)."""
+        return self.agent.session(session_id(thread_id))
+
+    async def load(self, thread_id: str) -> dict[str, Any]:
+        """Every record of the thread, by key."""
+        return await self.session(thread_id).working.all()
+
+    async def load_session(self, sid: str) -> dict[str, Any]:
+        """Every record of the thread held by session `sid` (see `sessions`)."""
+        return await self.agent.session(sid).working.all()
+
+    async def get(self, thread_id: str, key: str) -> Any:
+        """One record, or None."""
+        return await self.session(thread_id).working.get(key)
+
+    async def save(self, thread_id: str, records: Mapping[str, Any]) -> None:
+        """Write several records in one atomic write (others are kept)."""
+        await self.session(thread_id).working.update(records)
+
+    async def delete(self, thread_id: str, keys: Sequence[str]) -> int:
+        """Remove some records; returns how many existed."""
+        return await self.session(thread_id).working.delete(*keys)
+
+    async def clear(self, thread_id: str) -> None:
+        """Remove every record of the thread."""
+        await self.session(thread_id).working.clear()
+
+    async def sessions(self, limit: int = DEFAULT_THREADS_LIMIT) -> list[str]:
+        """Ids of the sessions that hold this agent's threads, most recently active first."""
+        return [info.id for info in await self.agent.sessions(limit)]
