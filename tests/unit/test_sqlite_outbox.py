@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aether_memory import AetherError, Options
-from aether_memory.backends.sqlite._sync.store import SqliteStore
+from aether_memory.backends.sqlite._sync.store import CHECKPOINT_GAP, SqliteStore
 from aether_memory.core.config import SessionTTLs
 from aether_memory.core.keys import SessionKeys
 from aether_memory.storage.outbox import CLOSED, CLOSING, OPEN, OutboxClosed, decode
@@ -69,9 +69,12 @@ def test_a_checkpoint_made_in_an_outage_numbers_after_the_mirrored_ones(tmp_path
         assert store.mirror_flush()
         epoch = store.outbox_join()
         n = store.outbox_spill("checkpoint_save", (SESSION, b"local", 2, TTLS, 100, "w2", 0), epoch)
-        assert n == 32
-        [(_, entry)] = store.outbox_peek(10)
-        assert decode(entry)[1][-2:] == ["w2", 32]  # replayed under the number it was given
+        assert n == 31 + CHECKPOINT_GAP  # past any number the primary may have given unseen
+        later = (SESSION, b"l2", 3, TTLS, 100, "w3", 0)
+        again = store.outbox_spill("checkpoint_save", later, epoch)
+        assert again == n + 1  # then one by one
+        entries = [decode(e)[1][-2:] for _, e in store.outbox_peek(10)]
+        assert entries == [["w2", n], ["w3", n + 1]]  # replayed under the numbers given here
         assert store.checkpoint_load(SESSION, 31) == (31, b"from redis")
     finally:
         store.close()

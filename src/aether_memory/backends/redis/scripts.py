@@ -32,14 +32,22 @@ end
 # KEYS: meta, checkpoints (zset member -> created_at), checkpoint_data (hash member -> state)
 # ARGV: state, now_ms, checkpoints ttl ms (0: none), keep (max checkpoints), meta ttl ms (0: none),
 #       write id, n (0: the next number; else the number a fallback already gave this write)
-# Returns the checkpoint's number; a write id seen before returns the number it got then, and
-# -n when checkpoint n already holds another write (nothing is changed).
+# Returns the checkpoint's number; a write id seen before returns the number it got then (or,
+# replayed with another n, moves there), and -n when checkpoint n already holds another write
+# (nothing is changed).
 # checkpoint_data also maps "w:<write id>" -> n and "o:<member>" -> write id, trimmed with it.
 CHECKPOINT_SAVE = """
 local seen = redis.call('HGET', KEYS[3], 'w:' .. ARGV[6])
-if seen then return tonumber(seen) end
-local seq = tonumber(redis.call('HGET', KEYS[1], 'checkpoint_seq') or '0')
 local n = tonumber(ARGV[7])
+if seen then
+  if n == 0 or tonumber(seen) == n then return tonumber(seen) end
+  -- Applied before under a number nobody was given (its reply was lost, and the fallback
+  -- gave the caller n instead): move it to n.
+  local lost = string.format('%012d', tonumber(seen))
+  redis.call('ZREM', KEYS[2], lost)
+  redis.call('HDEL', KEYS[3], lost, 'o:' .. lost, 'w:' .. ARGV[6])
+end
+local seq = tonumber(redis.call('HGET', KEYS[1], 'checkpoint_seq') or '0')
 if n == 0 then n = seq + 1 end
 local member = string.format('%012d', n)
 if redis.call('HEXISTS', KEYS[3], member) == 1 then return -n end

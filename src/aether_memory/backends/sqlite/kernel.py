@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aether_memory.backends.sqlite import db
 from aether_memory.backends.sqlite.db import Database
@@ -185,20 +186,33 @@ class Kernel:
         keep: int,
         write_id: str | None = None,
         n: int = 0,
+        gap: int = 1,
     ) -> int:
         """Save the next checkpoint, or checkpoint `n` when given (a number the primary gave:
-        the mirror's copy, applied once). Numbers continue from the highest one seen, so a
-        checkpoint made here during an outage never reuses one the primary handed out."""
+        the mirror's copy, applied once).
+
+        As a fallback (`gap` > 1), the first checkpoint of a session after numbers the
+        primary gave skips `gap` numbers: the primary may have handed out a few that never
+        reached this file (acknowledged moments before the outage, or by a process killed
+        before its mirror caught up), and a number must never name two states.
+        """
         with self._db.write() as c:
             for key in (s.checkpoints, s.checkpoint_data):
                 db.alive(c, key, now_ms)
             seq = int(db.hget(c, s.meta, "checkpoint_seq", now_ms) or 0)
-            n = n or seq + 1
+            fields: dict[str, Any] = {}
+            if n:
+                fields["checkpoint_source"] = "primary"
+            elif gap > 1:
+                local = db.hget(c, s.meta, "checkpoint_source", now_ms) == b"fallback"
+                n, fields["checkpoint_source"] = seq + (1 if local else gap), "fallback"
+            else:
+                n = seq + 1
             member = f"{n:0{CHECKPOINT_WIDTH}d}"
             if db.hget(c, s.checkpoint_data, member, now_ms) is not None:
                 return n
             if n > seq:
-                db.hset(c, s.meta, {"checkpoint_seq": n}, now_ms)
+                db.hset(c, s.meta, {"checkpoint_seq": n, **fields}, now_ms)
             db.zadd(c, s.checkpoints, {member: now_ms}, now_ms)
             db.hset(c, s.checkpoint_data, {member: state}, now_ms)
             old = [m for m, _ in db.zrange(c, s.checkpoints, now_ms)][:-keep]

@@ -268,8 +268,8 @@ class AsyncFallbackStore:
                 return False
             await self._back_up()
             return True
+        closing = False
         try:
-            closing = False
             while not self._closing:
                 batch = await self._fallback.outbox_peek(REPLAY_BATCH)
                 if batch:
@@ -280,11 +280,14 @@ class AsyncFallbackStore:
                     closing = True
                 elif not batch and closing:
                     if await self._fallback.outbox_finish_close():
+                        closing = False
                         await self._back_up()
                         return True
                     closing = False  # reopened by a process that lost the primary
             return False
         finally:
+            if closing:  # stopped half way (primary lost again, or closing): writers queue again
+                await self._fallback.outbox_join()
             await self._fallback.outbox_release(self._owner)
 
     async def _back_up(self) -> None:

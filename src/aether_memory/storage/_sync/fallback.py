@@ -269,8 +269,8 @@ class FallbackStore:
                 return False
             self._back_up()
             return True
+        closing = False
         try:
-            closing = False
             while not self._closing:
                 batch = self._fallback.outbox_peek(REPLAY_BATCH)
                 if batch:
@@ -281,11 +281,14 @@ class FallbackStore:
                     closing = True
                 elif not batch and closing:
                     if self._fallback.outbox_finish_close():
+                        closing = False
                         self._back_up()
                         return True
                     closing = False  # reopened by a process that lost the primary
             return False
         finally:
+            if closing:  # stopped half way (primary lost again, or closing): writers queue again
+                self._fallback.outbox_join()
             self._fallback.outbox_release(self._owner)
 
     def _back_up(self) -> None:

@@ -26,6 +26,10 @@ from aether_memory.storage._sync.store import EventRow, HashKind, LongTermStore
 from aether_memory.storage.outbox import OutboxClosed, encode
 from aether_memory.storage.rows import Candidate, Row
 
+# How far a checkpoint made during an outage numbers past the last one the primary gave that
+# this file saw (see `Kernel.checkpoint_save`).
+CHECKPOINT_GAP = 1000
+
 
 class SqliteLongTerm:
     """The long-term memory role of the SQLite store."""
@@ -140,7 +144,12 @@ class SqliteStore:
         with self._db.write() as c:
             if not Outbox.is_open(c, epoch):
                 raise OutboxClosed(epoch)
-            result = self._method(op)(*args)
+            if op == "checkpoint_save":
+                s, state, now, ttls, keep, write_id, n = args
+                save = self._kernel.checkpoint_save
+                result = save(s, state, now, ttls, keep, write_id, n, CHECKPOINT_GAP)
+            else:
+                result = self._method(op)(*args)
             if op == "checkpoint_save":  # replayed with the number it was given here
                 args = (*args[:5], args[5] if len(args) > 5 else None, result)
             elif op == "longterm.skill_run" and not result:
