@@ -27,11 +27,11 @@ from typing import Any
 from opentelemetry import metrics
 
 from aether_memory.core.config import SessionTTLs
-from aether_memory.core.errors import AetherError, BackendUnavailable
+from aether_memory.core.errors import AetherError, BackendUnavailable, StorageFull
 from aether_memory.core.ids import new_id
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
-from aether_memory.core.types import Capabilities, Health
+from aether_memory.core.types import Capabilities, Checkup, Health
 from aether_memory.storage import background
 from aether_memory.storage._async.store import (
     AsyncLongTermStore,
@@ -139,6 +139,14 @@ class AsyncFallbackStore:
             last_error=self._last_error,
         )
 
+    async def checkup(self) -> Checkup:
+        """The fallback file's problems, and the primary's while it serves."""
+        found = await self._fallback.checkup()
+        if self._up and self._primary is not None:
+            with contextlib.suppress(BackendUnavailable):  # the next call switches over
+                found = await self._primary.checkup() + found
+        return found
+
     async def _call(self, op: str, *args: Any) -> Any:
         if self._up:
             try:
@@ -200,7 +208,7 @@ class AsyncFallbackStore:
                 await self._primary.ping()
                 if await self._replay(self._primary):
                     return
-            except BackendUnavailable as exc:
+            except (BackendUnavailable, StorageFull) as exc:
                 self._last_error = str(exc)
             except Exception:  # never die: the client would stay on the fallback for good
                 log.exception("aether-memory: replaying the outbox failed; will retry")
@@ -238,7 +246,7 @@ class AsyncFallbackStore:
             op, args = decode(entry)
             try:
                 await _method(primary, op)(*args)
-            except BackendUnavailable:
+            except (BackendUnavailable, StorageFull):  # kept: retried once Redis has room
                 raise
             except AetherError as exc:
                 self._dropped += 1

@@ -28,11 +28,11 @@ from typing import Any
 from opentelemetry import metrics
 
 from aether_memory.core.config import SessionTTLs
-from aether_memory.core.errors import AetherError, BackendUnavailable
+from aether_memory.core.errors import AetherError, BackendUnavailable, StorageFull
 from aether_memory.core.ids import new_id
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
-from aether_memory.core.types import Capabilities, Health
+from aether_memory.core.types import Capabilities, Checkup, Health
 from aether_memory.storage import background
 from aether_memory.storage._sync.store import (
     EventRow,
@@ -140,6 +140,14 @@ class FallbackStore:
             last_error=self._last_error,
         )
 
+    def checkup(self) -> Checkup:
+        """The fallback file's problems, and the primary's while it serves."""
+        found = self._fallback.checkup()
+        if self._up and self._primary is not None:
+            with contextlib.suppress(BackendUnavailable):  # the next call switches over
+                found = self._primary.checkup() + found
+        return found
+
     def _call(self, op: str, *args: Any) -> Any:
         if self._up:
             try:
@@ -201,7 +209,7 @@ class FallbackStore:
                 self._primary.ping()
                 if self._replay(self._primary):
                     return
-            except BackendUnavailable as exc:
+            except (BackendUnavailable, StorageFull) as exc:
                 self._last_error = str(exc)
             except Exception:  # never die: the client would stay on the fallback for good
                 log.exception("aether-memory: replaying the outbox failed; will retry")
@@ -239,7 +247,7 @@ class FallbackStore:
             op, args = decode(entry)
             try:
                 _method(primary, op)(*args)
-            except BackendUnavailable:
+            except (BackendUnavailable, StorageFull):  # kept: retried once Redis has room
                 raise
             except AetherError as exc:
                 self._dropped += 1
