@@ -16,6 +16,7 @@ import redis
 from aether_memory import (
     AsyncMemory,
     BackendUnavailable,
+    ConfigurationError,
     Memory,
     Options,
     StorageFull,
@@ -156,3 +157,58 @@ def test_with_a_fallback_a_hung_redis_costs_one_timeout(
             assert mem.health().degraded
         finally:
             os.kill(server.pid, signal.SIGCONT)
+
+
+# -- eviction ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["volatile-lru", "volatile-ttl", "allkeys-lru"])
+def test_every_evicting_policy_is_reported_at_connect_and_in_health(
+    server: RedisProcess, policy: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = admin(server)
+    r.config_set("maxmemory-policy", policy)
+    r.close()
+    with Memory.open(server.url, namespace="ev", options=OPTIONS) as mem:
+        assert any(policy in m and "noeviction" in m for m in caplog.messages)
+        assert mem.capabilities.evicts_durable_keys
+        assert any(policy in w for w in mem.health().warnings)
+
+
+def test_an_evicting_policy_is_refused_when_strict(server: RedisProcess) -> None:
+    r = admin(server)
+    r.config_set("maxmemory-policy", "volatile-lfu")
+    r.close()
+    with pytest.raises(ConfigurationError, match="volatile-lfu"):
+        Memory.open(server.url, namespace="ev", options=OPTIONS, strict=True)
+
+
+def test_a_policy_changed_after_connect_is_noticed(
+    server: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    options = OPTIONS.with_(watch_interval=0.1)
+    with Memory.open(server.url, namespace="ev", options=options) as mem:
+        assert not mem.health().warnings
+        r = admin(server)
+        r.config_set("maxmemory-policy", "allkeys-lru")
+        r.close()
+        end = time.monotonic() + 30
+        while not any("allkeys-lru" in m for m in caplog.messages):
+            assert time.monotonic() < end, "the changed policy was never reported"
+            time.sleep(0.05)
+        assert any("allkeys-lru" in w for w in mem.health().warnings)
+
+
+def test_evictions_are_counted_in_health(server: RedisProcess) -> None:
+    r = admin(server)
+    r.config_set("maxmemory-policy", "volatile-lru")
+    used = int(r.info("memory")["used_memory"])
+    r.config_set("maxmemory", used + 1024 * 1024)
+    r.close()
+    with Memory.open(server.url, namespace="ev", options=OPTIONS) as mem:
+        agent = mem.agent("a")
+        for i in range(60):  # checkpoints have a TTL: volatile-lru may evict them
+            agent.session(f"s{i}").checkpoint({"blob": os.urandom(30_000).hex()})  # incompressible
+        health = mem.health()
+        assert health.evicted_keys
+        assert any("evicted" in w and str(health.evicted_keys) in w for w in health.warnings)

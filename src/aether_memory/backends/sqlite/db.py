@@ -8,10 +8,11 @@ Expired keys are invisible to reads and purged lazily when written and by a peri
 
 A file deleted or replaced while open would take every later write with it: the open
 connections keep writing into the unlinked inode, and nothing reports it. So each write checks,
-before it starts and after it commits, that the path still names the file that was opened (two
-``stat`` calls). A store refuses (`StoreDamaged`); a fallback, whose file holds writes owed to
-the primary, re-creates it from the copy its open connection still reads (``VACUUM INTO``),
-loudly, so that nothing queued is lost.
+after it commits and before it is acknowledged, that the file opened still has a name (one
+``fstat`` of a descriptor held for this: deleting it or renaming another file over it leaves it
+with none); new connections and health checks also compare the path's inode. A store then
+refuses (`StoreDamaged`); a fallback, whose file holds writes owed to the primary, re-creates it
+from the copy its open connection still reads (``VACUUM INTO``), loudly, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ class Database:
         self._writes = 0
         self._closed = False
         self._identity: tuple[int, int] | None = None  # the file opened, once it is
+        self._fd: int | None = None  # held on that file, to see it lose its name cheaply
         self._generation = 0  # bumped when the file is re-created: connections reopen
 
     def open(self) -> None:
@@ -137,7 +139,16 @@ class Database:
             raise translate(exc, self.path) from exc
         with self.write() as c:
             c.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        self._hold()
+
+    def _hold(self) -> None:
+        """Remember which file the path names now, and hold a descriptor on it."""
+        # Opened only after every connection SQLite needs is open, and closed only when the
+        # file is abandoned: closing a descriptor drops the process's POSIX locks on it.
+        fd, self._fd = self._fd, os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         self._identity = _identity(self.path)
+        if fd is not None:
+            os.close(fd)
 
     def _connect(self) -> sqlite3.Connection:
         if self._closed:
@@ -225,7 +236,7 @@ class Database:
             # empty file) gets the tables, and every connection moves to it.
             with contextlib.closing(sqlite3.connect(self.path)) as fresh:
                 fresh.executescript(self._schema)
-            self._identity = _identity(self.path)
+            self._hold()
             self._generation += 1
         log.error(
             "aether-memory: the SQLite file %s was deleted or replaced while open; %s. Do not "
@@ -265,8 +276,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Cursor]:
         """One write transaction; rolled back if anything inside raises. Refused (or, for a
-        fallback, preceded by a re-creation) if the file was deleted or replaced."""
-        self.check_file()
+        fallback, followed by a re-creation) if the file was deleted or replaced."""
         conn = self.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -286,9 +296,10 @@ class Database:
             if isinstance(exc, sqlite3.Error):
                 raise translate(exc, self.path) from exc
             raise
-        # Deleted while this write ran: refuse to acknowledge it (or keep it, by re-creating
-        # the file from this connection, which still holds it).
-        self.check_file(committed=True)
+        # Deleted (or replaced): this write went into a file that is gone. Refuse to
+        # acknowledge it, or keep it by re-creating the file from this connection's copy.
+        if self._fd is not None and os.fstat(self._fd).st_nlink == 0:
+            self.check_file(committed=True)
         self._writes += 1
         if self._writes % SWEEP_EVERY == 0:
             self.sweep()
@@ -337,6 +348,9 @@ class Database:
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 # -- the Redis-shaped operations (all take a cursor inside a transaction) ---------------------
