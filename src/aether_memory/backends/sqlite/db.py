@@ -143,8 +143,8 @@ class Database:
 
     def _hold(self) -> None:
         """Remember which file the path names now, and hold a descriptor on it."""
-        # Opened only after every connection SQLite needs is open, and closed only when the
-        # file is abandoned: closing a descriptor drops the process's POSIX locks on it.
+        # Closed only when the file is abandoned (at close, or once it was re-created):
+        # closing any descriptor of a file drops the process's POSIX locks on it, SQLite's too.
         fd, self._fd = self._fd, os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         self._identity = _identity(self.path)
         if fd is not None:
@@ -156,6 +156,7 @@ class Database:
         self.check_file()
         # Once open, never create the file again by connecting: a missing file is an error.
         target = self.path if self._identity is None else f"file:{quote(str(self.path))}?mode=rw"
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(
                 target,
@@ -170,6 +171,8 @@ class Database:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
             if isinstance(translate(exc, self.path), StoreDamaged):
                 raise damaged(self.path, exc) from exc
             raise ConfigurationError(f"cannot open SQLite file {self.path}: {exc}") from exc

@@ -56,9 +56,9 @@ async def open_store(url: str, options: Options, fallback: str | None = None) ->
     except StoreDamaged as exc:
         # A broken fallback must not keep a healthy Redis from serving: serve without one,
         # and say so loudly, here and in every health check.
-        redis = await connect()
         note = f"the fallback {fallback} is unusable, so calls fail while Redis is down: {exc}"
         log.error("aether-memory: %s", note)
+        redis = await connect()
         redis.notes.append(note)
         return redis
     try:

@@ -98,6 +98,9 @@ class RedisStore:
         except BaseException:
             store.close()
             raise
+        policy = store.capabilities.maxmemory_policy
+        if store.capabilities.evicts_durable_keys:  # warned about at connect already
+            store._reported = frozenset({probe.eviction_message(str(policy), store.where)})
         if options.watch_interval > 0:
             store._watcher = background.start_thread(store._watch)
         return store
