@@ -17,7 +17,10 @@ What it measures, on local servers it starts itself (plain Redis: no modules unl
    read back from Redis without the fallback;
 4. long-term memory: ``remember_many`` of 1,000 short texts, then ``recall`` (k=5) p50/p95 on
    SQLite and Redis, with the test suite's word-hash embedder behind the library's cache
-   (queries are embedded once, during the warm-up, so the timed recalls exclude embedding).
+   (queries are embedded once, during the warm-up, so the timed recalls exclude embedding);
+5. the deleted-file check (``--parts filecheck``): SQLite writes through the library with the
+   check every write makes (one ``fstat``: does the file opened still have a name?) and with
+   it switched off, interleaved.
 
 Sides are interleaved in chunks (the order rotates) after a warm-up, in one process, so the
 ratios share the machine's state.
@@ -71,7 +74,7 @@ REPLAY_DEADLINE_S = 120.0
 LONGTERM_TEXTS = 1_000
 LONGTERM_QUERIES = 200
 AGENT = "bench"
-PARTS = ("store", "wrapper", "replay", "recall")
+PARTS = ("store", "wrapper", "replay", "recall", "filecheck")
 
 WORKING_VALUE = {"goal": "ship the release", "step": 3, "tags": ["a", "b"]}
 IDENTITY_TEXT = "You are a careful release engineer. " * 8
@@ -697,6 +700,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+# -- 5. the deleted-file check ----------------------------------------------------------------
+def filecheck_rows(folder: Path, n: int) -> list[list[str]]:
+    """SQLite writes with the per-write file check on and off (its descriptor unset)."""
+    rows = []
+    with Memory.open(f"sqlite:///{folder}/filecheck.db", namespace=fresh_namespace()) as mem:
+        db = mem._store._db  # type: ignore[attr-defined]
+        fd = db._fd
+        session = mem.agent(AGENT).session("filecheck")
+        ops = {
+            "working.set": lambda: session.working.set("goal", WORKING_VALUE),
+            "record": lambda: session.record("tool_call", EVENT),
+        }
+        for name, op in ops.items():
+
+            def checked(op: SyncOp = op) -> None:
+                db._fd = fd
+                op()
+
+            def unchecked(op: SyncOp = op) -> None:
+                db._fd = None
+                op()
+
+            timing = interleaved({"on": checked, "off": unchecked}, n)
+            on, off = timing["on"].pct(0.5), timing["off"].pct(0.5)
+            rows.append([name, f"{on:.1f}", f"{off:.1f}", f"{on - off:+.1f}", f"{on / off:.2f}x"])
+        db._fd = fd
+    return rows
+
+
 def run(args: argparse.Namespace, folder: Path) -> tuple[list[str], list[Section]]:
     parts = set(args.parts.split(","))
     if unknown := parts - set(PARTS):
@@ -712,6 +744,7 @@ def run(args: argparse.Namespace, folder: Path) -> tuple[list[str], list[Section
     finally:
         server.stop()
     replay = replay_run(folder, args.writes) if "replay" in parts else None
+    filecheck = filecheck_rows(folder, args.n) if "filecheck" in parts else None
     info.append(
         f"calls per side and operation: {args.n}; wall time {time.perf_counter() - t0:.0f} s"
     )
@@ -771,6 +804,15 @@ def run(args: argparse.Namespace, folder: Path) -> tuple[list[str], list[Section
                     "library's cache; remember_many includes embedding the 1,000 texts. Redis "
                     + redis_path
                 ],
+            )
+        )
+    if filecheck is not None:
+        sections.append(
+            Section(
+                "The deleted-file check on SQLite writes (µs, p50, interleaved)",
+                ["operation", "check on", "check off", "difference", "ratio"],
+                filecheck,
+                ["The check: one `fstat` of a descriptor held on the file (`st_nlink == 0`)."],
             )
         )
     return info, sections

@@ -40,6 +40,8 @@ from aether_memory.core.errors import (
     InvalidInput,
     NotFound,
     SerializationError,
+    StorageFull,
+    StoreDamaged,
     TooLarge,
 )
 from aether_memory.core.ranking import RankingWeights
@@ -97,6 +99,8 @@ __all__ = [
     "SessionInfo",
     "Settings",
     "Skill",
+    "StorageFull",
+    "StoreDamaged",
     "TTLs",
     "TooLarge",
     "ToolCache",

@@ -402,6 +402,7 @@ def _facts(**caps: Any) -> doctor.ServerFacts:
         "maxmemory_policy": "noeviction",
     }  # fmt: skip
     used, limit = caps.pop("used", 10), caps.pop("limit", 0)
+    evicted = caps.pop("evicted", 0)
     return doctor.ServerFacts(
         url="redis://:secret@h:6379/0",
         namespace="default",
@@ -411,6 +412,7 @@ def _facts(**caps: Any) -> doctor.ServerFacts:
         used_memory=used,
         maxmemory=limit,
         namespace_keys=3,
+        evicted_keys=evicted,
     )
 
 
@@ -418,7 +420,10 @@ def _facts(**caps: Any) -> doctor.ServerFacts:
     ("caps", "name", "status", "words"),
     [
         ({}, "eviction", "OK", "noeviction"),
-        ({"maxmemory_policy": "volatile-lru"}, "eviction", "OK", "only keys with a TTL"),
+        ({"maxmemory_policy": "volatile-lru"}, "eviction", "FAIL", "volatile-lru"),
+        ({"evicted": 7}, "evictions", "FAIL", "7 keys evicted"),
+        ({"evicted": 0}, "evictions", "OK", "no key evicted"),
+        ({"used": 101, "limit": 100}, "memory", "FAIL", "storage_full"),
         ({"maxmemory_policy": "allkeys-lfu"}, "eviction", "FAIL", "allkeys-lfu"),
         ({"maxmemory_policy": None}, "eviction", "WARN", "unknown"),
         ({"aof": False, "rdb": True}, "persistence", "WARN", "RDB snapshots only"),

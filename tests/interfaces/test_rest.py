@@ -202,6 +202,7 @@ def test_every_library_code_has_a_status() -> None:
     }
     assert codes <= set(STATUS_BY_CODE)
     assert STATUS_BY_CODE["invalid_input"] == 400 and STATUS_BY_CODE["unavailable"] == 503
+    assert STATUS_BY_CODE["storage_full"] == 507 and STATUS_BY_CODE["damaged"] == 500
 
 
 def test_api_keys_format() -> None:

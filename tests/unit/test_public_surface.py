@@ -22,6 +22,7 @@ def test_exported_members() -> None:
         "TooLarge", "WorkingMemory", "__version__", "CachedEmbedder", "Embedder", "Episode",
         "Hit", "Introspection", "Memorable", "MemoryRecord", "RankingWeights", "Skill",
         "default_embedder", "embedder_from_name", "AgentRun", "AsyncAgentRun",
+        "StorageFull", "StoreDamaged",
     }  # fmt: skip
 
 

@@ -45,6 +45,7 @@ class ServerFacts:
     used_memory: int | None = None
     maxmemory: int | None = None
     namespace_keys: int | None = None
+    evicted_keys: int | None = None
 
 
 def _mib(n: int) -> str:
@@ -104,6 +105,7 @@ def assess(facts: ServerFacts) -> list[Check]:
         )
     checks += _persistence(caps)
     checks.append(_eviction(caps, facts.url))
+    checks.append(_evictions(facts))
     checks.append(_memory(facts))
     n = facts.namespace_keys
     checks.append(
@@ -181,22 +183,32 @@ def _eviction(caps: Capabilities, url: str) -> Check:
             "WARN",
             "eviction",
             "unknown: the server refuses CONFIG GET maxmemory-policy",
-            "make sure it is noeviction or volatile-*: durable memories have no TTL",
+            "make sure it is noeviction: every other policy can evict this project's keys",
         )
     try:
         guard_eviction(caps, url, strict=True)
     except ConfigurationError as exc:  # the eviction guard's own words
         return Check("FAIL", "eviction", f"maxmemory-policy {policy}", str(exc))
-    if policy == "noeviction":
-        return Check(
-            "OK",
-            "eviction",
-            "noeviction: nothing is evicted; writes fail loudly when maxmemory is reached",
-        )
     return Check(
         "OK",
         "eviction",
-        f"{policy}: only keys with a TTL (working memory, events, caches) can be evicted early",
+        f"{policy}: nothing is evicted; writes fail loudly (storage_full) at maxmemory",
+    )
+
+
+def _evictions(facts: ServerFacts) -> Check:
+    n = facts.evicted_keys
+    if n is None:
+        return Check("WARN", "evictions", "unknown: INFO stats gave no evicted_keys")
+    if n == 0:
+        return Check("OK", "evictions", "no key evicted since the server started")
+    return Check(
+        "FAIL",
+        "evictions",
+        f"{n} keys evicted since the server started (INFO stats evicted_keys): memories, "
+        "checkpoints or sessions may be among them",
+        "set maxmemory-policy noeviction; check what is missing with `aether inspect` and "
+        "restore from an export",
     )
 
 
@@ -209,6 +221,8 @@ def _memory(facts: ServerFacts) -> Check:
     share = used / limit
     finding = f"{_mib(used)} used of maxmemory {_mib(limit)} ({share:.0%})"
     advice = "raise maxmemory (CONFIG SET maxmemory ...) or forget old memories"
+    if share >= 1 and facts.capabilities.maxmemory_policy == "noeviction":
+        return Check("FAIL", "memory", f"full: {finding}; writes fail with storage_full", advice)
     if share >= 0.95:
         return Check("FAIL", "memory", finding, advice)
     if share >= 0.8:
@@ -248,6 +262,7 @@ def read_facts(client: redis.Redis, url: str, ns: str) -> ServerFacts:
         capabilities=caps,
         used_memory=_int(info.get("used_memory")),
         maxmemory=_int(info.get("maxmemory")),
+        evicted_keys=_int(info.get("evicted_keys")),
         namespace_keys=len(namespace_keys(client, ns)),
     )
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
+from aether_memory.backends.redis import probe
 from aether_memory.core.codec import dumps
 from aether_memory.core.config import Settings
 from aether_memory.core.context import Section
@@ -128,14 +129,11 @@ def redacted(url: str) -> str:
 
 
 def guard_eviction(caps: Capabilities, url: str, strict: bool) -> None:
-    """Warn about (or with `strict`, refuse) a server that may evict durable memories."""
+    """Warn about (or with `strict`, refuse) a server that may evict this project's keys
+    (any policy but ``noeviction``; see `Capabilities.evicts_durable_keys`)."""
     if not caps.evicts_durable_keys:
         return
-    message = (
-        f"Redis at {redacted(url)} has maxmemory-policy {caps.maxmemory_policy}: it may evict "
-        "identity, checkpoints and long-term memories, which have no TTL. Use noeviction or a "
-        "volatile-* policy (CONFIG SET maxmemory-policy noeviction)."
-    )
+    message = probe.eviction_message(str(caps.maxmemory_policy), redacted(url))
     if strict:
         raise ConfigurationError(message)
     log.warning("aether-memory: %s", message)

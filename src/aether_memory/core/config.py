@@ -40,6 +40,7 @@ DEFAULT_SOCKET_TIMEOUT = 5.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_MAX_CONNECTIONS = 64
 DEFAULT_RETRIES = 3
+DEFAULT_WATCH_INTERVAL = 30.0  # seconds between re-checks of the server's eviction policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ class Options:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     retries: int = DEFAULT_RETRIES
+    watch_interval: float = DEFAULT_WATCH_INTERVAL
     strict: bool = False  # refuse servers that may evict durable keys, instead of warning
 
     def with_(self, **changes: Any) -> Options:

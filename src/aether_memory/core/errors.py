@@ -10,6 +10,8 @@ Every error the library raises on purpose derives from `AetherError`::
     ├── SerializationError       serialization   no    stored bytes could not be decoded
     ├── ConfigurationError       configuration   no    settings are missing or contradictory
     ├── ClientClosed             closed          no    the Memory was used after close()
+    ├── StorageFull              storage_full    no    Redis is at maxmemory and refuses writes
+    ├── StoreDamaged             damaged         no    a SQLite file is corrupt, deleted or replaced
     └── BackendUnavailable       unavailable     yes   the store could not be reached in time
 
 Driver errors are translated into this tree in one place per backend (``raise … from exc``),
@@ -66,6 +68,26 @@ class ClientClosed(AetherError, RuntimeError):
     """The memory client was used after it was closed."""
 
     code = "closed"
+
+
+class StorageFull(AetherError):
+    """Redis reached ``maxmemory`` under ``noeviction`` and refuses writes.
+
+    Not an outage: the server answers and its data is intact, so there is no switch to a
+    fallback (whose empty store would hide everything the agent had). Nothing was written;
+    raise ``maxmemory`` or free space, then retry.
+    """
+
+    code = "storage_full"
+
+
+class StoreDamaged(AetherError):
+    """A SQLite file is unreadable, or was deleted or replaced while it was open.
+
+    The message names the file and what to do. Nothing was written by the call that raised.
+    """
+
+    code = "damaged"
 
 
 class BackendUnavailable(AetherError):

@@ -80,8 +80,10 @@ class Capabilities:
 
     @property
     def evicts_durable_keys(self) -> bool:
-        """True when the server may evict keys that have no TTL (``allkeys-*`` policies)."""
-        return bool(self.maxmemory_policy and self.maxmemory_policy.startswith("allkeys-"))
+        """True when the server may evict this project's durable data: any policy but
+        ``noeviction``. ``allkeys-*`` evicts everything; ``volatile-*`` evicts every key with a
+        TTL, and long-term memories, checkpoints, skills and sessions all have one."""
+        return evicting(self.maxmemory_policy)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -214,6 +216,36 @@ class Introspection:
         return "\n".join(lines)
 
 
+def evicting(policy: str | None) -> bool:
+    """True for a ``maxmemory-policy`` that can evict this project's keys (all but
+    ``noeviction``; None, a server that hides its policy, is not known to evict)."""
+    return policy is not None and policy != "noeviction"
+
+
+@dataclass(frozen=True, slots=True)
+class Checkup:
+    """What a store found wrong with itself just now (see `Health`).
+
+    Attributes:
+        full: Redis is at ``maxmemory`` under ``noeviction``: writes fail with `StorageFull`.
+        evicted_keys: keys the Redis server evicted since it started (``INFO stats``), or
+            ``None`` where unknown or not applicable.
+        warnings: problems a person should act on, each saying what to do.
+    """
+
+    full: bool = False
+    evicted_keys: int | None = None
+    warnings: tuple[str, ...] = ()
+
+    def __add__(self, other: Checkup) -> Checkup:
+        evicted = [n for n in (self.evicted_keys, other.evicted_keys) if n is not None]
+        return Checkup(
+            self.full or other.full,
+            sum(evicted) if evicted else None,
+            self.warnings + other.warnings,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Health:
     """Which store serves calls now, and what is waiting to be replayed.
@@ -228,6 +260,10 @@ class Health:
         switches: how often this client switched store (to the fallback and back).
         dropped: replayed writes the primary refused (logged as errors, then skipped).
         last_error: why the primary was last found unreachable.
+        full: Redis is at ``maxmemory`` under ``noeviction``: writes fail with `StorageFull`.
+        evicted_keys: keys Redis evicted since it started (``None`` where unknown).
+        warnings: problems to act on now (an evicting policy, a full server, evicted keys,
+            a damaged or lost SQLite file), each saying what to do.
     """
 
     serving: str
@@ -239,6 +275,11 @@ class Health:
     switches: int = 0
     dropped: int = 0
     last_error: str | None = None
+    full: bool = False
+    evicted_keys: int | None = None
+    warnings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["warnings"] = list(self.warnings)
+        return data

@@ -36,8 +36,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "configuration": 503,
     "unavailable": 503,
     "closed": 503,
-    # Stored bytes this version cannot decode: a fault on the server's side.
+    # Redis is full: the request was fine, the server cannot store it (WebDAV's 507).
+    "storage_full": 507,
+    # Stored bytes this version cannot decode, a damaged file: a fault on the server's side.
     "serialization": 500,
+    "damaged": 500,
 }
 """HTTP status for each `AetherError.code`; codes not listed are 500."""
 
@@ -53,6 +56,7 @@ CODE_BY_STATUS: dict[int, str] = {
     415: "unsupported_media_type",
     500: "internal",
     503: "unavailable",
+    507: "storage_full",
 }
 """Error code for HTTP-level errors that do not come from the library."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from aether_memory.core.errors import SerializationError
+
 __all__ = ["Candidate", "Row", "decode_row", "text"]
 
 # A long-term memory as a store returns it: field name -> raw value.
@@ -20,7 +22,15 @@ class Candidate(NamedTuple):
 
 
 def text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    """A stored text field as a string; bytes that are not UTF-8 mean a damaged store."""
+    if not isinstance(value, bytes):
+        return str(value)
+    try:
+        return value.decode()
+    except UnicodeDecodeError as exc:
+        raise SerializationError(
+            f"a stored text field is not valid UTF-8 ({exc}): the store is damaged"
+        ) from exc
 
 
 def decode_row(row: Row) -> dict[str, Any]:

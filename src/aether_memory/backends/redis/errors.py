@@ -11,6 +11,7 @@ from aether_memory.core.errors import (
     BackendUnavailable,
     ConfigurationError,
     InvalidInput,
+    StorageFull,
 )
 
 
@@ -25,10 +26,12 @@ def translate(exc: rx.RedisError) -> AetherError:
         )
     if isinstance(exc, rx.ReadOnlyError | rx.TryAgainError | rx.ClusterDownError):
         return BackendUnavailable(f"Redis cannot take writes right now: {exc}", maybe_applied=False)
-    if isinstance(exc, rx.OutOfMemoryError):
-        return BackendUnavailable(
-            f"Redis is out of memory and refuses writes ({exc}); raise maxmemory or free space",
-            maybe_applied=False,
+    # Full is not down: a fallback would serve an empty store and hide everything Redis
+    # holds, so this error is not a `BackendUnavailable` (the fallback lets it through).
+    if isinstance(exc, rx.OutOfMemoryError) or "OOM command not allowed" in str(exc):
+        return StorageFull(
+            f"Redis is at maxmemory and refuses writes ({exc}); nothing was written. Raise "
+            "maxmemory (CONFIG SET maxmemory ...) or free space (forget old memories), then retry"
         )
     if str(exc).startswith("MISCONF"):
         return BackendUnavailable(

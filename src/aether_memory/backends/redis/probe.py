@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aether_memory.core.types import Capabilities
+from aether_memory.core.types import Capabilities, Checkup, evicting
 
 
 def _text(value: Any) -> str:
@@ -65,3 +65,58 @@ def capabilities(
         maxmemory_policy=_config_value(policy_reply, "maxmemory-policy"),
         cluster=_text(info.get("redis_mode", "standalone")) == "cluster",
     )
+
+
+def eviction_message(policy: str, where: str) -> str:
+    """Why `policy` endangers this project's data on the server `where`, and what to do."""
+    reach = (
+        "every key"
+        if policy.startswith("allkeys-")
+        else "every key with a TTL, and long-term memories, checkpoints, skills and sessions "
+        "all have one"
+    )
+    return (
+        f"Redis at {where} has maxmemory-policy {policy}: under memory pressure it evicts "
+        f"{reach}, so memories can vanish without an error. Use CONFIG SET maxmemory-policy "
+        "noeviction (and maxmemory-policy noeviction in redis.conf): a full server then refuses "
+        "writes loudly instead"
+    )
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MiB"
+
+
+def checkup(info: Any, policy_reply: Any, where: str) -> Checkup:
+    """What is wrong with a server, from its ``INFO`` (default sections: memory and stats
+    included) and ``CONFIG GET maxmemory-policy`` replies."""
+    info = info if isinstance(info, Mapping) else {}
+    policy = _config_value(policy_reply, "maxmemory-policy")
+    if policy is None and "maxmemory_policy" in info:  # a server that refuses CONFIG
+        policy = _text(info["maxmemory_policy"])
+    used, limit = _number(info.get("used_memory")), _number(info.get("maxmemory"))
+    evicted = _number(info.get("evicted_keys"))
+    warnings = []
+    if evicting(policy):
+        warnings.append(eviction_message(str(policy), where))
+    if evicted:
+        warnings.append(
+            f"Redis at {where} has evicted {evicted} keys since it started (INFO stats "
+            "evicted_keys): memories, checkpoints or sessions of this project may be among "
+            "them; check with `aether inspect`, restore from an export, and use noeviction"
+        )
+    full = bool(limit and used is not None and used >= limit and not evicting(policy))
+    if full:
+        warnings.append(
+            f"Redis at {where} is full: {_mib(used or 0)} used of maxmemory {_mib(limit or 0)} "
+            "under noeviction, so every write fails with storage_full. Raise maxmemory "
+            "(CONFIG SET maxmemory ...) or forget old memories"
+        )
+    return Checkup(full=full, evicted_keys=evicted, warnings=tuple(warnings))
+
+
+def _number(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -5,10 +5,22 @@ expiry), so that the SQLite store mirrors the Redis store key for key.
 Every write is one ``BEGIN IMMEDIATE`` transaction (the file's write lock is taken up front, so
 two processes never deadlock upgrading a read to a write); readers never block in WAL mode.
 Expired keys are invisible to reads and purged lazily when written and by a periodic sweep.
+
+A file deleted or replaced while open would take every later write with it: the open
+connections keep writing into the unlinked inode, and nothing reports it. So each write checks,
+after it commits and before it is acknowledged, that the file opened still has a name (one
+``fstat`` of a descriptor held for this: deleting it or renaming another file over it leaves it
+with none); new connections and health checks also compare the path's inode. A store then
+refuses (`StoreDamaged`); a fallback, whose file holds writes owed to the primary, re-creates it
+from the copy its open connection still reads (``VACUUM INTO``), loudly, so nothing is lost.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
+import os
 import sqlite3
 import threading
 import time
@@ -16,8 +28,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from aether_memory.core.errors import AetherError, BackendUnavailable, ConfigurationError
+from aether_memory.core.errors import (
+    AetherError,
+    BackendUnavailable,
+    ConfigurationError,
+    StoreDamaged,
+)
+
+log = logging.getLogger("aether_memory")
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 10.0
@@ -48,10 +68,23 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def translate(exc: sqlite3.Error) -> AetherError:
-    """The `AetherError` a caller should see for a sqlite3 error."""
+_DAMAGED = ("malformed", "not a database", "could not decode", "corrupt")
+
+
+def damaged(path: Path, detail: object) -> StoreDamaged:
+    """The error for a file SQLite cannot read as a database."""
+    return StoreDamaged(
+        f"the SQLite file {path} is damaged ({detail}). Restore it from a backup (aether "
+        f"import), or salvage it with `sqlite3 {path} .recover`; to start empty, move it aside"
+    )
+
+
+def translate(exc: sqlite3.Error, path: Path) -> AetherError:
+    """The `AetherError` a caller should see for a sqlite3 error on the file `path`."""
+    message = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and any(d in message.lower() for d in _DAMAGED):
+        return damaged(path, exc)  # first: "database disk image is malformed" is no disk fault
     if isinstance(exc, sqlite3.OperationalError):
-        message = str(exc)
         if "locked" in message or "busy" in message:
             return BackendUnavailable(
                 f"the SQLite file stayed locked by another writer: {exc}", maybe_applied=False
@@ -60,20 +93,43 @@ def translate(exc: sqlite3.Error) -> AetherError:
             return BackendUnavailable(
                 f"SQLite cannot write its file ({exc}); check free space", maybe_applied=False
             )
-    return AetherError(f"SQLite error: {exc}")
+    return AetherError(f"SQLite error on {path}: {exc}")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode `path` names now, or None if nothing is there."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 class Database:
     """A SQLite file in WAL mode with one connection per thread."""
 
-    def __init__(self, path: str | Path, schema: str = KERNEL_SCHEMA) -> None:
+    def __init__(
+        self, path: str | Path, schema: str = KERNEL_SCHEMA, *, rescue: bool = False
+    ) -> None:
+        """Describe the file; nothing is opened yet.
+
+        Args:
+            path: The file (created by `open` if missing).
+            schema: The tables, created by `open`.
+            rescue: Re-create the file from the open copy if it is deleted while open
+                (a fallback's queue), instead of refusing every later write.
+        """
         self.path = Path(path)
         self._schema = schema
+        self._rescue = rescue
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._writes = 0
         self._closed = False
+        self._identity: tuple[int, int] | None = None  # the file opened, once it is
+        self._fd: int | None = None  # held on that file, to see it lose its name cheaply
+        self._generation = 0  # bumped when the file is re-created: connections reopen
 
     def open(self) -> None:
         """Create the file, its folder and its tables (idempotent)."""
@@ -84,16 +140,34 @@ class Database:
         try:
             self.conn.executescript(self._schema)  # its own transaction: IF NOT EXISTS each
         except sqlite3.Error as exc:
-            raise translate(exc) from exc
+            raise translate(exc, self.path) from exc
         with self.write() as c:
             c.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        self._hold()
+
+    def _hold(self) -> None:
+        """Remember which file the path names now, and hold a descriptor on it."""
+        # Closed only when the file is abandoned (at close, or once it was re-created):
+        # closing any descriptor of a file drops the process's POSIX locks on it, SQLite's too.
+        fd, self._fd = self._fd, os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        self._identity = _identity(self.path)
+        if fd is not None:
+            os.close(fd)
 
     def _connect(self) -> sqlite3.Connection:
         if self._closed:
             raise AetherError("this SQLite store is closed")
+        self.check_file()
+        # Once open, never create the file again by connecting: a missing file is an error.
+        target = self.path if self._identity is None else f"file:{quote(str(self.path))}?mode=rw"
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+                target,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=self._identity is not None,
             )
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a commit survives the process being killed; a power cut
@@ -101,23 +175,120 @@ class Database:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(translate(exc, self.path), StoreDamaged):
+                raise damaged(self.path, exc) from exc
             raise ConfigurationError(f"cannot open SQLite file {self.path}: {exc}") from exc
+        except UnicodeDecodeError as exc:  # a damaged header read back as text
+            if conn is not None:
+                conn.close()
+            raise damaged(self.path, exc) from exc
         with self._guard:
             self._connections.append(conn)
         return conn
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """This thread's connection (opened on first use)."""
+        """This thread's connection (opened on first use, and again after a re-creation)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and self._local.generation != self._generation:
+            with self._guard:
+                self._connections.remove(conn)
+            conn.close()  # safe: SQLite neither checkpoints nor unlinks a moved file's WAL
+            conn = None
         if conn is None:
             conn = self._local.conn = self._connect()
+            self._local.generation = self._generation
         return conn
+
+    def problems(self) -> list[str]:
+        """What is wrong with the file now (for health checks): empty when all is well."""
+        if self._identity is None or _identity(self.path) == self._identity:
+            return []
+        return [self._lost_message()]
+
+    def _lost_message(self) -> str:
+        return (
+            f"the SQLite file {self.path} was deleted or replaced while open: writes are "
+            "refused, so that none is acknowledged into a file that is gone. Put the file "
+            "back, or reopen the store to use what is at that path now"
+        )
+
+    def check_file(self, committed: bool = False) -> None:
+        """Make sure the path still names the file that was opened.
+
+        Raises:
+            StoreDamaged: It does not (a store; or a fallback whose last write, `committed`
+                just before another process replaced the file, may not have been kept).
+        """
+        if self._identity is None or _identity(self.path) == self._identity:
+            return
+        if not self._rescue:
+            raise StoreDamaged(self._lost_message())
+        with self._guard:
+            if _identity(self.path) == self._identity:
+                return  # another thread re-created it meanwhile
+            kept = self._recreate()
+        if committed and not kept:
+            raise StoreDamaged(
+                f"the SQLite file {self.path} was replaced during this write, which may not "
+                "have been kept; retry it"
+            )
+
+    def _recreate(self) -> bool:
+        """Put a file back at the path (the caller holds `_guard`); True if it holds what
+        this process had, False if another process (or a person) put a file there first."""
+        lock = self.path.with_name(self.path.name + ".lock")
+        with open(lock, "a+b") as held:  # one process at a time, across processes
+            fcntl.flock(held, fcntl.LOCK_EX)
+            kept = _identity(self.path) is None and self._copy_back()
+            # Whatever is at the path now (the copy, another process's, a person's, or a new
+            # empty file) gets the tables, and every connection moves to it.
+            with contextlib.closing(sqlite3.connect(self.path)) as fresh:
+                fresh.executescript(self._schema)
+            self._hold()
+            self._generation += 1
+        log.error(
+            "aether-memory: the SQLite file %s was deleted or replaced while open; %s. Do not "
+            "delete it while a client runs",
+            self.path,
+            "it was re-created from the copy this process still had open, nothing lost"
+            if kept
+            else "now using the file found there (writes queued only in the old one are lost)",
+        )
+        return kept
+
+    def _copy_back(self) -> bool:
+        """Write the deleted file's content, as an open connection still reads it, back to
+        the path. False if no connection can read it."""
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.rescue")
+        for conn in [getattr(self._local, "conn", None), *self._connections]:
+            if conn is None or conn.in_transaction:
+                continue
+            try:
+                tmp.unlink(missing_ok=True)
+                conn.execute("VACUUM INTO ?", (str(tmp),))
+            except sqlite3.Error:
+                continue
+            # The sidecars left at the path belong to the deleted file: a new file must
+            # not pick them up (open connections keep theirs by descriptor).
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:  # a process that does not rescue made a new file
+                return False
+            finally:
+                tmp.unlink()
+            return True
+        return False
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Cursor]:
         """One write transaction; rolled back if anything inside raises. Inside another
-        write of the same thread it joins that transaction (commits with it)."""
+        write of the same thread it joins that transaction (commits with it). Refused (or,
+        for a fallback, followed by a re-creation) if the file was deleted or replaced."""
         conn = self.conn
         if getattr(self._local, "depth", 0):
             self._local.depth += 1
@@ -129,7 +300,7 @@ class Database:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise translate(exc) from exc
+            raise translate(exc, self.path) from exc
         cur = conn.cursor()
         self._local.depth = 1
         try:
@@ -139,10 +310,14 @@ class Database:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
-                raise translate(exc) from exc
+                raise translate(exc, self.path) from exc
             raise
         finally:
             self._local.depth = 0
+        # Deleted (or replaced): this write went into a file that is gone. Refuse to
+        # acknowledge it, or keep it by re-creating the file from this connection's copy.
+        if self._fd is not None and os.fstat(self._fd).st_nlink == 0:
+            self.check_file(committed=True)
         self._writes += 1
         if self._writes % SWEEP_EVERY == 0:
             self.sweep()
@@ -153,7 +328,9 @@ class Database:
         try:
             yield self.conn.cursor()
         except sqlite3.Error as exc:
-            raise translate(exc) from exc
+            raise translate(exc, self.path) from exc
+        except UnicodeDecodeError as exc:  # a damaged page read back as text
+            raise damaged(self.path, exc) from exc
 
     def sweep(self, limit: int = 1000) -> int:
         """Delete up to `limit` expired keys (bounded: it runs on the write path); returns
@@ -174,6 +351,9 @@ class Database:
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 # -- the Redis-shaped operations (all take a cursor inside a transaction) ---------------------

@@ -7,7 +7,7 @@ import logging
 from aether_memory.backends.redis._async.store import AsyncRedisStore
 from aether_memory.client.common import check_url, guard_eviction, redacted, sqlite_path
 from aether_memory.core.config import Options
-from aether_memory.core.errors import ConfigurationError
+from aether_memory.core.errors import ConfigurationError, StoreDamaged
 from aether_memory.storage._async.fallback import AsyncFallbackStore
 from aether_memory.storage._async.store import AsyncStore
 
@@ -34,8 +34,8 @@ async def open_store(url: str, options: Options, fallback: str | None = None) ->
     if fallback and check_url(fallback) != "sqlite":
         raise ConfigurationError(f"the fallback must be a sqlite:/// URL, not {fallback!r}")
 
-    async def connect() -> AsyncStore:
-        redis = await AsyncRedisStore.connect(url, options)
+    async def connect() -> AsyncRedisStore:
+        redis = await AsyncRedisStore.connect(url, options, redacted(url))
         try:
             guard_eviction(redis.capabilities, url, options.strict)
         except BaseException:
@@ -46,7 +46,21 @@ async def open_store(url: str, options: Options, fallback: str | None = None) ->
 
     if not fallback:
         return await connect()
-    local = await AsyncSqliteStore.connect(sqlite_path(fallback), options)
+    try:
+        local = await AsyncSqliteStore.connect(sqlite_path(fallback), options, rescue=True)
+        try:
+            await local.outbox_depth()  # reads the queue: a damaged one is found now
+        except BaseException:
+            await local.aclose()
+            raise
+    except StoreDamaged as exc:
+        # A broken fallback must not keep a healthy Redis from serving: serve without one,
+        # and say so loudly, here and in every health check.
+        note = f"the fallback {fallback} is unusable, so calls fail while Redis is down: {exc}"
+        log.error("aether-memory: %s", note)
+        redis = await connect()
+        redis.notes.append(note)
+        return redis
     try:
         return await AsyncFallbackStore.open(connect, local)
     except BaseException:

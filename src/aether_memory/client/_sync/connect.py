@@ -8,7 +8,7 @@ import logging
 from aether_memory.backends.redis._sync.store import RedisStore
 from aether_memory.client.common import check_url, guard_eviction, redacted, sqlite_path
 from aether_memory.core.config import Options
-from aether_memory.core.errors import ConfigurationError
+from aether_memory.core.errors import ConfigurationError, StoreDamaged
 from aether_memory.storage._sync.fallback import FallbackStore
 from aether_memory.storage._sync.store import Store
 
@@ -35,8 +35,8 @@ def open_store(url: str, options: Options, fallback: str | None = None) -> Store
     if fallback and check_url(fallback) != "sqlite":
         raise ConfigurationError(f"the fallback must be a sqlite:/// URL, not {fallback!r}")
 
-    def connect() -> Store:
-        redis = RedisStore.connect(url, options)
+    def connect() -> RedisStore:
+        redis = RedisStore.connect(url, options, redacted(url))
         try:
             guard_eviction(redis.capabilities, url, options.strict)
         except BaseException:
@@ -47,7 +47,21 @@ def open_store(url: str, options: Options, fallback: str | None = None) -> Store
 
     if not fallback:
         return connect()
-    local = SqliteStore.connect(sqlite_path(fallback), options)
+    try:
+        local = SqliteStore.connect(sqlite_path(fallback), options, rescue=True)
+        try:
+            local.outbox_depth()  # reads the queue: a damaged one is found now
+        except BaseException:
+            local.close()
+            raise
+    except StoreDamaged as exc:
+        # A broken fallback must not keep a healthy Redis from serving: serve without one,
+        # and say so loudly, here and in every health check.
+        note = f"the fallback {fallback} is unusable, so calls fail while Redis is down: {exc}"
+        log.error("aether-memory: %s", note)
+        redis = connect()
+        redis.notes.append(note)
+        return redis
     try:
         return FallbackStore.open(connect, local)
     except BaseException:

@@ -12,6 +12,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -197,15 +198,25 @@ class Memory:
 
     def health(self) -> Health:
         """Which store serves calls now and, with a fallback, how many writes wait for
-        replay. Never raises for an unreachable server: it says so."""
+        replay; and what needs a person's attention (`Health.warnings`: an evicting policy,
+        a full server, evicted keys, a damaged or lost file), read from the server now.
+        Never raises for an unreachable server: it says so."""
         if isinstance(self._store, FallbackStore):
-            return self._store.health()
-        backend = self._store.capabilities.backend
+            health = self._store.health()
+        else:
+            backend = self._store.capabilities.backend
+            try:
+                self._store.ping()
+            except BackendUnavailable as exc:
+                return Health(serving=backend, primary=backend, ok=False, last_error=str(exc))
+            health = Health(serving=backend, primary=backend)
         try:
-            self._store.ping()
-        except BackendUnavailable as exc:
-            return Health(serving=backend, primary=backend, ok=False, last_error=str(exc))
-        return Health(serving=backend, primary=backend)
+            found = self._store.checkup()
+        except BackendUnavailable as exc:  # it went down between the two round trips
+            return replace(health, ok=False, last_error=str(exc))
+        return replace(
+            health, full=found.full, evicted_keys=found.evicted_keys, warnings=found.warnings
+        )
 
     def cached(self, tool: str, ttl: float | None = None) -> Callable[[F], F]:
         """Decorate a tool function so that its results are cached by tool name + arguments.

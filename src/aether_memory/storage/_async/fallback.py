@@ -38,11 +38,11 @@ from typing import Any
 from opentelemetry import metrics
 
 from aether_memory.core.config import SessionTTLs
-from aether_memory.core.errors import AetherError, BackendUnavailable
+from aether_memory.core.errors import AetherError, BackendUnavailable, StorageFull
 from aether_memory.core.ids import new_id
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
-from aether_memory.core.types import Capabilities, Health
+from aether_memory.core.types import Capabilities, Checkup, Health
 from aether_memory.storage import background
 from aether_memory.storage._async.store import (
     AsyncLongTermStore,
@@ -152,6 +152,14 @@ class AsyncFallbackStore:
             last_error=self._last_error,
         )
 
+    async def checkup(self) -> Checkup:
+        """The fallback file's problems, and the primary's while it serves."""
+        found = await self._fallback.checkup()
+        if self._up and self._primary is not None:
+            with contextlib.suppress(BackendUnavailable):  # the next call switches over
+                found = await self._primary.checkup() + found
+        return found
+
     async def _call(self, op: str, *args: Any) -> Any:
         for _ in range(_ATTEMPTS):
             if self._up and self._primary is not None:
@@ -251,7 +259,7 @@ class AsyncFallbackStore:
                 await self._primary.ping()
                 if await self._replay(self._primary):
                     return
-            except BackendUnavailable as exc:
+            except (BackendUnavailable, StorageFull) as exc:
                 self._last_error = str(exc)
             except Exception:  # never die: the client would stay on the fallback for good
                 log.exception("aether-memory: replaying the outbox failed; will retry")
@@ -297,18 +305,32 @@ class AsyncFallbackStore:
 
     async def _apply_batch(self, primary: AsyncStore, batch: list[tuple[int, bytes]]) -> None:
         """Apply outbox entries in one round trip, then remove them (a crash in between
-        replays them again, which applies nothing twice)."""
-        writes: list[tuple[str, list[Any]]] = []
-        for _, entry in batch:
+        replays them again, which applies nothing twice). A write the primary has no room
+        for, or cannot take right now, stays queued with every entry after it, and the
+        error is raised: the replay is retried later.
+
+        Raises:
+            StorageFull: The primary is full.
+            BackendUnavailable: The primary could not take a write.
+        """
+        decoded: list[tuple[int, tuple[str, list[Any]] | None]] = []
+        for seq, entry in batch:
             try:
-                writes.append(decode(entry))
+                decoded.append((seq, decode(entry)))
             except AetherError as exc:  # a damaged entry cannot be replayed: say so, skip it
                 self._refused("an outbox entry", exc)
-        errors = await primary.replay(writes)
-        for (op, _), error in zip(writes, errors, strict=True):
-            if error is not None:
-                self._refused(op, error)
-        await self._fallback.outbox_remove([seq for seq, _ in batch])
+                decoded.append((seq, None))
+        errors = iter(await primary.replay([w for _, w in decoded if w is not None]))
+        done: list[int] = []
+        for seq, write in decoded:
+            error = None if write is None else next(errors)
+            if isinstance(error, StorageFull | BackendUnavailable):
+                await self._fallback.outbox_remove(done)
+                raise error  # kept: retried once the primary has room again
+            if write is not None and error is not None:
+                self._refused(write[0], error)
+            done.append(seq)
+        await self._fallback.outbox_remove(done)
 
     def _refused(self, what: str, exc: Exception) -> None:
         self._dropped += 1

@@ -13,7 +13,7 @@ from aether_memory.core.config import SessionTTLs
 from aether_memory.core.errors import AetherError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
-from aether_memory.core.types import Capabilities
+from aether_memory.core.types import Capabilities, Checkup
 from aether_memory.storage.rows import Candidate, Row
 
 HashKind = Literal["working", "scratch"]
@@ -32,6 +32,11 @@ class AsyncStore(Protocol):
     async def aclose(self) -> None: ...
 
     async def ping(self) -> bool: ...
+
+    async def checkup(self) -> Checkup:
+        """Read what is wrong right now (eviction policy, memory, file state); at most one
+        round trip. Raises `BackendUnavailable` like any call when the store is down."""
+        ...
 
     # -- agents: identity documents and state -----------------------------------------
     async def agents(self, ns: str) -> list[str]: ...

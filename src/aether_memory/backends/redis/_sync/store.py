@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -11,7 +13,6 @@ from redis import ConnectionPool, Redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from aether_memory.backends.redis import probe
@@ -28,12 +29,16 @@ from aether_memory.core.config import Options, SessionTTLs
 from aether_memory.core.errors import AetherError, ConfigurationError, Conflict
 from aether_memory.core.ids import new_id
 from aether_memory.core.keys import SessionKeys
-from aether_memory.core.types import Capabilities
+from aether_memory.core.types import Capabilities, Checkup
+from aether_memory.storage import background
 from aether_memory.storage._sync.store import EventRow, HashKind, LongTermStore
 
 log = logging.getLogger("aether_memory")
 
 _EVENT_PAGE = 256
+# Backoff between retries after a connection error: at most 0.1 + 0.2 + 0.4 s for 3 retries.
+RETRY_BACKOFF_BASE = 0.05
+RETRY_BACKOFF_CAP = 1.0
 
 
 def _max_ttl(a: int | None, b: int | None) -> int | None:
@@ -54,14 +59,27 @@ class RedisStore:
         self._scripts: dict[str, str] = {}
         self.capabilities = Capabilities(backend="redis", server_version="unknown")
         self.longterm: LongTermStore = RedisLongTerm(self._r, self.capabilities)
+        self.where = "the server"  # the redacted URL, for messages
+        self.notes: list[str] = []  # problems found around this store (a broken fallback)
+        self._watcher: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._closing = False
+        self._reported: frozenset[str] = frozenset()
 
     @classmethod
-    def connect(cls, url: str, options: Options) -> RedisStore:
-        """Connect to `url`, read the server's capabilities and load the scripts."""
+    def connect(cls, url: str, options: Options, where: str = "") -> RedisStore:
+        """Connect to `url`, read the server's capabilities and load the scripts, and start
+        the watch on its eviction policy (`where`, the redacted URL, names it in messages).
+
+        A command is retried only after a connection error (refused, reset: it fails fast),
+        never after a timeout: a server that did not answer in `socket_timeout` will not
+        answer a retry either, and retries would multiply the wait. So one round trip fails
+        within ``connect_timeout + socket_timeout`` plus the backoff of the retries.
+        """
         retry = Retry(
-            ExponentialWithJitterBackoff(cap=1.0, base=0.05),
+            ExponentialWithJitterBackoff(cap=RETRY_BACKOFF_CAP, base=RETRY_BACKOFF_BASE),
             options.retries,
-            supported_errors=(RedisConnectionError, RedisTimeoutError),
+            supported_errors=(RedisConnectionError,),
         )
         try:
             pool = ConnectionPool.from_url(
@@ -76,12 +94,48 @@ class RedisStore:
         except ValueError as exc:
             raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
         store = cls(Redis.from_pool(pool), options)  # the client owns (and closes) the pool
+        store.where = where or "the server"
         try:
             store.probe()
         except BaseException:
             store.close()
             raise
+        policy = store.capabilities.maxmemory_policy
+        if store.capabilities.evicts_durable_keys:  # warned about at connect already
+            store._reported = frozenset({probe.eviction_message(str(policy), store.where)})
+        if options.watch_interval > 0:
+            store._watcher = background.start_thread(store._watch)
         return store
+
+    def checkup(self) -> Checkup:
+        """The eviction policy, evicted keys and memory use, read now (one round trip)."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.info()
+        pipe.config_get("maxmemory-policy")
+        with TRANSLATE:
+            info, policy = pipe.execute(raise_on_error=False)
+        if isinstance(info, RedisError):
+            raise translate(info)
+        policy = None if isinstance(policy, RedisError) else policy
+        return probe.checkup(info, policy, self.where) + Checkup(warnings=tuple(self.notes))
+
+    def _watch(self) -> None:
+        """Re-check the server every `watch_interval` seconds and log each new problem: a
+        policy can be changed at run time (``CONFIG SET``), and evictions show only there."""
+        every = self._options.watch_interval
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                self._wake.wait(every)
+            if self._closing:
+                return
+            try:
+                found = self.checkup()
+            except AetherError:
+                continue  # an outage or a full server is reported by the calls themselves
+            for warning in found.warnings:
+                if warning not in self._reported:
+                    log.warning("aether-memory: %s", warning)
+            self._reported = frozenset(found.warnings)
 
     def probe(self) -> Capabilities:
         """Read modules, version, persistence and eviction policy (one round trip)."""
@@ -136,8 +190,13 @@ class RedisStore:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        if self._owns_client:
-            self._r.close()
+        self._closing = True
+        self._wake.set()
+        try:
+            background.finish_thread(self._watcher)
+        finally:
+            if self._owns_client:
+                self._r.close()
 
     def replay(self, writes: Sequence[tuple[str, Sequence[Any]]]) -> list[AetherError | None]:
         """Apply queued writes (``(op, args)`` as in `storage.outbox`) in one pipelined round

@@ -21,7 +21,7 @@ from aether_memory.core.config import Options, SessionTTLs
 from aether_memory.core.errors import AetherError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
-from aether_memory.core.types import Capabilities
+from aether_memory.core.types import Capabilities, Checkup
 from aether_memory.storage._async.store import AsyncLongTermStore, EventRow, HashKind
 from aether_memory.storage.outbox import OutboxClosed, encode
 from aether_memory.storage.rows import Candidate, Row
@@ -120,9 +120,18 @@ class AsyncSqliteStore:
         self._mirror = Mirror(self._apply)
 
     @classmethod
-    async def connect(cls, path: str | Path, options: Options) -> AsyncSqliteStore:
-        """Open (creating if needed) the database file at `path`."""
-        database = Database(path, KERNEL_SCHEMA + LONGTERM_SCHEMA + OUTBOX_SCHEMA)
+    async def connect(
+        cls, path: str | Path, options: Options, *, rescue: bool = False
+    ) -> AsyncSqliteStore:
+        """Open (creating if needed) the database file at `path`; with `rescue` (a
+        fallback), a file deleted while open is re-created from the open copy instead of
+        refusing writes.
+
+        Raises:
+            StoreDamaged: The file is not a readable SQLite database.
+        """
+        schema = KERNEL_SCHEMA + LONGTERM_SCHEMA + OUTBOX_SCHEMA
+        database = Database(path, schema, rescue=rescue)
         await asyncio.to_thread(database.open)
         return cls(database, options)
 
@@ -132,6 +141,10 @@ class AsyncSqliteStore:
 
     async def ping(self) -> bool:
         return True
+
+    async def checkup(self) -> Checkup:
+        """Whether the file is still the one this store opened (not deleted or replaced)."""
+        return Checkup(warnings=tuple(await asyncio.to_thread(self._db.problems)))
 
     @property
     def path(self) -> Path:
