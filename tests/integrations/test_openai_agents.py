@@ -32,7 +32,6 @@ from aether_memory.integrations.openai_agents import AetherSession, memory_tools
 from aether_memory.tools.definitions import TOOLS
 from tests.word_embedder import WordHashEmbedder
 
-
 OFFLINE = RunConfig(tracing_disabled=True)
 
 

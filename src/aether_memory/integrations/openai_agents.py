@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from aether_memory.core.ids import new_id
 from aether_memory.integrations._async.threads import AsyncThreadStore
 from aether_memory.integrations._common import needs
 from aether_memory.tools import definitions as d
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
     from aether_memory.tools._async.runner import AsyncTools
 
 DEFAULT_AGENT = "openai-agents"
-ITEM_PREFIX = "item:"
 _MAX_POP_RETRIES = 16
 
 __all__ = ["DEFAULT_AGENT", "AetherSession", "memory_tools"]
@@ -74,22 +72,17 @@ class AetherSession:
         self.session_settings = session_settings
         self._threads = AsyncThreadStore(memory, agent, ttl)
 
-    async def _keys(self) -> tuple[list[str], dict[str, Any]]:
-        records = await self._threads.load(self.session_id)
-        return sorted(k for k in records if k.startswith(ITEM_PREFIX)), records
-
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
         """The conversation, oldest first; with `limit`, only its last `limit` items."""
-        keys, records = await self._keys()
+        items = await self._threads.items(self.session_id)
         limit = resolve_session_limit(limit, self.session_settings)
         if limit is not None:
-            keys = keys[-limit:] if limit > 0 else []
-        return [records[k] for k in keys]
+            items = items[-limit:] if limit > 0 else []
+        return [value for _, value in items]
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
         """Append items, in order, in one write."""
-        if items:
-            await self._threads.save(self.session_id, {ITEM_PREFIX + new_id(): i for i in items})
+        await self._threads.append(self.session_id, items)
 
     async def pop_item(self) -> TResponseInputItem | None:
         """Remove and return the newest item (None when the conversation is empty).
@@ -98,12 +91,13 @@ class AetherSession:
         nothing looks again.
         """
         for _ in range(_MAX_POP_RETRIES):
-            keys, records = await self._keys()
-            if not keys:
+            items = await self._threads.items(self.session_id)
+            if not items:
                 return None
-            if await self._threads.delete(self.session_id, [keys[-1]]):
-                item: TResponseInputItem = records[keys[-1]]
-                return item
+            key, item = items[-1]
+            if await self._threads.delete(self.session_id, [key]):
+                popped: TResponseInputItem = item
+                return popped
         return None
 
     async def clear_session(self) -> None:
