@@ -40,7 +40,7 @@ CONVERSATION: list[BaseMessage] = [
         usage_metadata={"input_tokens": 12, "output_tokens": 3, "total_tokens": 15},
         response_metadata={"model_name": "stub", "finish_reason": "tool_calls"},
         id="ai-1",
-    ),  # fmt: skip
+    ),
     ToolMessage(
         '[{"flight": "AF123"}]', tool_call_id="call_1", artifact={"raw": [1, 2]}, name="search"
     ),
