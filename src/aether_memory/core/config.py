@@ -99,6 +99,13 @@ class Options:
 
 
 _TTL = TTLs()
+DEFAULT_REDIS_PORT = 6379
+
+
+def redis_url(host: str, port: int | None, db: int = 0, password: str | None = None) -> str:
+    """The ``redis://`` URL of a host, port, database and password (quoted)."""
+    auth = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}{host}:{port or DEFAULT_REDIS_PORT}/{db}"
 
 
 class Settings(BaseSettings):
@@ -135,12 +142,15 @@ class Settings(BaseSettings):
         if self.url:
             return self.url
         if self.redis_host or self.redis_port:
-            auth = ""
-            if self.redis_password and self.redis_password.get_secret_value():
-                auth = f":{quote(self.redis_password.get_secret_value(), safe='')}@"
-            host = self.redis_host or "127.0.0.1"
-            return f"redis://{auth}{host}:{self.redis_port or 6379}/{self.redis_db}"
+            return redis_url(
+                self.redis_host or "127.0.0.1", self.redis_port, self.redis_db, self.password()
+            )
         return None
+
+    def password(self) -> str | None:
+        """``REDIS_PASSWORD``, or None when unset or empty."""
+        secret = self.redis_password.get_secret_value() if self.redis_password else ""
+        return secret or None
 
     def options(self) -> Options:
         return Options(
