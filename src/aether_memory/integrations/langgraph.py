@@ -51,10 +51,11 @@ from aether_memory.client._async.memory import AsyncMemory
 from aether_memory.client._sync.memory import Memory
 from aether_memory.integrations._async.threads import AsyncThreadStore
 from aether_memory.integrations._sync.threads import ThreadStore
+from aether_memory.integrations.langgraph_store import AetherStore
 
 DEFAULT_AGENT = "langgraph"
 
-__all__ = ["DEFAULT_AGENT", "AetherSaver", "AsyncAetherSaver"]
+__all__ = ["DEFAULT_AGENT", "AetherSaver", "AetherStore", "AsyncAetherSaver"]
 
 
 # -- records (pure: how checkpoints and writes become working-memory keys and back) ---------
