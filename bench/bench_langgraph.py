@@ -98,10 +98,11 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     rows: list[tuple[str, Timing, Timing]] = []
-    with tempfile.TemporaryDirectory() as tmp, RedisProcess(Path(tmp), modules=True) as server:
-        with Memory.open(server.url, namespace="bench") as mem, RedisSaver.from_conn_string(
-            server.url
-        ) as theirs:
+    with tempfile.TemporaryDirectory() as tmp, RedisProcess(Path(tmp), modules=True) as server:  # noqa: SIM117
+        with (
+            Memory.open(server.url, namespace="bench") as mem,
+            RedisSaver.from_conn_string(server.url) as theirs,
+        ):
             theirs.setup()
             sides = {"aether": AetherSaver(mem), "redis": theirs}
             run = uuid.uuid4().hex[:8]
@@ -118,9 +119,8 @@ def main() -> None:
 
                 def put() -> None:
                     s["step"] += 1
-                    s["config"] = saver.put(
-                        s["config"], checkpoint(s["step"]), {"source": "loop", "step": s["step"]}, {}
-                    )
+                    metadata = {"source": "loop", "step": s["step"]}
+                    s["config"] = saver.put(s["config"], checkpoint(s["step"]), metadata, {})
 
                 return put
 
@@ -142,7 +142,9 @@ def main() -> None:
             rows.append(("put_writes (2 writes)", t["aether"], t["redis"]))
 
             for size in (10, 100):
-                threads = {name: fill(sides[name], f"get{size}-{run}-{name}", size) for name in sides}
+                threads = {
+                    name: fill(sides[name], f"get{size}-{run}-{name}", size) for name in sides
+                }
                 latest = {
                     name: (lambda s=sides[name], c=threads[name][-1]: s.get_tuple(
                         {"configurable": {"thread_id": c["configurable"]["thread_id"],
