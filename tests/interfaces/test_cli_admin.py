@@ -395,6 +395,16 @@ def test_doctor_fails_when_nothing_answers(tmp_path: Path) -> None:
     assert "aether up" in result.stdout
 
 
+def test_doctor_checks_a_sqlite_store(tmp_path: Path) -> None:
+    url = "sqlite:///" + str(tmp_path / "memory.db")
+    with Memory.open(url, namespace="team") as mem:
+        mem.agent("a").session("s").working.set("k", 1)
+    out = aether("doctor", "--url", url, home=tmp_path).stdout
+    assert "0 FAIL" in out and "quick_check: ok" in out and "WAL" in out
+    missing = aether("doctor", "--url", url + ".nope", home=tmp_path, check=False)
+    assert missing.returncode == 1 and "no SQLite store" in missing.stdout
+
+
 def _facts(**caps: Any) -> doctor.ServerFacts:
     defaults: dict[str, Any] = {
         "backend": "redis", "server_version": "8.2.3", "modules": frozenset({"search"}),

@@ -115,7 +115,7 @@ async def conversation(session: ClientSession | Client) -> None:
 
 
 def as_mcp(tool: types.Tool) -> dict[str, Any]:
-    return {"name": tool.name, "description": tool.description, "inputSchema": tool.input_schema}
+    return tool.model_dump(by_alias=True, exclude_none=True)
 
 
 async def test_tools_over_stdio(url: str, namespace: str) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from agents.strict_schema import ensure_strict_json_schema
 
 from aether_memory import AsyncMemory, Memory
 from aether_memory.tools.definitions import TOOLS
@@ -89,3 +92,97 @@ async def test_async_tools(url: str, namespace: str) -> None:
         result = await mem.tools.call("store_memory", {"content": "async works"})
         assert result["ok"]
         assert len(TOOLS) == len(mem.tools.schemas("anthropic"))
+
+
+@pytest.mark.parametrize("tool", TOOLS, ids=lambda t: t.name)
+@pytest.mark.parametrize("bound", [False, True])
+def test_every_schema_is_strict(tool: Any, bound: bool) -> None:
+    """What OpenAI's strict mode asks (the Agents SDK's own converter leaves it unchanged):
+    every property required, optionals nullable, no open objects; Anthropic takes the same."""
+    schema = tool.schema(bound)
+    assert ensure_strict_json_schema(copy.deepcopy(schema)) == schema
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == list(schema["properties"])
+    assert ("session" in schema["properties"]) == (tool.takes_session and not bound)
+    for name, prop in schema["properties"].items():
+        assert "default" not in prop and "title" not in prop
+        if name not in tool.args.model_fields or tool.args.model_fields[name].is_required():
+            continue
+        types = prop.get("type") or [option["type"] for option in prop["anyOf"]]
+        assert "null" in types, name
+    assert tool.as_format("openai", bound)["function"]["strict"] is True
+    assert tool.as_format("anthropic", bound)["input_schema"] == schema
+
+
+def test_mcp_format_has_titles_and_annotations() -> None:
+    hints = {t.name: t.as_format("mcp")["annotations"] for t in TOOLS}
+    assert all(t.as_format("mcp")["title"] for t in TOOLS)
+    assert hints["search_memory"]["readOnlyHint"] is True
+    assert hints["forget_memory"] == {
+        "title": "Forget a memory",
+        "readOnlyHint": False,
+        "destructiveHint": True,
+        "idempotentHint": True,
+        "openWorldHint": False,
+    }
+    assert hints["record_event"]["readOnlyHint"] is False
+    assert hints["record_event"]["destructiveHint"] is False
+
+
+def test_provider_calls_json_text_and_nulls(mem: Memory) -> None:
+    """OpenAI sends arguments as JSON text and, in strict mode, every optional as null."""
+    tools = mem.agent("assistant").tools
+    stored = tools.call(
+        "store_memory", '{"content": "The user lives in Lyon", "kind": null, '
+        '"importance": null, "tags": null}'
+    )  # fmt: skip
+    assert stored["ok"], stored
+    found = tools.call("search_memory", '{"query": "Lyon", "k": null, "kinds": null, "tags": null}')
+    assert found["ok"] and found["result"][0]["id"] == stored["result"]["id"]
+    assert tools.call("set_working_memory", {"session": "s1", "values": '{"goal": "plan"}'})["ok"]
+    assert tools.call("get_working_memory", '{"session": "s1", "key": null}')["result"] == {
+        "goal": "plan"
+    }
+    saved = tools.call("checkpoint", '{"session": "s1", "state": "{\\"step\\": 3}"}')
+    assert saved["result"] == {"n": 1}
+    assert tools.call("restore_checkpoint", '{"session": "s1", "n": null}')["result"] == {
+        "state": {"step": 3}
+    }
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    ['{"content": ', "[1, 2]", '"text"', b"\xff", 42],
+    ids=["truncated", "array", "string", "bytes", "number"],
+)
+def test_bad_argument_text_is_a_tool_error(mem: Memory, arguments: Any) -> None:
+    result = mem.tools.call("store_memory", arguments)
+    assert result["ok"] is False and result["error"]["code"] == "invalid_input"
+    assert mem.agent("agent").recall("content", k=5) == []
+
+
+@pytest.mark.parametrize("value", ['{"a": ', "[1]", "7"])
+def test_a_free_form_object_must_be_an_object(mem: Memory, value: str) -> None:
+    result = mem.tools.call("set_working_memory", {"session": "s1", "values": value})
+    assert result["ok"] is False and result["error"]["code"] == "invalid_input"
+    assert mem.agent("agent").session("s1").working.all() == {}
+
+
+def test_bound_tools_fix_the_session(mem: Memory) -> None:
+    agent = mem.agent("assistant")
+    session = agent.session("chat-7")
+    tools = agent.tools.bound(session)
+    schemas = {s["function"]["name"]: s["function"]["parameters"] for s in tools.schemas()}
+    assert all("session" not in p["properties"] for p in schemas.values())
+    assert tools.call("set_working_memory", {"values": {"goal": "book a flight"}})["ok"]
+    assert session.working.all() == {"goal": "book a flight"}
+    assert tools.call("checkpoint", {"state": {"step": 1}})["result"] == {"n": 1}
+    assert session.restore() == {"step": 1}
+    context = tools.call("get_context", {"query": "flight", "budget_tokens": None})
+    assert "book a flight" in context["result"]["context"]
+    refused = tools.call("checkpoint", {"session": "other", "state": {}})
+    assert refused["ok"] is False and refused["error"]["code"] == "invalid_input"
+    assert agent.session("other").checkpoints() == []
+    assert agent.tools.bound("chat-7").call("restore_checkpoint", {})["result"] == {
+        "state": {"step": 1}
+    }

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from aether_memory.client.common import redacted, resolve_url
 from aether_memory.core.config import Settings
+from aether_memory.core.errors import ConfigurationError
 
 
 @pytest.fixture
@@ -29,6 +32,10 @@ def test_argument_wins_over_environment(env: pytest.MonkeyPatch) -> None:
         ({}, "sqlite:////nonexistent-aether-home/memory.db"),  # no local server: a file
         ({"MEMORY_BACKEND": "sqlite"}, "sqlite:////nonexistent-aether-home/memory.db"),
         ({"MEMORY_BACKEND": "sqlite", "REDIS_URL": "redis://r:1/0"}, "redis://r:1/0"),
+        ({"MEMORY_BACKEND": "redis"}, "redis://localhost:6379/0"),  # document 004's default
+        ({"MEMORY_TYPE": "Redis", "REDIS_DB": "3"}, "redis://localhost:6379/3"),
+        ({"MEMORY_BACKEND": "SQLite"}, "sqlite:////nonexistent-aether-home/memory.db"),
+        ({"MEMORY_BACKEND": "redis", "REDIS_HOST": "h"}, "redis://h:6379/0"),
     ],
 )
 def test_url_precedence(env: pytest.MonkeyPatch, variables: dict[str, str], expected: str) -> None:
@@ -42,9 +49,31 @@ def test_backend_aliases(env: pytest.MonkeyPatch) -> None:
     assert Settings().backend == "redis"
     env.setenv("MEMORY_BACKEND", "sqlite")
     assert Settings().backend == "sqlite"
-    env.setenv("MEMORY_BACKEND", "mongodb")
-    with pytest.raises(ValueError, match="sqlite"):
+    env.setenv("MEMORY_BACKEND", "REDIS")
+    assert Settings().backend == "redis"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("MEMORY_TYPE", "local"), ("MEMORY_BACKEND", "mongodb"),
+                            ("AETHER_BACKEND", "redis-cluster")],
+)  # fmt: skip
+def test_an_unknown_backend_names_the_variable(
+    env: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    env.setenv(variable, value)
+    with pytest.raises(ConfigurationError) as raised:
         Settings()
+    assert f"{variable}={value!r}" in str(raised.value)
+    assert "redis, sqlite" in str(raised.value)
+
+
+def test_an_implicit_sqlite_file_is_a_warning(
+    env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="aether_memory"):
+        resolve_url(None, Settings())
+    [record] = [r for r in caplog.records if "SQLite file" in r.getMessage()]
+    assert record.levelno == logging.WARNING
 
 
 def test_ttls_and_namespace_from_environment(env: pytest.MonkeyPatch) -> None:

@@ -300,12 +300,13 @@ def doctor(
     url: str | None = UrlOption,
     namespace: str | None = NamespaceOption,
 ) -> None:
-    """Check the server: connection, version, modules, persistence, eviction, memory.
+    """Check the server: connection, version, modules, persistence, eviction, memory (or a
+    SQLite store: the file, its integrity and journal).
 
     Exits with 1 when any check FAILs.
     """
     with _reported():
-        target, ns = resolve_target(url, namespace)
+        target, ns = resolve_target(url, namespace, redis_only=False)
         checks = doctor_checks(target, ns)
     style = {"OK": "green", "WARN": "yellow", "FAIL": "red"}
     table = Table(title=f"aether doctor: {redacted(target)}")

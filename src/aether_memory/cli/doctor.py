@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import redis
@@ -12,7 +14,7 @@ from redis import exceptions as rx
 from aether_memory.backends.redis import probe
 from aether_memory.backends.redis.errors import TRANSLATE, translate
 from aether_memory.cli.target import DEFAULT_TIMEOUT, connect, namespace_keys
-from aether_memory.client.common import guard_eviction, redacted
+from aether_memory.client.common import check_url, guard_eviction, redacted, sqlite_path
 from aether_memory.core.errors import (
     AetherError,
     ConfigurationError,
@@ -276,6 +278,8 @@ def _int(value: Any) -> int | None:
 
 def doctor_checks(url: str, ns: str, timeout: float = DEFAULT_TIMEOUT) -> list[Check]:
     """Everything `aether doctor` checks; an unreachable server is one FAIL line."""
+    if check_url(url) == "sqlite":
+        return sqlite_checks(Path(sqlite_path(url)))
     client = connect(url, timeout)
     try:
         try:
@@ -292,3 +296,47 @@ def doctor_checks(url: str, ns: str, timeout: float = DEFAULT_TIMEOUT) -> list[C
         return assess(facts)
     finally:
         client.close()
+
+
+def sqlite_checks(path: Path) -> list[Check]:
+    """What doctor checks of a SQLite store: the file, its integrity, its journal, its reach.
+
+    Read-only: the file is opened with ``mode=ro`` and never created or migrated here.
+    """
+    if not path.is_file():
+        return [
+            Check(
+                "FAIL",
+                "connection",
+                f"no SQLite store at {path}",
+                "check the path of the sqlite:/// URL (it is created on first use by the library)",
+            )
+        ]
+    try:
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=2.0)
+        try:
+            integrity = str(db.execute("PRAGMA quick_check").fetchone()[0])
+            journal = str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        return [Check("FAIL", "connection", f"{path}: {exc}", "is this an aether-memory store?")]
+    size = path.stat().st_size
+    return [
+        Check("OK", "connection", f"opened {path} ({_mib(size)}, {tables[0]} tables)"),
+        Check("OK", "integrity", "quick_check: ok")
+        if integrity == "ok"
+        else Check("FAIL", "integrity", f"quick_check: {integrity}", "restore from an export"),
+        Check("OK", "journal", "WAL: readers never wait for the writer")
+        if journal == "wal"
+        else Check(
+            "WARN", "journal", f"journal_mode={journal}", "open it once with the library (WAL)"
+        ),
+        Check(
+            "WARN",
+            "reach",
+            "a local file: agents on other machines cannot share it",
+            "use Redis (`aether up`, or AETHER_URL) for agents on several hosts",
+        ),
+    ]

@@ -21,16 +21,19 @@ SCAN_COUNT: Final = 1000
 """Keys asked of each SCAN step (a hint to the server, not a limit)."""
 
 
-def resolve_target(url: str | None, namespace: str | None) -> tuple[str, str]:
+def resolve_target(
+    url: str | None, namespace: str | None, redis_only: bool = True
+) -> tuple[str, str]:
     """The URL and namespace a command works on: the options, else the library's settings.
 
     Raises:
-        ConfigurationError: The URL's scheme is not a Redis one.
+        ConfigurationError: The URL's scheme is not a Redis one (with `redis_only`).
         InvalidInput: The namespace is not a valid name.
     """
     settings = Settings()
     resolved = resolve_url(url, settings)
-    check_redis_url(resolved)
+    if redis_only:
+        check_redis_url(resolved)
     return resolved, check_name(namespace or settings.namespace, "namespace")
 
 

@@ -73,7 +73,13 @@ def resolve_url(url: str | None, settings: Settings) -> str:
         log.info("aether-memory: no URL configured; using the local server at %s", local)
         return local
     fallback = default_sqlite_url("memory.db")
-    log.info("aether-memory: no URL configured and no local server; using %s", fallback)
+    # A warning: a user who meant Redis (and mistyped a variable) must not be served a local
+    # file in silence.
+    log.warning(
+        "aether-memory: no URL configured and no local server; using the SQLite file %s "
+        "(set AETHER_URL or REDIS_URL for Redis)",
+        fallback,
+    )
     return fallback
 
 

@@ -10,11 +10,13 @@ Where the URL comes from, first match wins:
 3. ``MEMORY_REDIS_URL`` (KAOS), then ``REDIS_URL`` (AetherOS);
 4. ``REDIS_HOST`` / ``REDIS_PORT`` / ``REDIS_DB`` / ``REDIS_PASSWORD`` (the Redis adapter),
    when ``REDIS_HOST`` or ``REDIS_PORT`` is set;
-5. ``sqlite`` named by ``AETHER_BACKEND``, ``MEMORY_BACKEND`` or ``MEMORY_TYPE``: the file
-   ``memory.db`` in the data folder;
+5. the backend named by ``AETHER_BACKEND``, ``MEMORY_BACKEND`` or ``MEMORY_TYPE`` (any case):
+   ``redis`` alone means ``redis://localhost:6379/0`` (the Redis adapter's stated default),
+   ``sqlite`` the file ``memory.db`` in the data folder; any other value is a
+   `ConfigurationError` naming the variable;
 6. the local server started by ``aether up`` (its URL is recorded in its data folder);
 7. the SQLite file ``memory.db`` in the data folder (``$AETHER_HOME``, else
-   ``~/.local/share/aether-memory``).
+   ``~/.local/share/aether-memory``), said in a WARNING log line: nothing was configured.
 
 ``AETHER_FALLBACK`` (a ``sqlite:///`` URL) keeps a Redis-backed client working through
 outages: see `Memory.open`'s ``fallback``.
@@ -22,12 +24,15 @@ outages: see `Memory.open`'s ``fallback``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from urllib.parse import quote
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aether_memory.core.errors import ConfigurationError
 
 MINUTE = 60.0
 HOUR = 60 * MINUTE
@@ -101,6 +106,16 @@ class Options:
 
 
 _TTL = TTLs()
+DEFAULT_REDIS_HOST = "localhost"
+DEFAULT_REDIS_PORT = 6379
+BACKENDS: Final = ("redis", "sqlite")
+BACKEND_VARIABLES: Final = ("AETHER_BACKEND", "MEMORY_BACKEND", "MEMORY_TYPE")
+
+
+def redis_url(host: str, port: int | None, db: int = 0, password: str | None = None) -> str:
+    """The ``redis://`` URL of a host, port, database and password (quoted)."""
+    auth = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}{host}:{port or DEFAULT_REDIS_PORT}/{db}"
 
 
 class Settings(BaseSettings):
@@ -113,7 +128,7 @@ class Settings(BaseSettings):
     )
     backend: Literal["redis", "sqlite"] | None = Field(
         default=None,
-        validation_alias=AliasChoices("AETHER_BACKEND", "MEMORY_BACKEND", "MEMORY_TYPE"),
+        validation_alias=AliasChoices(*BACKEND_VARIABLES),
     )
     fallback: str | None = Field(default=None, validation_alias="AETHER_FALLBACK")
     redis_host: str | None = Field(default=None, validation_alias="REDIS_HOST")
@@ -132,17 +147,36 @@ class Settings(BaseSettings):
         default=_TTL.tool_results, validation_alias="AETHER_TTL_TOOL_RESULTS"
     )
 
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _known_backend(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        name = str(value).strip().lower()
+        if name not in BACKENDS:
+            # Raised as is (not a ValueError), so it names the variable the user set.
+            variable = next((v for v in BACKEND_VARIABLES if os.environ.get(v)), "backend")
+            raise ConfigurationError(
+                f"{variable}={value!r} is not a memory backend: use one of {', '.join(BACKENDS)}"
+            )
+        return name
+
     def explicit_url(self) -> str | None:
-        """The URL the environment names (steps 2-4 of the precedence), if any."""
+        """The URL the environment names (steps 2-5 of the precedence), if any."""
         if self.url:
             return self.url
         if self.redis_host or self.redis_port:
-            auth = ""
-            if self.redis_password and self.redis_password.get_secret_value():
-                auth = f":{quote(self.redis_password.get_secret_value(), safe='')}@"
-            host = self.redis_host or "127.0.0.1"
-            return f"redis://{auth}{host}:{self.redis_port or 6379}/{self.redis_db}"
+            return redis_url(
+                self.redis_host or "127.0.0.1", self.redis_port, self.redis_db, self.password()
+            )
+        if self.backend == "redis":
+            return redis_url(DEFAULT_REDIS_HOST, None, self.redis_db, self.password())
         return None
+
+    def password(self) -> str | None:
+        """``REDIS_PASSWORD``, or None when unset or empty."""
+        secret = self.redis_password.get_secret_value() if self.redis_password else ""
+        return secret or None
 
     def options(self) -> Options:
         return Options(

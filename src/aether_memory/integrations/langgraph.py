@@ -8,9 +8,12 @@ long-term store (`AetherStore`), on every backend.
         graph = builder.compile(checkpointer=AetherSaver(mem))
         graph.invoke(inputs, {"configurable": {"thread_id": "t1"}})
 
-A LangGraph thread is one aether session of the agent ``langgraph`` (configurable); each
-checkpoint and each pending write is one key of that session's working memory, kept forever
-unless a `ttl` is given. Checkpoints and writes go through LangGraph's own serializer (its
+A LangGraph thread is one aether session of the agent ``langgraph`` (configurable): each
+checkpoint is one key of that session's working memory, beside a copy of the newest, and a
+checkpoint's pending writes are a session of their own (see `_async/checkpoints.py`), all kept
+forever unless a `ttl` is given. Reading a checkpoint is two round trips whatever the thread's
+length; `list` reads the thread's checkpoints, then the writes of those it returns.
+Checkpoints and writes go through LangGraph's own serializer (its
 ``serde``, JSON + msgpack, pickle off) and are stored as that serializer's bytes.
 
 Both savers pass LangGraph's checkpointer conformance suite (``langgraph-checkpoint-conformance``)
@@ -22,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -49,24 +51,16 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from aether_memory.client._async.memory import AsyncMemory
 from aether_memory.client._sync.memory import Memory
-from aether_memory.integrations._async.threads import AsyncThreadStore
-from aether_memory.integrations._sync.threads import ThreadStore
+from aether_memory.integrations._async.checkpoints import AsyncCheckpointStore
+from aether_memory.integrations._sync.checkpoints import CheckpointStore
+from aether_memory.integrations.langgraph_store import AetherStore
 
 DEFAULT_AGENT = "langgraph"
 
-__all__ = ["DEFAULT_AGENT", "AetherSaver", "AsyncAetherSaver"]
+__all__ = ["DEFAULT_AGENT", "AetherSaver", "AetherStore", "AsyncAetherSaver"]
 
 
-# -- records (pure: how checkpoints and writes become working-memory keys and back) ---------
-def _checkpoint_key(ns: str, checkpoint_id: str) -> str:
-    # A JSON array: unambiguous whatever the namespace and ids contain ("|" and ":" included).
-    return orjson.dumps(["c", ns, checkpoint_id]).decode()
-
-
-def _write_key(ns: str, checkpoint_id: str, task_id: str, idx: int) -> str:
-    return orjson.dumps(["w", ns, checkpoint_id, task_id, idx]).decode()
-
-
+# -- records (pure: how checkpoints and writes become JSON records and back) ----------------
 def _typed(serde: SerializerProtocol, value: Any) -> list[str]:
     kind, data = serde.dumps_typed(value)
     return [kind, base64.b64encode(data).decode("ascii")]
@@ -86,68 +80,51 @@ def _config(thread_id: str, ns: str, checkpoint_id: str) -> RunnableConfig:
     }
 
 
-@dataclass
-class _Thread:
-    """One thread's records, grouped: checkpoints by (ns, id), writes by (ns, checkpoint id)."""
+def _tuple(
+    serde: SerializerProtocol,
+    record: dict[str, Any],
+    writes: Sequence[dict[str, Any]],
+    metadata: Any = None,
+) -> CheckpointTuple:
+    thread_id, ns, cid, parent = record["t"], record["ns"], record["id"], record["parent"]
+    ordered = sorted(writes, key=lambda w: writes_sort_key(w["path"], w["task"], w["idx"]))
+    return CheckpointTuple(
+        config=_config(thread_id, ns, cid),
+        checkpoint=_untyped(serde, record["cp"]),
+        metadata=_untyped(serde, record["md"]) if metadata is None else metadata,
+        parent_config=_config(thread_id, ns, parent) if parent else None,
+        pending_writes=[(w["task"], w["ch"], _untyped(serde, w["v"])) for w in ordered],
+    )
 
-    checkpoints: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    writes: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
 
-    @classmethod
-    def parse(cls, records: Mapping[str, Any]) -> _Thread:
-        thread = cls()
-        for record in records.values():
-            if not isinstance(record, dict):
-                continue  # not ours: a key someone else put in the session
-            if record.get("k") == "c":
-                thread.checkpoints[(record["ns"], record["id"])] = record
-            elif record.get("k") == "w":
-                thread.writes.setdefault((record["ns"], record["cid"]), []).append(record)
-        return thread
-
-    def tuple(
-        self, serde: SerializerProtocol, record: dict[str, Any], metadata: Any = None
-    ) -> CheckpointTuple:
-        thread_id, ns, cid = record["t"], record["ns"], record["id"]
-        writes = sorted(
-            self.writes.get((ns, cid), ()),
-            key=lambda w: writes_sort_key(w["path"], w["task"], w["idx"]),
-        )
-        parent = record["parent"]
-        return CheckpointTuple(
-            config=_config(thread_id, ns, cid),
-            checkpoint=_untyped(serde, record["cp"]),
-            metadata=_untyped(serde, record["md"]) if metadata is None else metadata,
-            parent_config=_config(thread_id, ns, parent) if parent else None,
-            pending_writes=[(w["task"], w["ch"], _untyped(serde, w["v"])) for w in writes],
-        )
-
-    def latest(self, ns: str) -> dict[str, Any] | None:
-        ids = [cid for (ns_, cid) in self.checkpoints if ns_ == ns]
-        return self.checkpoints[(ns, max(ids))] if ids else None
-
-    def select(
-        self,
-        serde: SerializerProtocol,
-        ns: str | None,
-        checkpoint_id: str | None,
-        filter: Mapping[str, Any] | None,
-        before_id: str | None,
-    ) -> Iterator[CheckpointTuple]:
-        """Matching checkpoints, newest first within each namespace (as LangGraph lists)."""
-        for (ns_, cid), record in sorted(
-            self.checkpoints.items(), key=lambda item: (item[0][0], item[0][1]), reverse=True
-        ):
-            if ns is not None and ns_ != ns:
-                continue
-            if checkpoint_id and cid != checkpoint_id:
-                continue
-            if before_id and cid >= before_id:
-                continue
-            metadata = _untyped(serde, record["md"])
-            if filter and not all(metadata.get(k) == v for k, v in filter.items()):
-                continue
-            yield self.tuple(serde, record, metadata)
+def _select(
+    serde: SerializerProtocol,
+    records: Sequence[dict[str, Any]],
+    config: RunnableConfig | None,
+    filter: Mapping[str, Any] | None,
+    before: RunnableConfig | None,
+    limit: int | None,
+) -> list[tuple[dict[str, Any], Any]]:
+    """The checkpoints `list` returns, with their decoded metadata: newest first within each
+    thread and namespace, as LangGraph's own savers list them."""
+    ns = _ns_of(config)
+    checkpoint_id = get_checkpoint_id(config) if config else None
+    before_id = get_checkpoint_id(before) if before else None
+    chosen: list[tuple[dict[str, Any], Any]] = []
+    for record in sorted(records, key=lambda r: (r["t"], r["ns"], r["id"]), reverse=True):
+        if limit is not None and len(chosen) >= limit:
+            break
+        if ns is not None and record["ns"] != ns:
+            continue
+        if checkpoint_id and record["id"] != checkpoint_id:
+            continue
+        if before_id and record["id"] >= before_id:
+            continue
+        metadata = _untyped(serde, record["md"])
+        if filter and not all(metadata.get(k) == v for k, v in filter.items()):
+            continue
+        chosen.append((record, metadata))
+    return chosen
 
 
 def _checkpoint_record(
@@ -155,19 +132,18 @@ def _checkpoint_record(
     config: RunnableConfig,
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
-) -> tuple[str, str, str, dict[str, Any]]:
+) -> tuple[str, dict[str, Any]]:
     conf = config["configurable"]
-    thread_id, ns = str(conf["thread_id"]), str(conf.get("checkpoint_ns", ""))
-    record = {
+    thread_id = str(conf["thread_id"])
+    return thread_id, {
         "k": "c",
         "t": thread_id,
-        "ns": ns,
+        "ns": str(conf.get("checkpoint_ns", "")),
         "id": checkpoint["id"],
         "parent": conf.get("checkpoint_id"),
         "cp": _typed(serde, checkpoint),
         "md": _typed(serde, get_checkpoint_metadata(config, metadata)),
     }
-    return thread_id, ns, _checkpoint_key(ns, checkpoint["id"]), record
 
 
 def _write_records(
@@ -176,7 +152,7 @@ def _write_records(
     writes: Sequence[tuple[str, Any]],
     task_id: str,
     task_path: str,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, str, str, dict[str, Any]]:
     conf = config["configurable"]
     ns, cid = str(conf.get("checkpoint_ns", "")), str(conf["checkpoint_id"])
     records: dict[str, Any] = {}
@@ -185,17 +161,15 @@ def _write_records(
         # each write; ordinary writes are numbered by position, so a retry rewrites the same
         # keys instead of adding copies.
         slot = WRITES_IDX_MAP.get(channel, idx)
-        records[_write_key(ns, cid, task_id, slot)] = {
+        records[orjson.dumps([task_id, slot]).decode()] = {
             "k": "w",
-            "ns": ns,
-            "cid": cid,
             "task": task_id,
             "path": task_path,
             "idx": slot,
             "ch": channel,
             "v": _typed(serde, value),
         }
-    return str(conf["thread_id"]), records
+    return str(conf["thread_id"]), ns, cid, records
 
 
 def _thread_id(config: RunnableConfig | None) -> str | None:
@@ -209,11 +183,8 @@ def _ns_of(config: RunnableConfig | None) -> str | None:
     return None if not config else config.get("configurable", {}).get("checkpoint_ns")
 
 
-def _limited(found: Iterator[CheckpointTuple], limit: int | None) -> Iterator[CheckpointTuple]:
-    for n, item in enumerate(found):
-        if limit is not None and n >= limit:
-            return
-        yield item
+def _wanted(config: RunnableConfig) -> tuple[str, str | None]:
+    return str(config["configurable"].get("checkpoint_ns", "")), get_checkpoint_id(config)
 
 
 # -- the savers ---------------------------------------------------------------------------------
@@ -237,14 +208,15 @@ class AetherSaver(BaseCheckpointSaver[int]):
         serde: SerializerProtocol | None = None,
     ) -> None:
         super().__init__(serde=serde)
-        self.threads = ThreadStore(memory, agent, ttl)
+        self.store = CheckpointStore(memory, agent, ttl)
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint `config` names (its ``checkpoint_id``, else the thread's latest)."""
         thread_id = _thread_id(config)
         if thread_id is None:
             return None
-        return _get(self.serde, thread_id, config, self.threads.load(thread_id))
+        found = self.store.get(thread_id, *_wanted(config))
+        return None if found is None else _tuple(self.serde, *found)
 
     def list(
         self,
@@ -255,12 +227,9 @@ class AetherSaver(BaseCheckpointSaver[int]):
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first: of one thread (or all), filtered by metadata values."""
-        thread_id = _thread_id(config)
-        if thread_id is not None:
-            loaded = [self.threads.load(thread_id)]
-        else:
-            loaded = [self.threads.load_session(sid) for sid in self.threads.sessions()]
-        yield from _limited(_select(self.serde, loaded, config, filter, before), limit)
+        records = self.store.checkpoints(_thread_id(config))
+        for record, metadata in _select(self.serde, records, config, filter, before, limit):
+            yield _tuple(self.serde, record, self.store.writes_of(record), metadata)
 
     def put(
         self,
@@ -270,9 +239,9 @@ class AetherSaver(BaseCheckpointSaver[int]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store a checkpoint; returns the config that names it."""
-        thread_id, ns, key, record = _checkpoint_record(self.serde, config, checkpoint, metadata)
-        self.threads.save(thread_id, {key: record})
-        return _config(thread_id, ns, checkpoint["id"])
+        thread_id, record = _checkpoint_record(self.serde, config, checkpoint, metadata)
+        self.store.put(thread_id, record)
+        return _config(thread_id, record["ns"], checkpoint["id"])
 
     def put_writes(
         self,
@@ -282,13 +251,13 @@ class AetherSaver(BaseCheckpointSaver[int]):
         task_path: str = "",
     ) -> None:
         """Store a task's pending writes for the checkpoint `config` names (one write)."""
-        thread_id, records = _write_records(self.serde, config, writes, task_id, task_path)
+        thread_id, ns, cid, records = _write_records(self.serde, config, writes, task_id, task_path)
         if records:
-            self.threads.save(thread_id, records)
+            self.store.put_writes(thread_id, ns, cid, records)
 
     def delete_thread(self, thread_id: str) -> None:
         """Remove every checkpoint and write of the thread."""
-        self.threads.clear(str(thread_id))
+        self.store.delete(str(thread_id))
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return await asyncio.to_thread(self.get_tuple, config)
@@ -348,7 +317,7 @@ class AsyncAetherSaver(BaseCheckpointSaver[int]):
         serde: SerializerProtocol | None = None,
     ) -> None:
         super().__init__(serde=serde)
-        self.threads = AsyncThreadStore(memory, agent, ttl)
+        self.store = AsyncCheckpointStore(memory, agent, ttl)
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -359,7 +328,8 @@ class AsyncAetherSaver(BaseCheckpointSaver[int]):
         thread_id = _thread_id(config)
         if thread_id is None:
             return None
-        return _get(self.serde, thread_id, config, await self.threads.load(thread_id))
+        found = await self.store.get(thread_id, *_wanted(config))
+        return None if found is None else _tuple(self.serde, *found)
 
     async def alist(
         self,
@@ -370,13 +340,9 @@ class AsyncAetherSaver(BaseCheckpointSaver[int]):
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
         """Checkpoints newest first: of one thread (or all), filtered by metadata values."""
-        thread_id = _thread_id(config)
-        if thread_id is not None:
-            loaded = [await self.threads.load(thread_id)]
-        else:
-            loaded = [await self.threads.load_session(sid) for sid in await self.threads.sessions()]
-        for item in _limited(_select(self.serde, loaded, config, filter, before), limit):
-            yield item
+        records = await self.store.checkpoints(_thread_id(config))
+        for record, metadata in _select(self.serde, records, config, filter, before, limit):
+            yield _tuple(self.serde, record, await self.store.writes_of(record), metadata)
 
     async def aput(
         self,
@@ -386,9 +352,9 @@ class AsyncAetherSaver(BaseCheckpointSaver[int]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store a checkpoint; returns the config that names it."""
-        thread_id, ns, key, record = _checkpoint_record(self.serde, config, checkpoint, metadata)
-        await self.threads.save(thread_id, {key: record})
-        return _config(thread_id, ns, checkpoint["id"])
+        thread_id, record = _checkpoint_record(self.serde, config, checkpoint, metadata)
+        await self.store.put(thread_id, record)
+        return _config(thread_id, record["ns"], checkpoint["id"])
 
     async def aput_writes(
         self,
@@ -398,13 +364,13 @@ class AsyncAetherSaver(BaseCheckpointSaver[int]):
         task_path: str = "",
     ) -> None:
         """Store a task's pending writes for the checkpoint `config` names (one write)."""
-        thread_id, records = _write_records(self.serde, config, writes, task_id, task_path)
+        thread_id, ns, cid, records = _write_records(self.serde, config, writes, task_id, task_path)
         if records:
-            await self.threads.save(thread_id, records)
+            await self.store.put_writes(thread_id, ns, cid, records)
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Remove every checkpoint and write of the thread."""
-        await self.threads.clear(str(thread_id))
+        await self.store.delete(str(thread_id))
 
     # -- sync methods, from threads other than the loop's ----------------------------------------
     def _run(self, coro: Any) -> Any:
@@ -459,27 +425,3 @@ class AsyncAetherSaver(BaseCheckpointSaver[int]):
 
     def delete_thread(self, thread_id: str) -> None:
         self._run(self.adelete_thread(thread_id))
-
-
-def _get(
-    serde: SerializerProtocol, thread_id: str, config: RunnableConfig, records: dict[str, Any]
-) -> CheckpointTuple | None:
-    thread = _Thread.parse(records)
-    ns = str(config["configurable"].get("checkpoint_ns", ""))
-    checkpoint_id = get_checkpoint_id(config)
-    record = thread.checkpoints.get((ns, checkpoint_id)) if checkpoint_id else thread.latest(ns)
-    return None if record is None else thread.tuple(serde, record)
-
-
-def _select(
-    serde: SerializerProtocol,
-    loaded: Sequence[dict[str, Any]],
-    config: RunnableConfig | None,
-    filter: Mapping[str, Any] | None,
-    before: RunnableConfig | None,
-) -> Iterator[CheckpointTuple]:
-    ns = _ns_of(config)
-    checkpoint_id = get_checkpoint_id(config) if config else None
-    before_id = get_checkpoint_id(before) if before else None
-    for records in loaded:
-        yield from _Thread.parse(records).select(serde, ns, checkpoint_id, filter, before_id)

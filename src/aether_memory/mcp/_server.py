@@ -1,7 +1,8 @@
 """The MCP server of one agent, built on the official SDK's low-level `Server`.
 
-The tool list is generated from `aether_memory.tools.definitions.TOOLS` (names, descriptions
-and input schemas exactly as `ToolSpec.as_format("mcp")` gives them) and every call runs through
+The tool list is generated from `aether_memory.tools.definitions.TOOLS` (names, titles,
+descriptions, strict input schemas and the read-only / destructive / idempotent annotations
+exactly as `ToolSpec.as_format("mcp")` gives them) and every call runs through
 `AsyncTools.run`, so a tool is defined once for function calling, REST and MCP alike. The
 agent's identity documents are resources (``identity://<agent>/<name>``, ``text/markdown``).
 

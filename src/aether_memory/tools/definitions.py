@@ -2,20 +2,57 @@
 
 The descriptions are written for a model: when to use the tool, what it returns. The argument
 models give both the JSON schemas and the validation of incoming calls.
+
+Every schema is *strict*, as OpenAI's strict function calling and Anthropic's strict tool use
+want it: each object lists all its properties as required and forbids others
+(``additionalProperties: false``), an optional argument is nullable (``null`` means "the
+default", which the description states), and free-form objects (working-memory values, event
+data, checkpoint state) are JSON text, since a strict schema cannot leave an object open. The
+validation accepts what providers send: ``null`` for an omitted optional, and such a JSON text
+or the object itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 Format = Literal["openai", "anthropic", "mcp"]
+SESSION_ARG: Final = "session"
+
+
+def _json_object(value: Any) -> Any:
+    if isinstance(value, str | bytes):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc})") from None
+        if not isinstance(value, dict):
+            raise ValueError("must be a JSON object")
+    return value
+
+
+JsonObject = Annotated[
+    dict[str, Any],
+    BeforeValidator(_json_object),
+    WithJsonSchema({"type": "string"}),
+]
+"""A free-form JSON object: JSON text in the schema, an object or that text in a call."""
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_mean_defaults(cls, data: Any) -> Any:
+        # Strict-mode providers send every property; null stands for "not given".
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
 
 
 class StoreMemory(_Args):
@@ -45,29 +82,31 @@ class SummarizeMemory(_Args):
 
 class GetWorkingMemory(_Args):
     session: str = Field(description="The session id.")
-    key: str | None = Field(None, description="One key; omit to get all of working memory.")
+    key: str | None = Field(None, description="One key; null for all of working memory.")
 
 
 class SetWorkingMemory(_Args):
     session: str = Field(description="The session id.")
-    values: dict[str, Any] = Field(description="Keys and JSON values to set (others are kept).")
+    values: JsonObject = Field(
+        description='Keys and values to set (others are kept), as a JSON object: {"goal": "..."}.'
+    )
 
 
 class RecordEvent(_Args):
     session: str = Field(description="The session id.")
     event_type: str = Field(description="e.g. tool_call, user_message, observation, decision.")
-    data: dict[str, Any] = Field(description="What happened, as a JSON object.")
+    data: JsonObject = Field(description="What happened, as a JSON object.")
     outcome: str = Field("success", description="success, failure, or another short word.")
 
 
 class Checkpoint(_Args):
     session: str = Field(description="The session id.")
-    state: dict[str, Any] = Field(description="Everything needed to resume the task.")
+    state: JsonObject = Field(description="Everything needed to resume the task, as a JSON object.")
 
 
 class RestoreCheckpoint(_Args):
     session: str = Field(description="The session id.")
-    n: int | None = Field(None, ge=1, description="Checkpoint number; omit for the latest.")
+    n: int | None = Field(None, ge=1, description="Checkpoint number; null for the latest.")
 
 
 class GetContext(_Args):
@@ -79,104 +118,183 @@ class GetContext(_Args):
 
 
 @dataclass(frozen=True)
+class Hints:
+    """What a tool does to memory, for clients that ask before running (MCP annotations)."""
+
+    read_only: bool
+    destructive: bool = False
+    idempotent: bool = False
+
+
+READS: Final = Hints(read_only=True, idempotent=True)
+
+
+@dataclass(frozen=True)
 class ToolSpec:
-    """One memory tool: its name, its description for a model, its argument model."""
+    """One memory tool: its name, title, description for a model, argument model and hints."""
 
     name: str
+    title: str
     description: str
     args: type[BaseModel]
+    hints: Hints
 
-    def schema(self) -> dict[str, Any]:
-        """The JSON schema of the arguments (without pydantic's titles)."""
-        schema: dict[str, Any] = _strip_titles(self.args.model_json_schema())
-        return schema
+    @property
+    def takes_session(self) -> bool:
+        """Whether the tool has a ``session`` argument (fixed by ``tools.bound(session)``)."""
+        return SESSION_ARG in self.args.model_fields
 
-    def as_format(self, fmt: Format) -> dict[str, Any]:
+    def schema(self, bound: bool = False) -> dict[str, Any]:
+        """The strict JSON schema of the arguments; `bound` leaves ``session`` out."""
+        return strict_schema(self.args, omit=(SESSION_ARG,) if bound else ())
+
+    def as_format(self, fmt: Format, bound: bool = False) -> dict[str, Any]:
+        """The tool as OpenAI (strict), Anthropic or MCP (titled, annotated) expect it."""
+        schema = self.schema(bound)
         if fmt == "openai":
             return {
                 "type": "function",
                 "function": {
                     "name": self.name,
                     "description": self.description,
-                    "parameters": self.schema(),
+                    "parameters": schema,
+                    "strict": True,
                 },
             }
         if fmt == "anthropic":
-            return {
-                "name": self.name,
-                "description": self.description,
-                "input_schema": self.schema(),
-            }
-        return {"name": self.name, "description": self.description, "inputSchema": self.schema()}
+            return {"name": self.name, "description": self.description, "input_schema": schema}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "inputSchema": schema,
+            "annotations": {
+                "title": self.title,
+                "readOnlyHint": self.hints.read_only,
+                "destructiveHint": self.hints.destructive,
+                "idempotentHint": self.hints.idempotent,
+                "openWorldHint": False,
+            },
+        }
 
 
-def _strip_titles(schema: Any) -> Any:
-    if isinstance(schema, dict):
-        return {k: _strip_titles(v) for k, v in schema.items() if k != "title"}
-    if isinstance(schema, list):
-        return [_strip_titles(v) for v in schema]
-    return schema
+def strict_schema(model: type[BaseModel], omit: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The strict-mode JSON schema of a flat argument model: every property required, the
+    optional ones nullable with their default in the description, no titles, no defaults,
+    ``additionalProperties: false``."""
+    raw = model.model_json_schema()
+    required = set(raw.get("required", ()))
+    properties: dict[str, Any] = {}
+    for name, prop in raw["properties"].items():
+        if name in omit:
+            continue
+        prop = {k: v for k, v in prop.items() if k not in ("title", "default")}
+        if name not in required:
+            prop = _nullable(prop)
+            default = raw["properties"][name].get("default")
+            if default is not None:
+                note = f"Default: {orjson.dumps(default).decode()}."
+                prop["description"] = f"{prop.get('description', '')} {note}".strip()
+        properties[name] = prop
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _nullable(prop: dict[str, Any]) -> dict[str, Any]:
+    if "anyOf" in prop:
+        options = [{k: v for k, v in o.items() if k != "title"} for o in prop["anyOf"]]
+        if {"type": "null"} not in options:
+            options.append({"type": "null"})
+        return {**prop, "anyOf": options}
+    kind = prop.get("type")
+    if isinstance(kind, str):
+        return {**prop, "type": [kind, "null"]}
+    return {"anyOf": [prop, {"type": "null"}]}
 
 
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "store_memory",
+        "Store a memory",
         "Save something worth remembering across sessions: a fact about the user or the world, "
         "a decision, a lesson from a failure. Repeating a known fact reinforces it instead of "
         "duplicating it. Returns the memory id and whether it was new.",
         StoreMemory,
+        Hints(read_only=False),
     ),
     ToolSpec(
         "search_memory",
+        "Search memory",
         "Look up long-term memory before answering from scratch: returns the most relevant "
         "memories (newest facts win over outdated ones) with their ids, kinds, dates and scores.",
         SearchMemory,
+        READS,
     ),
     ToolSpec(
         "forget_memory",
+        "Forget a memory",
         "Delete a memory that is wrong or that the user asked you to forget. Returns how many "
         "memories were removed.",
         ForgetMemory,
+        Hints(read_only=False, destructive=True, idempotent=True),
     ),
     ToolSpec(
         "summarize_memory",
+        "Summarize what is known",
         "Answer 'what do I know about X?': counts by kind, the strongest memories, related past "
         "episodes and skills, as a short text.",
         SummarizeMemory,
+        READS,
     ),
     ToolSpec(
         "get_working_memory",
+        "Read working memory",
         "Read the current session's working memory (scratch state of the task in progress).",
         GetWorkingMemory,
+        READS,
     ),
     ToolSpec(
         "set_working_memory",
+        "Update working memory",
         "Update the current session's working memory: goals, intermediate results, plans. "
         "It expires an hour after the last write; use store_memory for anything lasting.",
         SetWorkingMemory,
+        Hints(read_only=False, destructive=True, idempotent=True),
     ),
     ToolSpec(
         "record_event",
+        "Record an event",
         "Append an event (a tool call, an observation, a decision) to the session's episodic "
         "record, so that later you or another agent can see what happened, in order.",
         RecordEvent,
+        Hints(read_only=False),
     ),
     ToolSpec(
         "checkpoint",
+        "Save a checkpoint",
         "Save the task's state so it can resume after a crash or in another process. Returns "
         "the checkpoint number.",
         Checkpoint,
+        Hints(read_only=False),
     ),
     ToolSpec(
         "restore_checkpoint",
+        "Restore a checkpoint",
         "Load the latest (or a numbered) checkpoint of a session to resume its task.",
         RestoreCheckpoint,
+        READS,
     ),
     ToolSpec(
         "get_context",
+        "Get the context block",
         "Get one prompt block with who you are, the session's working memory and recent steps, "
         "and the memories, past episodes and skills relevant to a task, within a token budget.",
         GetContext,
+        READS,
     ),
 )
 

@@ -13,9 +13,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aether_memory.client._sync.memory import Memory, Session
+from aether_memory.core.ids import new_id
 from aether_memory.integrations._common import durable, session_id
 
 DEFAULT_THREADS_LIMIT = 10_000
+ITEM_PREFIX = "item:"
 
 
 class ThreadStore:
@@ -44,6 +46,17 @@ class ThreadStore:
     def save(self, thread_id: str, records: Mapping[str, Any]) -> None:
         """Write several records in one atomic write (others are kept)."""
         self.session(thread_id).working.update(records)
+
+    def append(self, thread_id: str, values: Sequence[Any], prefix: str = ITEM_PREFIX) -> None:
+        """Append values to the thread's list, in order, in one write (keys are sortable ids,
+        increasing within a process)."""
+        if values:
+            self.save(thread_id, {prefix + new_id(): value for value in values})
+
+    def items(self, thread_id: str, prefix: str = ITEM_PREFIX) -> list[tuple[str, Any]]:
+        """The thread's list as ``(key, value)`` pairs, oldest first."""
+        records = self.load(thread_id)
+        return sorted((k, v) for k, v in records.items() if k.startswith(prefix))
 
     def delete(self, thread_id: str, keys: Sequence[str]) -> int:
         """Remove some records; returns how many existed."""

@@ -5,48 +5,69 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from pydantic import ValidationError
 
 from aether_memory.core.errors import AetherError, InvalidInput
+from aether_memory.core.ids import check_name
 from aether_memory.tools import definitions as d
 
 if TYPE_CHECKING:
-    from aether_memory.client._async.memory import AsyncAgent
+    from aether_memory.client._async.memory import AsyncAgent, AsyncSession
+
+Arguments = Mapping[str, Any] | str | bytes | None
+"""A call's arguments: a mapping, or the JSON text of one (as OpenAI sends them)."""
 
 
 class AsyncTools:
     """The memory tools of one agent: schemas for a model, and `call` to run one.
 
     Example:
-        tools = mem.agent("assistant").tools
-        schemas = tools.schemas("openai")          # pass to the chat completion
-        result = await tools.call("search_memory", {"query": "user's city"})
+        tools = mem.agent("assistant").tools.bound(session)   # the session is fixed
+        schemas = tools.schemas("openai")                     # pass to the chat completion
+        result = await tools.call("search_memory", '{"query": "user\'s city", "k": null}')
     """
 
-    def __init__(self, agent: AsyncAgent) -> None:
+    def __init__(self, agent: AsyncAgent, session: str | None = None) -> None:
         self.agent = agent
+        self.session = session
 
-    @staticmethod
-    def schemas(format: d.Format = "openai") -> list[dict[str, Any]]:
-        """Every tool as a function-calling schema (``openai``, ``anthropic`` or ``mcp``)."""
-        return [tool.as_format(format) for tool in d.TOOLS]
+    def bound(self, session: str | AsyncSession) -> AsyncTools:
+        """The same tools with their session fixed: the schemas have no ``session`` argument
+        and every call works in `session`, so a model never has to invent an id."""
+        sid = session if isinstance(session, str) else session.id
+        return AsyncTools(self.agent, check_name(sid, "session id"))
 
-    async def call(self, name: str, arguments: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def schemas(self, format: d.Format = "openai") -> list[dict[str, Any]]:
+        """Every tool as a strict function-calling schema (``openai``, ``anthropic`` or
+        ``mcp``)."""
+        bound = self.session is not None
+        return [tool.as_format(format, bound=bound) for tool in d.TOOLS]
+
+    async def call(self, name: str, arguments: Arguments = None) -> dict[str, Any]:
         """Run one tool. Never raises for a bad call: returns ``{"ok": True, "result": ...}``
-        or ``{"ok": False, "error": {"code": ..., "message": ...}}`` for the model to read."""
+        or ``{"ok": False, "error": {"code": ..., "message": ...}}`` for the model to read.
+
+        `arguments` may be the JSON text a provider sent; ``null`` values mean "the default".
+        """
         try:
-            return {"ok": True, "result": await self.run(name, arguments or {})}
+            return {"ok": True, "result": await self.run(name, arguments)}
         except AetherError as exc:
             return {"ok": False, "error": {"code": exc.code, "message": str(exc)}}
 
-    async def run(self, name: str, arguments: Mapping[str, Any]) -> Any:
+    async def run(self, name: str, arguments: Arguments = None) -> Any:
         """Run one tool and return its result; raises `AetherError` (`InvalidInput` for bad
         arguments) — for servers that map errors themselves."""
         spec = d.BY_NAME.get(name)
         if spec is None:
             raise InvalidInput(f"unknown tool {name!r}; known: {', '.join(d.BY_NAME)}")
+        given = parse_arguments(name, arguments)
+        if self.session is not None and spec.takes_session:
+            if given.get(d.SESSION_ARG) not in (None, self.session):
+                raise InvalidInput(f"{name}: these tools are bound to session {self.session!r}")
+            given[d.SESSION_ARG] = self.session
         try:
-            args = spec.args.model_validate(dict(arguments))
+            args = spec.args.model_validate(given)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
@@ -99,3 +120,19 @@ class AsyncTools:
             )
             return {"context": text}
         raise AssertionError(f"tool {name} has no implementation")
+
+
+def parse_arguments(name: str, arguments: Arguments) -> dict[str, Any]:
+    """A call's arguments as a dict: JSON text is parsed, anything but an object refused."""
+    if arguments is None:
+        return {}
+    if isinstance(arguments, str | bytes):
+        try:
+            arguments = orjson.loads(arguments or b"{}")
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(f"{name}: the arguments are not valid JSON ({exc})") from None
+    if not isinstance(arguments, Mapping):
+        raise InvalidInput(
+            f"{name}: the arguments must be a JSON object, not {type(arguments).__name__}"
+        )
+    return dict(arguments)
