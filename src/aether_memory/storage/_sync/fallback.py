@@ -35,6 +35,7 @@ from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities, Health
 from aether_memory.storage import background
 from aether_memory.storage._sync.store import (
+    CheckpointRow,
     EventRow,
     HashKind,
     LongTermStore,
@@ -358,6 +359,45 @@ class FallbackStore:
     def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None:
         return self._call("cache_put", key, value, ttl_ms)
 
+    # -- browsing, moving and erasing (an erasure's dry run is queued like the real one:
+    # replayed, it counts and removes nothing) -------------------------------------------------
+    def sessions_page(
+        self, ns: str, agent: str, before: tuple[int, str] | None, limit: int
+    ) -> list[tuple[str, int]]:
+        return self._call("sessions_page", ns, agent, before, limit)
+
+    def events_page(
+        self, s: SessionKeys, after: str | None, limit: int
+    ) -> list[tuple[str, EventRow]]:
+        return self._call("events_page", s, after, limit)
+
+    def namespaces(self) -> list[str]:
+        return self._call("namespaces")
+
+    def session_load(
+        self,
+        s: SessionKeys,
+        meta: Mapping[str, bytes],
+        last_active: int,
+        hashes: Mapping[str, Mapping[str, bytes]],
+        tools: bytes | None,
+        events: Sequence[EventRow],
+        checkpoints: Sequence[CheckpointRow],
+        ttls: SessionTTLs,
+    ) -> None:
+        return self._call(
+            "session_load", s, meta, last_active, hashes, tools, events, checkpoints, ttls
+        )
+
+    def erase_session(self, s: SessionKeys, dry_run: bool) -> dict[str, int]:
+        return self._call("erase_session", s, dry_run)
+
+    def erase_agent(self, ns: str, agent: str, dry_run: bool) -> dict[str, int]:
+        return self._call("erase_agent", ns, agent, dry_run)
+
+    def erase_namespace(self, ns: str, dry_run: bool) -> dict[str, int]:
+        return self._call("erase_namespace", ns, dry_run)
+
 
 class FallbackLongTerm:
     """The long-term role of `FallbackStore` (same switching, same outbox)."""
@@ -416,3 +456,15 @@ class FallbackLongTerm:
         self, ns: str, name: str, success: bool, duration: float, ttl_ms: int | None
     ) -> bool:
         return self._outer._call("longterm.skill_run", ns, name, success, duration, ttl_ms)
+
+    def page(self, ns: str, after: str | None, limit: int) -> list[tuple[str, Row | None]]:
+        return self._outer._call("longterm.page", ns, after, limit)
+
+    def load(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
+        return self._outer._call("longterm.load", ns, rows)
+
+    def skill_names(self, ns: str, after: str | None, limit: int) -> list[str]:
+        return self._outer._call("longterm.skill_names", ns, after, limit)
+
+    def skill_delete(self, ns: str, names: Sequence[str]) -> int:
+        return self._outer._call("longterm.skill_delete", ns, names)
