@@ -21,8 +21,8 @@ from rich.table import Table
 
 from aether_memory.cli.doctor import doctor_checks
 from aether_memory.cli.reports import agent_report, search_memories, session_report
-from aether_memory.cli.target import connect, resolve_target
-from aether_memory.cli.transfer import export_namespace, import_namespace, prepare_index
+from aether_memory.cli.target import mem_url, resolve_target
+from aether_memory.cli.transfer import export_namespace, import_namespace, read_header
 from aether_memory.client._sync.memory import Memory
 from aether_memory.client.common import redacted
 from aether_memory.core.errors import (
@@ -233,25 +233,25 @@ def export_command(
     url: str | None = UrlOption,
     namespace: str | None = NamespaceOption,
 ) -> None:
-    """Export every key of a namespace (values, types, TTLs) to a JSON Lines file."""
-    with _reported():
-        target, ns = resolve_target(url, namespace)
-        client = connect(target)
+    """Export a namespace (agents, sessions, events, checkpoints, memories, skills) to a
+    JSON Lines file that any store can import."""
+    with _reported(), Memory.open(url, namespace=namespace) as mem:
         partial = file.with_name(file.name + ".partial")
         try:
-            with _progress() as bar, partial.open("w", encoding="utf-8") as fp:
-                task = bar.add_task(f"export {ns}", total=None)
+            with _progress() as bar, partial.open("wb") as fp:
+                task = bar.add_task(f"export {mem.namespace}", total=None)
                 n = export_namespace(
-                    client,
-                    ns,
+                    mem,
                     fp,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    progress=lambda done, total: bar.update(
+                        task, completed=done, total=total or None
+                    ),
                 )
             partial.replace(file)  # never leave half an export under the real name
         finally:
-            client.close()
             partial.unlink(missing_ok=True)
-    console.print(f"exported {n} keys of namespace {ns!r} from {redacted(target)} to {file}")
+        where = redacted(mem_url(url))
+    console.print(f"exported {n} records of namespace {mem.namespace!r} from {where} to {file}")
 
 
 def import_command(
@@ -261,38 +261,38 @@ def import_command(
     replace: bool = typer.Option(
         False,
         "--replace",
-        help="Overwrite keys that already exist (keys the file does not hold are left alone).",
+        help="Import into a namespace that holds data, overwriting the items the file names.",
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue an import that stopped (from its journal)."
     ),
     url: str | None = UrlOption,
     namespace: str | None = typer.Option(
         None,
         "--namespace",
         "-n",
-        help="Refuse the file unless it is an export of this namespace (default: take the "
-        "file's namespace; keys keep the namespace they were exported from).",
+        help="The namespace to import into (default: the one the file was exported from).",
     ),
 ) -> None:
-    """Import an export file: every key with its value and TTL, then the search index."""
+    """Import an export file: every record is checked, then written with ordinary writes."""
     with _reported():
-        target = resolve_target(url, None)[0]
-        client = connect(target)
-        try:
-            with _progress() as bar, file.open(encoding="utf-8") as fp:
-                task = bar.add_task("import", total=None)
-                header = import_namespace(
-                    client,
-                    fp,
-                    replace=replace,
-                    namespace=namespace,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )
-            indexed = prepare_index(target, client, header.namespace)
-        finally:
-            client.close()
+        with file.open("rb") as fp:
+            header = read_header(fp.readline())
+        target_ns = namespace or header.namespace
+        with Memory.open(url, namespace=target_ns) as mem, _progress() as bar:
+            task = bar.add_task(f"import {target_ns}", total=header.records)
+            report = import_namespace(
+                mem,
+                file,
+                replace=replace,
+                resume=resume,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+            where = redacted(mem_url(url))
     console.print(
-        f"imported {header.keys} keys into namespace {header.namespace!r} on "
-        f"{redacted(target)} (exported {header.exported_at} from Redis {header.redis_version})"
-        + ("; search index ready" if indexed else "")
+        f"imported {report.records_done - report.resumed_from} records ({report.summary()}) "
+        f"into namespace {target_ns!r} on {where} (exported {header.exported_at} from "
+        f"{header.source or 'unknown'})"
     )
 
 

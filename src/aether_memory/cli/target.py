@@ -34,6 +34,11 @@ def resolve_target(url: str | None, namespace: str | None) -> tuple[str, str]:
     return resolved, check_name(namespace or settings.namespace, "namespace")
 
 
+def mem_url(url: str | None) -> str:
+    """The URL `Memory.open(url)` connects to (any backend), for messages."""
+    return resolve_url(url, Settings())
+
+
 def connect(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
     """A plain redis-py client for the admin commands (bytes replies, RESP2); no I/O yet."""
     try:
