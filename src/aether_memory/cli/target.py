@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from typing import Final
 
 import redis
@@ -55,8 +54,3 @@ def namespace_keys(client: redis.Redis, ns: str) -> list[bytes]:
             client.scan_iter(match=keys.namespace_pattern(ns), count=SCAN_COUNT)
         )
     return sorted(found)
-
-
-def in_namespace(key: bytes, ns: str) -> bool:
-    """Whether `key` belongs to namespace `ns` (the test SCAN applies, done locally)."""
-    return fnmatchcase(key, keys.namespace_pattern(ns).encode())
