@@ -40,8 +40,9 @@ def stored_keys(url: str, prefix: str) -> list[str]:
             found = {
                 k
                 for table in _TABLES
-                for (k,) in db.execute(f"SELECT key FROM {table} WHERE substr(key, 1, ?) = ?",
-                                       (len(prefix), prefix))  # fmt: skip
+                for (k,) in db.execute(
+                    f"SELECT key FROM {table} WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+                )
             }
         return sorted(found)
     r = redis.Redis.from_url(url)
@@ -58,7 +59,8 @@ def leftovers(url: str, ns: str) -> dict[str, int]:
     if url.startswith("sqlite"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
             for table in ("lt_memory", "lt_hash", "lt_namespace"):
-                out[table] = db.execute(f"SELECT count(*) FROM {table} WHERE ns = ?", (ns,)).fetchone()[0]  # fmt: skip
+                query = f"SELECT count(*) FROM {table} WHERE ns = ?"
+                out[table] = db.execute(query, (ns,)).fetchone()[0]
             out["lt_fts"] = db.execute(
                 "SELECT count(*) FROM lt_fts_docsize d LEFT JOIN lt_memory m ON m.rid = d.id"
                 " WHERE m.rid IS NULL"
@@ -229,7 +231,9 @@ def test_erasing_an_agent_leaves_nothing_of_it(lt: Memory, url: str) -> None:
     populate(lt, "critic", sessions=2)
     agent = lt.agent("planner")
     preview = agent.erase(dry_run=True)
-    assert preview.counts["sessions"] == 3 and preview.counts["memories"] == 5  # 3 + episode + skill
+    assert (
+        preview.counts["sessions"] == 3 and preview.counts["memories"] == 5
+    )  # 3 + episode + skill
     assert preview.counts["identity_documents"] == 2 and preview.counts["skills"] == 1
     assert agent.identity.get("mission") == "Ship it."  # a dry run removes nothing
     done = agent.erase()

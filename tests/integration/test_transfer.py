@@ -44,7 +44,10 @@ def populate(mem: Memory) -> None:
             "Deploy of billing v2.3 failed: migration 0042 timed out",
             "The user takes coffee black, no sugar",
             "Weekly sync moved to Thursdays at 10:00",
-            *(f"Ticket SUP-{4000 + i}: refund of invoice {i} for customer {i * 7}" for i in range(30)),
+            *(
+                f"Ticket SUP-{4000 + i}: refund of invoice {i} for customer {i * 7}"
+                for i in range(30)
+            ),
         ]
     )
     s.save_episode("Deploy billing", "rolled back", success=False)

@@ -35,34 +35,55 @@ def _digest(key: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller: the matched key's scope (`None` when authentication is off)."""
+    """The caller: the matched key's scope (`None` when authentication is off), and the
+    namespaces it administers when it is an admin key."""
 
     key: ApiKey | None
+    admin: ApiKey | None = None
+    auth: bool = True
 
     def may_use(self, namespace: str) -> bool:
         """True when the caller may read and write `namespace`."""
-        return self.key is None or self.key.allows(namespace)
+        if not self.auth:
+            return True
+        return any(k is not None and k.allows(namespace) for k in (self.key, self.admin))
+
+    def may_administer(self, namespace: str | None) -> bool:
+        """True when the caller may erase `namespace` (None: list every namespace)."""
+        if not self.auth:
+            return True
+        if self.admin is None:
+            return False
+        return self.admin.namespaces is None if namespace is None else self.admin.allows(namespace)
 
 
 class KeyRing:
     """The configured keys, held as digests for constant-time comparison."""
 
-    def __init__(self, keys: tuple[ApiKey, ...]) -> None:
+    def __init__(self, keys: tuple[ApiKey, ...], admin: tuple[ApiKey, ...] = ()) -> None:
         self._keys = [(_digest(k.key), k) for k in keys]
+        self._admin = [(_digest(k.key), k) for k in admin]
 
     @property
     def enabled(self) -> bool:
         """False when no key is configured (authentication off)."""
-        return bool(self._keys)
+        return bool(self._keys or self._admin)
 
     def find(self, presented: str) -> ApiKey | None:
         """The key equal to `presented`, compared against every key in constant time."""
-        digest = _digest(presented)
-        found = None
-        for candidate, key in self._keys:
-            if hmac.compare_digest(candidate, digest):
-                found = key
-        return found
+        return _match(self._keys, _digest(presented))
+
+    def find_admin(self, presented: str) -> ApiKey | None:
+        """The admin key equal to `presented` (constant time, as `find`)."""
+        return _match(self._admin, _digest(presented))
+
+
+def _match(ring: list[tuple[bytes, ApiKey]], digest: bytes) -> ApiKey | None:
+    found = None
+    for candidate, key in ring:
+        if hmac.compare_digest(candidate, digest):
+            found = key
+    return found
 
 
 def _ring(request: Request) -> KeyRing:
@@ -78,7 +99,7 @@ async def authenticate(
     """The caller's identity, or 401 when the key is missing or unknown."""
     ring = _ring(request)
     if not ring.enabled:
-        return Principal(None)
+        return Principal(None, auth=False)
     presented = bearer.credentials if bearer is not None else api_key
     if not presented:
         raise ApiError(
@@ -87,10 +108,10 @@ async def authenticate(
             "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
             _CHALLENGE,
         )
-    key = ring.find(presented)
-    if key is None:
+    key, admin = ring.find(presented), ring.find_admin(presented)
+    if key is None and admin is None:
         raise ApiError(401, "unauthorized", "unknown API key", _CHALLENGE)
-    return Principal(key)
+    return Principal(key, admin)
 
 
 Caller = Annotated[Principal, Depends(authenticate)]
@@ -101,3 +122,10 @@ def check_namespace(principal: Principal, namespace: str) -> None:
     """403 when the caller's key does not cover `namespace`."""
     if not principal.may_use(namespace):
         raise ApiError(403, "forbidden", f"this API key may not use namespace {namespace!r}")
+
+
+def check_admin(principal: Principal, namespace: str | None) -> None:
+    """403 unless the caller holds an admin key for `namespace` (None: for every one)."""
+    if not principal.may_administer(namespace):
+        what = "every namespace" if namespace is None else f"namespace {namespace!r}"
+        raise ApiError(403, "forbidden", f"this needs an admin key (AETHER_ADMIN_KEYS) for {what}")

@@ -10,6 +10,8 @@ variable                          default             meaning
 ``AETHER_HOST``                   ``127.0.0.1``       interface to listen on (``--host``)
 ``AETHER_PORT``                   ``8080``            port (``--port``)
 ``AETHER_API_KEYS``               none                who may call, see below
+``AETHER_ADMIN_KEYS``             none                keys that may also erase whole namespaces
+                                                      and list every namespace (same format)
 ``AETHER_INSECURE_NO_AUTH``       ``false``           allow no keys on a non-loopback host
 ``AETHER_MAX_BODY_BYTES``         ``2097152`` (2 MiB) larger request bodies get 413
 ``AETHER_MAX_NAMESPACES``         ``256``             memory clients kept open (least recently
@@ -117,6 +119,7 @@ class RestSettings(BaseSettings):
     host: str = Field(default=DEFAULT_HOST, validation_alias="AETHER_HOST")
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, validation_alias="AETHER_PORT")
     api_keys: SecretStr | None = Field(default=None, validation_alias="AETHER_API_KEYS")
+    admin_keys: SecretStr | None = Field(default=None, validation_alias="AETHER_ADMIN_KEYS")
     insecure_no_auth: bool = Field(default=False, validation_alias="AETHER_INSECURE_NO_AUTH")
     max_body_bytes: int = Field(
         default=DEFAULT_MAX_BODY_BYTES, ge=1024, validation_alias="AETHER_MAX_BODY_BYTES"
@@ -132,3 +135,9 @@ class RestSettings(BaseSettings):
         if self.api_keys is None:
             return ()
         return parse_api_keys(self.api_keys.get_secret_value())
+
+    def admin(self) -> tuple[ApiKey, ...]:
+        """The parsed admin keys: each may erase, and list, the namespaces it names."""
+        if self.admin_keys is None:
+            return ()
+        return parse_api_keys(self.admin_keys.get_secret_value())
