@@ -57,7 +57,9 @@ def _show(
         table.add_row(*(escape(cell(item)) for _, cell, _ in columns))
     console.print(table)
     if page.next is not None:
-        console.print(f"more: {again} --cursor {page.next}", soft_wrap=True)
+        # The token stays on one line, whole, so that it pastes.
+        console.print(f"more: `{again}` with")
+        console.print(f"--cursor {page.next}", soft_wrap=True)
 
 
 def _text(value: Any, width: int = 200) -> str:
