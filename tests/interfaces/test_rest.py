@@ -890,17 +890,19 @@ def test_every_collection_pages_with_next_links(http: httpx.Client, namespace: s
     assert [c["n"] for c in _follow(http, s + "/checkpoints", "checkpoints", {"limit": 2})] == [
         1, 2, 3,
     ]  # fmt: skip
-    for i in range(6):
-        body = {
-            "content": f"fact number {i} about {('billing', 'weather')[i % 2]}",
-            "tags": [("money", "sky")[i % 2]],
-            "occurred_at": 1_700_000_000_000 + i,
-        }
-        assert http.post(a + "/memories", json=body).status_code == 201  # fmt: skip
+    texts = (
+        "Invoices are due on the first Monday", "It rained all week in Porto",
+        "The billing service runs on three nodes", "Snow closed the mountain pass",
+        "Refunds need a manager's approval", "A heatwave is expected in July",
+    )  # fmt: skip
+    for i, text in enumerate(texts):
+        body = {"content": text, "tags": [("money", "sky")[i % 2]],
+                "occurred_at": 1_700_000_000_000 + i}  # fmt: skip
+        assert http.post(a + "/memories", json=body).status_code == 201, text
     memories = _follow(http, ns + "/memories", "memories", {"limit": 4})
     assert [m["occurred_at_ms"] for m in memories] == [1_700_000_000_000 + i for i in range(6)]
     sky = _follow(http, ns + "/memories", "memories", {"tag": "sky", "limit": 1})
-    assert [m["content"] for m in sky] == [f"fact number {i} about weather" for i in (1, 3, 5)]
+    assert [m["content"] for m in sky] == [texts[i] for i in (1, 3, 5)]
     since = _follow(
         http, ns + "/memories", "memories", {"since": "2023-11-14T22:13:20.003Z", "limit": 10}
     )

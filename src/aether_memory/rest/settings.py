@@ -18,7 +18,8 @@ variable                          default             meaning
                                                       used idle ones are closed beyond it)
 ``AETHER_EMBEDDER``               ``minilm``          long-term memory's embedder, by name
                                                       (`aether_memory.embedder_from_name`)
-``AETHER_ACCESS_LOG``             ``true``            log one line per request
+``AETHER_ACCESS_LOG``             ``false``           log one line per request (costs 10-25% of
+                                                      throughput, so it is off unless asked)
 ================================  ==================  ===========================================
 
 ``AETHER_API_KEYS`` lists keys and the namespaces each may use: entries separated by ``;``,
@@ -128,7 +129,8 @@ class RestSettings(BaseSettings):
         default=DEFAULT_MAX_NAMESPACES, ge=1, validation_alias="AETHER_MAX_NAMESPACES"
     )
     embedder: str = Field(default=DEFAULT_EMBEDDER, validation_alias="AETHER_EMBEDDER")
-    access_log: bool = Field(default=True, validation_alias="AETHER_ACCESS_LOG")
+    # Off by default: uvicorn's access log cost 10-25% of throughput in bench/bench_rest.py.
+    access_log: bool = Field(default=False, validation_alias="AETHER_ACCESS_LOG")
 
     def keys(self) -> tuple[ApiKey, ...]:
         """The parsed API keys (empty: authentication is off)."""
