@@ -42,6 +42,7 @@ from aether_memory.core.errors import (
     SerializationError,
     TooLarge,
 )
+from aether_memory.core.pages import Erasure, Page
 from aether_memory.core.ranking import RankingWeights
 from aether_memory.core.types import (
     Capabilities,
@@ -80,6 +81,7 @@ __all__ = [
     "Conflict",
     "Embedder",
     "Episode",
+    "Erasure",
     "Event",
     "Health",
     "Hit",
@@ -91,6 +93,7 @@ __all__ = [
     "MemoryRecord",
     "NotFound",
     "Options",
+    "Page",
     "RankingWeights",
     "SerializationError",
     "Session",
