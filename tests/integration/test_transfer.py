@@ -307,3 +307,29 @@ def test_a_crafted_export_cannot_crash_the_server(tmp_path: Path) -> None:
             )
         finally:
             r.close()
+
+
+# ======================================================================= during an outage
+
+
+def test_an_erasure_made_during_an_outage_reaches_redis(tmp_path: Path) -> None:
+    """Erasures are queued like any write: replayed on Redis after the writes before them."""
+    from tests.integration.test_fallback import OPTIONS, replayed, wait_for
+
+    fallback = f"sqlite:///{tmp_path}/fallback.db"
+    with RedisProcess(tmp_path / "redis", fsync="always") as server:
+        with Memory.open(server.url, options=OPTIONS, fallback=fallback) as mem:
+            agent = mem.agent("writer")
+            agent.session("kept").working.set("k", 1)
+            agent.session("gone").working.set("k", 1)
+            server.kill()
+            agent.session("gone").record("tick", {"during": True})  # queued, then erased
+            assert agent.session("gone").erase().counts["events"] == 1
+            assert mem.health().degraded
+            server.restart()
+            wait_for(lambda: replayed(mem.health()), "the replay")
+        with Memory.open(server.url, options=OPTIONS) as direct:
+            agent = direct.agent("writer")
+            assert [s.id for s in agent.sessions()] == ["kept"]
+            assert agent.session("gone").events() == [] and agent.session("gone").meta() == {}
+            assert direct.erase_namespace().counts["sessions"] == 1
