@@ -44,6 +44,7 @@ from aether_memory.core.errors import (
     StoreDamaged,
     TooLarge,
 )
+from aether_memory.core.pages import Erasure, Page
 from aether_memory.core.ranking import RankingWeights
 from aether_memory.core.types import (
     Capabilities,
@@ -82,6 +83,7 @@ __all__ = [
     "Conflict",
     "Embedder",
     "Episode",
+    "Erasure",
     "Event",
     "Health",
     "Hit",
@@ -93,6 +95,7 @@ __all__ = [
     "MemoryRecord",
     "NotFound",
     "Options",
+    "Page",
     "RankingWeights",
     "SerializationError",
     "Session",

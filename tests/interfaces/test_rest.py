@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -52,6 +53,9 @@ KEY_B = f"test-key-b-{secrets.token_hex(8)}"
 NS_A = f"rest-a-{RUN}"
 NS_B = f"rest-b-{RUN}"
 API_KEYS = f"{KEY_ALL}=*;{KEY_A}={NS_A};{KEY_B}={NS_B},{NS_B}-2"
+ADMIN_ALL = f"test-root-{secrets.token_hex(8)}"
+ADMIN_A = f"test-root-a-{secrets.token_hex(8)}"
+ADMIN_KEYS = f"{ADMIN_ALL}=*;{ADMIN_A}={NS_A}"
 START_TIMEOUT = 30.0
 
 
@@ -109,6 +113,7 @@ def spawn(
     }
     if keys is not None:
         environment["AETHER_API_KEYS"] = keys
+        environment.setdefault("AETHER_ADMIN_KEYS", ADMIN_KEYS)
     port_args = ["--port", str(port)] if port is not None else []
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -255,7 +260,15 @@ def test_openapi_and_docs(http: httpx.Client) -> None:
     assert not any(
         "422" in op["responses"] for path in schema["paths"].values() for op in path.values()
     )
-    assert "swagger" in http.get("/docs").text.lower()
+    docs = http.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # Every asset the page loads comes from this server (the page renders offline).
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", docs.text)
+    assert assets and all(a.startswith("/docs/assets/") for a in assets), assets
+    for asset in assets:
+        fetched = http.get(asset)
+        assert fetched.status_code == 200 and len(fetched.content) > 100, asset
+    assert "SwaggerUIBundle" in http.get("/docs/assets/swagger-ui-bundle.js").text
 
 
 def test_auth_is_required_and_scoped(api: Api) -> None:
@@ -572,7 +585,8 @@ def test_identity_and_state(http: httpx.Client, namespace: str) -> None:
     state = http.get(a + "/state").json()["state"]
     assert state["status"] == "idle" and state["active_tools"] == ["search"]
     assert isinstance(state["updated_at"], int)
-    assert http.get(f"/v1/namespaces/{namespace}/agents").json() == {"agents": ["planner"]}
+    listed = http.get(f"/v1/namespaces/{namespace}/agents").json()
+    assert listed == {"agents": ["planner"], "next": None, "next_cursor": None}
 
 
 def test_sessions_meta_history_rotate(http: httpx.Client, namespace: str) -> None:
@@ -696,7 +710,8 @@ def test_checkpoints_and_tool_schema(http: httpx.Client, namespace: str) -> None
     assert http.get(s + "/checkpoints/latest").json() == {"state": {"section": 2}}
     assert http.get(s + "/checkpoints/1").json() == {"state": {"section": 1}}
     listed = http.get(s + "/checkpoints").json()["checkpoints"]
-    assert [c["n"] for c in listed] == [1, 2] and all(c["created_at"] > 0 for c in listed)
+    assert [c["n"] for c in listed] == [1, 2] and all(c["created_at_ms"] > 0 for c in listed)
+    assert all(c["created_at"].endswith("Z") for c in listed)
     first = http.post(s + "/tool-schema", json={"value": [{"name": "sql"}]})
     assert first.json() == {"value": [{"name": "sql"}]}
     second = http.post(s + "/tool-schema", json={"value": [{"name": "other"}]})
@@ -735,7 +750,8 @@ def test_long_term_memory(http: httpx.Client, namespace: str) -> None:
     )
     assert first.status_code == 201, first.text
     rec = first.json()
-    assert rec["status"] == "created" and rec["occurred_at"] == 1773619200000
+    assert rec["status"] == "created" and rec["occurred_at_ms"] == 1773619200000
+    assert rec["occurred_at"] == "2026-03-16T00:00:00.000Z"
     again = http.post(
         a + "/memories", json={"content": "Leonor moved from Lisbon to Porto in March"}
     )
@@ -947,6 +963,112 @@ def test_history_survives_sigkill_of_a_server(api: Api, tmp_path: Path, namespac
     finally:
         first.kill()
         second.stop()
+
+
+# -- browsing and erasing -------------------------------------------------------------------------
+def _follow(http: httpx.Client, url: str, key: str, params: dict[str, Any]) -> list[Any]:
+    """Every item of a listing, following the `next` links (and checking the Link header)."""
+    out: list[Any] = []
+    response = http.get(url, params=params)
+    while True:
+        body = response.json()
+        assert response.status_code == 200, body
+        out += body[key]
+        if body["next"] is None:
+            assert body["next_cursor"] is None and "link" not in response.headers
+            return out
+        assert response.headers["link"] == f'<{body["next"]}>; rel="next"'
+        assert body["next_cursor"] in body["next"]
+        response = http.get(body["next"])
+
+
+def test_every_collection_pages_with_next_links(http: httpx.Client, namespace: str) -> None:
+    ns = f"/v1/namespaces/{namespace}"
+    a = ns + "/agents/a1"
+    for i in range(5):
+        assert http.put(session_path(namespace, session=f"s{i}") + "/working/k",
+                        json={"value": i}).status_code == 204  # fmt: skip
+    sessions = _follow(http, a + "/sessions", "sessions", {"limit": 2})
+    assert sorted(x["id"] for x in sessions) == [f"s{i}" for i in range(5)]
+    assert all(x["last_active"].endswith("Z") and x["last_active_ms"] > 0 for x in sessions)
+    s = session_path(namespace, session="s0")
+    for i in range(7):
+        http.post(s + "/events", json={"type": "step", "data": {"i": i}})
+        if i < 3:
+            http.post(s + "/checkpoints", json={"state": {"i": i}})
+    events = _follow(http, s + "/log", "events", {"limit": 3})
+    assert [e["data"]["i"] for e in events] == list(range(7))
+    assert [c["n"] for c in _follow(http, s + "/checkpoints", "checkpoints", {"limit": 2})] == [
+        1, 2, 3,
+    ]  # fmt: skip
+    texts = (
+        "Invoices are due on the first Monday", "It rained all week in Porto",
+        "The billing service runs on three nodes", "Snow closed the mountain pass",
+        "Refunds need a manager's approval", "A heatwave is expected in July",
+    )  # fmt: skip
+    for i, text in enumerate(texts):
+        body = {"content": text, "tags": [("money", "sky")[i % 2]],
+                "occurred_at": 1_700_000_000_000 + i}  # fmt: skip
+        assert http.post(a + "/memories", json=body).status_code == 201, text
+    memories = _follow(http, ns + "/memories", "memories", {"limit": 4})
+    assert [m["occurred_at_ms"] for m in memories] == [1_700_000_000_000 + i for i in range(6)]
+    sky = _follow(http, ns + "/memories", "memories", {"tag": "sky", "limit": 1})
+    assert [m["content"] for m in sky] == [texts[i] for i in (1, 3, 5)]
+    since = _follow(
+        http, ns + "/memories", "memories", {"since": "2023-11-14T22:13:20.003Z", "limit": 10}
+    )
+    assert len(since) == 3
+    http.post(s + "/episode", json={"task_prompt": "deploy", "outcome": "ok", "success": True})
+    http.put(a + "/skills/rollback", json={"description": "roll back", "steps": ["a"]})
+    assert [e["task_prompt"] for e in _follow(http, ns + "/episodes", "episodes", {})] == ["deploy"]
+    assert [k["name"] for k in _follow(http, ns + "/skills", "skills", {})] == ["rollback"]
+    assert _follow(http, ns + "/agents", "agents", {"limit": 1}) == ["a1"]
+    # Bounded pages, checked cursors, the same error table.
+    error(http.get(ns + "/agents", params={"limit": 1001}), 400, "invalid_input")
+    cursor = http.get(a + "/sessions", params={"limit": 1}).json()["next_cursor"]
+    error(http.get(ns + "/memories", params={"cursor": cursor}), 400, "invalid_input")
+
+
+def test_erasure_over_rest_and_the_admin_scope(api: Api, namespace: str) -> None:
+    ns, who = f"/v1/namespaces/{NS_A}", f"eraser-{new_id().lower()}"
+    with api.server.client(KEY_A) as http:
+        for sid in ("s1", "s2"):
+            http.put(session_path(NS_A, agent=who, session=sid) + "/working/k", json={"value": 1})
+            http.post(
+                session_path(NS_A, agent=who, session=sid) + "/events",
+                json={"type": "t", "data": 1},
+            )
+        http.post(ns + f"/agents/{who}/memories", json={"content": "the sky is blue in Porto"})
+        preview = http.delete(
+            session_path(NS_A, agent=who, session="s1"), params={"dry_run": True}
+        ).json()
+        assert preview["dry_run"] and preview["counts"]["events"] == 1
+        done = http.delete(session_path(NS_A, agent=who, session="s1")).json()
+        assert done["counts"] == preview["counts"] and not done["dry_run"]
+        assert http.get(session_path(NS_A, agent=who, session="s1") + "/working").json() == {
+            "values": {}
+        }
+        agent = http.delete(ns + f"/agents/{who}").json()
+        assert agent["counts"]["sessions"] == 1 and agent["counts"]["memories"] == 1
+        assert who not in http.get(ns + "/agents", params={"limit": 1000}).json()["agents"]
+        # Erasing a whole namespace, or listing them all, takes an admin key.
+        error(http.delete(ns), 403, "forbidden")
+        error(http.get("/v1/namespaces"), 403, "forbidden")
+    with api.server.client(KEY_ALL) as http:
+        error(http.delete(ns), 403, "forbidden")
+        http.put(session_path(NS_A) + "/working/k", json={"value": 1})
+    with api.server.client(ADMIN_A) as http:
+        error(http.delete(f"/v1/namespaces/{NS_B}"), 403, "forbidden")  # another namespace
+        error(http.get("/v1/namespaces"), 403, "forbidden")  # not an admin of every one
+        gone = http.delete(ns).json()
+        assert gone["scope"] == "namespace" and gone["counts"]["sessions"] >= 1
+        assert http.get(session_path(NS_A) + "/working").json() == {"values": {}}
+    with api.server.client(ADMIN_ALL) as http:
+        http.put(session_path(namespace) + "/working/k", json={"value": 1})
+        listed = _follow(http, "/v1/namespaces", "namespaces", {"limit": 1000})
+        assert namespace in listed
+        assert http.delete(f"/v1/namespaces/{namespace}").json()["total"] > 0
+        assert namespace not in _follow(http, "/v1/namespaces", "namespaces", {"limit": 1000})
 
 
 # -- schemathesis: no input makes the server fail --------------------------------------------------

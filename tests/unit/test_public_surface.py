@@ -21,7 +21,7 @@ def test_exported_members() -> None:
         "SerializationError", "Session", "SessionInfo", "Settings", "TTLs", "ToolCache",
         "TooLarge", "WorkingMemory", "__version__", "CachedEmbedder", "Embedder", "Episode",
         "Hit", "Introspection", "Memorable", "MemoryRecord", "RankingWeights", "Skill",
-        "default_embedder", "embedder_from_name", "AgentRun", "AsyncAgentRun",
+        "default_embedder", "embedder_from_name", "AgentRun", "AsyncAgentRun", "Erasure", "Page",
         "StorageFull", "StoreDamaged",
     }  # fmt: skip
 

@@ -6,9 +6,6 @@ Thin: they resolve settings, call the functions of `target`, `transfer`, `doctor
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from aether_memory.cli.doctor import doctor_checks
+from aether_memory.cli.output import as_json, reported, when
 from aether_memory.cli.reports import agent_report, search_memories, session_report
-from aether_memory.cli.target import connect, resolve_target
-from aether_memory.cli.transfer import export_namespace, import_namespace, prepare_index
+from aether_memory.cli.target import mem_url, resolve_target
+from aether_memory.cli.transfer import export_namespace, import_namespace, read_header
 from aether_memory.client._sync.memory import Memory
 from aether_memory.client.common import redacted
 from aether_memory.core.errors import (
-    AetherError,
     InvalidInput,
 )
 
@@ -52,20 +49,8 @@ inspect_app = typer.Typer(
 identity_app = typer.Typer(help="Manage agents' identity documents.", no_args_is_help=True)
 
 
-@contextlib.contextmanager
-def _reported() -> Iterator[None]:
-    """Print the library's errors (and file errors) as one red line and exit 1."""
-    try:
-        yield
-    except (AetherError, OSError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(code=1) from exc
-
-
-def _when(ms: int | None) -> str:
-    if not ms:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+_reported = reported
+_when = when
 
 
 def _short(value: Any, width: int = 80) -> str:
@@ -84,6 +69,10 @@ def _progress() -> Progress:
     )
 
 
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of tables.")
+WIDE = 120  # below this many columns, tables keep the essential columns only
+
+
 def search(
     query: str = typer.Argument(..., metavar="QUERY", help="What to look for, in plain words."),
     agent: str | None = typer.Option(None, "--agent", "-a", help="Only this agent's memories."),
@@ -93,33 +82,32 @@ def search(
     ),
     url: str | None = UrlOption,
     namespace: str | None = NamespaceOption,
+    json_out: bool = JsonOption,
 ) -> None:
     """Recall long-term memories the way an agent would, with each score's components."""
     with _reported(), Memory.open(url, namespace=namespace) as mem:
         hits = search_memories(mem, query, k, agent, kind)
+        if json_out:
+            as_json(hits)
+            return
         if not hits:
             console.print(f"no memory in namespace {mem.namespace!r} matches {query!r}")
             return
+        wide = console.width >= WIDE
         table = Table(title=f"recall {query!r} in namespace {mem.namespace!r}")
-        for name in ("#", "score", "vector", "text", "exact", "recency", "importance"):
-            table.add_column(name, justify="right")
-        for name in ("kind", "agent", "id", "content"):
-            table.add_column(name)
+        parts = ("score", "vector", "text", "exact", "recency", "importance")
+        for name in ("#", *(parts if wide else parts[:1])):
+            table.add_column(name, justify="right", no_wrap=True)
+        for name in ("kind", "agent", "id") if wide else ("kind", "id"):
+            table.add_column(name, no_wrap=True)  # an id is never cut: it pastes into inspect
+        table.add_column("content", overflow="fold", ratio=1)
         for i, hit in enumerate(hits, start=1):
             r = hit.record
-            table.add_row(
-                str(i),
-                f"{hit.score:.3f}",
-                f"{hit.vector:.3f}",
-                f"{hit.text:.3f}",
-                f"{hit.exact:.2f}",
-                f"{hit.recency:.2f}",
-                f"{hit.importance:.2f}",
-                r.kind,
-                r.agent,
-                r.id,
-                _short(r.content, 120),
-            )
+            scores = [f"{v:.3f}" for v in (hit.score, hit.vector, hit.text)] + [
+                f"{v:.2f}" for v in (hit.exact, hit.recency, hit.importance)
+            ]
+            who = [r.kind, escape(r.agent), r.id] if wide else [r.kind, r.id]
+            table.add_row(str(i), *(scores if wide else scores[:1]), *who, _short(r.content, 120))
         console.print(table)
 
 
@@ -129,10 +117,14 @@ def inspect_agent(
     sessions: int = typer.Option(20, help="How many sessions to list, most recent first."),
     url: str | None = UrlOption,
     namespace: str | None = NamespaceOption,
+    json_out: bool = JsonOption,
 ) -> None:
     """An agent's identity documents, its state and its sessions by last activity."""
     with _reported(), Memory.open(url, namespace=namespace) as mem:
         report = agent_report(mem, agent_id, sessions)
+    if json_out:
+        as_json(report)
+        return
     console.print(f"[bold]agent {escape(report.agent)}[/bold] in namespace {mem.namespace!r}")
     identity = Table(title="identity documents")
     identity.add_column("name")
@@ -162,10 +154,14 @@ def inspect_session(
     events: int = typer.Option(20, help="How many of the last events to show."),
     url: str | None = UrlOption,
     namespace: str | None = NamespaceOption,
+    json_out: bool = JsonOption,
 ) -> None:
     """A session's working memory, scratchpad, last events and checkpoints."""
     with _reported(), Memory.open(url, namespace=namespace) as mem:
         report = session_report(mem, agent_id, session_id, events)
+    if json_out:
+        as_json(report)
+        return
     meta = ", ".join(
         f"{k}: {_when(v) if k == 'created_at' else v}" for k, v in sorted(report.meta.items())
     )
@@ -201,10 +197,14 @@ def inspect_memory(
     memory_id: str = typer.Argument(..., metavar="ID", help="The memory's id (from search)."),
     url: str | None = UrlOption,
     namespace: str | None = NamespaceOption,
+    json_out: bool = JsonOption,
 ) -> None:
     """One long-term memory with all its fields."""
     with _reported(), Memory.open(url, namespace=namespace) as mem:
         record = mem.longterm.get(memory_id)
+    if json_out:
+        as_json(record)
+        return
     table = Table(title=f"memory {record.id} in namespace {mem.namespace!r}")
     table.add_column("field")
     table.add_column("value")
@@ -233,25 +233,25 @@ def export_command(
     url: str | None = UrlOption,
     namespace: str | None = NamespaceOption,
 ) -> None:
-    """Export every key of a namespace (values, types, TTLs) to a JSON Lines file."""
-    with _reported():
-        target, ns = resolve_target(url, namespace)
-        client = connect(target)
+    """Export a namespace (agents, sessions, events, checkpoints, memories, skills) to a
+    JSON Lines file that any store can import."""
+    with _reported(), Memory.open(url, namespace=namespace) as mem:
         partial = file.with_name(file.name + ".partial")
         try:
-            with _progress() as bar, partial.open("w", encoding="utf-8") as fp:
-                task = bar.add_task(f"export {ns}", total=None)
+            with _progress() as bar, partial.open("wb") as fp:
+                task = bar.add_task(f"export {mem.namespace}", total=None)
                 n = export_namespace(
-                    client,
-                    ns,
+                    mem,
                     fp,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    progress=lambda done, total: bar.update(
+                        task, completed=done, total=total or None
+                    ),
                 )
             partial.replace(file)  # never leave half an export under the real name
         finally:
-            client.close()
             partial.unlink(missing_ok=True)
-    console.print(f"exported {n} keys of namespace {ns!r} from {redacted(target)} to {file}")
+        where = redacted(mem_url(url))
+    console.print(f"exported {n} records of namespace {mem.namespace!r} from {where} to {file}")
 
 
 def import_command(
@@ -261,44 +261,45 @@ def import_command(
     replace: bool = typer.Option(
         False,
         "--replace",
-        help="Overwrite keys that already exist (keys the file does not hold are left alone).",
+        help="Import into a namespace that holds data, overwriting the items the file names.",
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue an import that stopped (from its journal)."
     ),
     url: str | None = UrlOption,
     namespace: str | None = typer.Option(
         None,
         "--namespace",
         "-n",
-        help="Refuse the file unless it is an export of this namespace (default: take the "
-        "file's namespace; keys keep the namespace they were exported from).",
+        help="The namespace to import into (default: the one the file was exported from).",
     ),
 ) -> None:
-    """Import an export file: every key with its value and TTL, then the search index."""
+    """Import an export file: every record is checked, then written with ordinary writes."""
     with _reported():
-        target = resolve_target(url, None)[0]
-        client = connect(target)
-        try:
-            with _progress() as bar, file.open(encoding="utf-8") as fp:
-                task = bar.add_task("import", total=None)
-                header = import_namespace(
-                    client,
-                    fp,
-                    replace=replace,
-                    namespace=namespace,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )
-            indexed = prepare_index(target, client, header.namespace)
-        finally:
-            client.close()
+        with file.open("rb") as fp:
+            header = read_header(fp.readline())
+        target_ns = namespace or header.namespace
+        with Memory.open(url, namespace=target_ns) as mem, _progress() as bar:
+            task = bar.add_task(f"import {target_ns}", total=header.records)
+            report = import_namespace(
+                mem,
+                file,
+                replace=replace,
+                resume=resume,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+            where = redacted(mem_url(url))
     console.print(
-        f"imported {header.keys} keys into namespace {header.namespace!r} on "
-        f"{redacted(target)} (exported {header.exported_at} from Redis {header.redis_version})"
-        + ("; search index ready" if indexed else "")
+        f"imported {report.records_done - report.resumed_from} records ({report.summary()}) "
+        f"into namespace {target_ns!r} on {where} (exported {header.exported_at} from "
+        f"{header.source or 'unknown'})"
     )
 
 
 def doctor(
     url: str | None = UrlOption,
     namespace: str | None = NamespaceOption,
+    json_out: bool = JsonOption,
 ) -> None:
     """Check the server: connection, version, modules, persistence, eviction, memory (or a
     SQLite store: the file, its integrity and journal).
@@ -308,6 +309,9 @@ def doctor(
     with _reported():
         target, ns = resolve_target(url, namespace, redis_only=False)
         checks = doctor_checks(target, ns)
+    if json_out:
+        as_json(checks)
+        raise typer.Exit(code=1 if any(c.status == "FAIL" for c in checks) else 0)
     style = {"OK": "green", "WARN": "yellow", "FAIL": "red"}
     table = Table(title=f"aether doctor: {redacted(target)}")
     table.add_column("status")

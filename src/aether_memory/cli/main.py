@@ -10,7 +10,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from aether_memory.cli import admin
+from aether_memory import __version__
+from aether_memory.cli import admin, manage
 from aether_memory.core.errors import AetherError
 
 app = typer.Typer(
@@ -24,6 +25,21 @@ err = Console(stderr=True)
 DataOption = typer.Option(
     None, "--data", help="Data folder of the local server (default: ~/.local/share/aether-memory)."
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aether-memory {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """aether-memory: persistent memory for AI agents, on Redis."""
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -127,8 +143,9 @@ def mcp(ctx: typer.Context) -> None:
     raise typer.Exit(main(ctx.args))
 
 
-# search, inspect, export, import, identity, doctor
+# search, inspect, export, import, identity, doctor; list, delete
 admin.register(app)
+manage.register(app)
 
 if __name__ == "__main__":
     app()

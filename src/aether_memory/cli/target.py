@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from typing import Final
 
 import redis
@@ -37,6 +36,11 @@ def resolve_target(
     return resolved, check_name(namespace or settings.namespace, "namespace")
 
 
+def mem_url(url: str | None) -> str:
+    """The URL `Memory.open(url)` connects to (any backend), for messages."""
+    return resolve_url(url, Settings())
+
+
 def connect(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
     """A plain redis-py client for the admin commands (bytes replies, RESP2); no I/O yet."""
     try:
@@ -53,8 +57,3 @@ def namespace_keys(client: redis.Redis, ns: str) -> list[bytes]:
             client.scan_iter(match=keys.namespace_pattern(ns), count=SCAN_COUNT)
         )
     return sorted(found)
-
-
-def in_namespace(key: bytes, ns: str) -> bool:
-    """Whether `key` belongs to namespace `ns` (the test SCAN applies, done locally)."""
-    return fnmatchcase(key, keys.namespace_pattern(ns).encode())

@@ -111,24 +111,33 @@ def _digest(key: str) -> bytes:
 
 
 class KeyRing:
-    """The configured keys, held as digests for constant-time comparison."""
+    """The configured keys, held as digests for constant-time comparison; `admin` keys
+    (the REST server's ``AETHER_ADMIN_KEYS``) may also erase and list the namespaces they name."""
 
-    def __init__(self, keys: Iterable[ApiKey]) -> None:
+    def __init__(self, keys: Iterable[ApiKey], admin: Iterable[ApiKey] = ()) -> None:
         self._keys = [(_digest(k.key), k) for k in keys]
+        self._admin = [(_digest(k.key), k) for k in admin]
 
     @property
     def enabled(self) -> bool:
         """False when no key is configured (authentication off)."""
-        return bool(self._keys)
+        return bool(self._keys or self._admin)
 
     def find(self, presented: str) -> ApiKey | None:
         """The key equal to `presented`, compared against every key in constant time."""
-        digest = _digest(presented)
-        found = None
-        for candidate, key in self._keys:
-            if hmac.compare_digest(candidate, digest):
-                found = key
-        return found
+        return _match(self._keys, _digest(presented))
+
+    def find_admin(self, presented: str) -> ApiKey | None:
+        """The admin key equal to `presented` (constant time, as `find`)."""
+        return _match(self._admin, _digest(presented))
+
+
+def _match(ring: list[tuple[bytes, ApiKey]], digest: bytes) -> ApiKey | None:
+    found = None
+    for candidate, key in ring:  # never stops early
+        if hmac.compare_digest(candidate, digest):
+            found = key
+    return found
 
 
 def presented_key(headers: Iterable[tuple[bytes, bytes]]) -> str | None:

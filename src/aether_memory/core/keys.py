@@ -21,6 +21,8 @@ Layout (braces are Redis Cluster hash tags)::
     aether:{ns}:embedder                            string: the embedding model in use
     aether:{ns}:access_count, :last_accessed        hashes: memory id -> recall statistics
     aether:{ns}:skill:{name}                        hash: a skill and its run statistics
+    aether:{ns}:memories                            zset (all scores 0): memory ids, for listing
+    aether:{ns}:skills                              zset (all scores 0): skill names, for listing
     aether:{ns}:vectors                             vector set (plain Redis 8 only)
     aether:{ns}:applied                             zset: write ids applied (retries dedup)
 
@@ -105,6 +107,32 @@ def vectors(ns: str) -> str:
 def applied(ns: str) -> str:
     """The write ids of namespace-wide counters already applied (skill runs, reinforcement)."""
     return f"{PREFIX}:{{{ns}}}:applied"
+
+
+def memory_ids(ns: str) -> str:
+    """Every memory id of the namespace, ordered as text (ids sort by creation time)."""
+    return f"{PREFIX}:{{{ns}}}:memories"
+
+
+def skill_names(ns: str) -> str:
+    """Every skill name of the namespace, ordered as text."""
+    return f"{PREFIX}:{{{ns}}}:skills"
+
+
+def namespace_prefixes(ns: str) -> tuple[str, str]:
+    """The two prefixes of a namespace's keys: its shared data and its sessions."""
+    return f"{PREFIX}:{{{ns}}}:", f"{PREFIX}:{{{ns}/"
+
+
+def namespace_of(key: str) -> str | None:
+    """The namespace a key of this layout belongs to (None for a key of another layout)."""
+    head = f"{PREFIX}:{{"
+    if not key.startswith(head):
+        return None
+    end = key.find("}", len(head))
+    if end < 0:
+        return None
+    return key[len(head) : end].split("/", 1)[0] or None
 
 
 def namespace_pattern(ns: str) -> str:

@@ -9,7 +9,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from aether_memory import __version__
@@ -23,7 +26,15 @@ from aether_memory.rest.auth import KeyRing, identify
 from aether_memory.rest.deps import get_pool
 from aether_memory.rest.limits import BodyLimit
 from aether_memory.rest.pool import MemoryPool
-from aether_memory.rest.routes import agents, longterm, namespace, sessions, tools, working
+from aether_memory.rest.routes import (
+    agents,
+    browse,
+    longterm,
+    namespace,
+    sessions,
+    tools,
+    working,
+)
 from aether_memory.rest.settings import RestSettings
 
 log = logging.getLogger("aether_memory.rest")
@@ -58,6 +69,31 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+DOCS_ASSETS = "/docs/assets"
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the ``swagger-ui-bundle-v2`` package (FastAPI's
+    self-hosting recipe), so the page renders where the server has no internet."""
+    import swagger_ui_bundle
+
+    app.mount(
+        DOCS_ASSETS,
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="docs_assets",
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="aether-memory API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
+
+
 def create_app(settings: RestSettings | None = None) -> FastAPI:
     """Build the REST app.
 
@@ -73,7 +109,7 @@ def create_app(settings: RestSettings | None = None) -> FastAPI:
     `aether_memory.rest.auth`), wherever it is served, unless ``settings.insecure_no_auth``.
     """
     settings = settings or RestSettings()
-    keyring = KeyRing(settings.keys())
+    keyring = KeyRing(settings.keys(), settings.admin())
     if not keyring.enabled:
         log.warning(
             "aether-memory: no API keys (AETHER_API_KEYS): %s",
@@ -102,13 +138,16 @@ def create_app(settings: RestSettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served below from the package's own Swagger UI: no CDN, no internet
+        redoc_url=None,
     )
+    _serve_docs(app)
     app.state.keyring = keyring
     app.state.insecure_no_auth = settings.insecure_no_auth
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     # Hot routes first: FastAPI matches routes in order.
-    for module in (working, sessions, agents, longterm, namespace, tools):
+    for module in (working, sessions, agents, longterm, namespace, tools, browse):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
 
     @app.get("/healthz", name="healthz", tags=["health"])

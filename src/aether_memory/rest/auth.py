@@ -18,7 +18,7 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from aether_memory.core.access import ApiKey, KeyRing, is_local_request, presented_key
 from aether_memory.rest.errors import ApiError
 
-__all__ = ["Caller", "KeyRing", "Principal", "authenticate", "check_namespace"]
+__all__ = ["Caller", "KeyRing", "Principal", "authenticate", "check_admin", "check_namespace"]
 
 # Only for the OpenAPI schema: `authenticate` reads the headers itself.
 _bearer = HTTPBearer(auto_error=False, description="An API key from AETHER_API_KEYS.")
@@ -35,19 +35,34 @@ LOCAL_ONLY = (
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller: the matched key's scope (`None` when authentication is off)."""
+    """The caller: the matched key's scope (`None` when authentication is off), and the
+    namespaces it administers when it is an admin key."""
 
     key: ApiKey | None
+    admin: ApiKey | None = None
+    auth: bool = True
 
     def may_use(self, namespace: str) -> bool:
         """True when the caller may read and write `namespace`."""
-        return self.key is None or self.key.allows(namespace)
+        if not self.auth:
+            return True
+        return any(k is not None and k.allows(namespace) for k in (self.key, self.admin))
+
+    def may_administer(self, namespace: str | None) -> bool:
+        """True when the caller may erase `namespace` (None: list every namespace)."""
+        if not self.auth:
+            return True
+        if self.admin is None:
+            return False
+        return self.admin.namespaces is None if namespace is None else self.admin.allows(namespace)
 
     @property
     def is_admin(self) -> bool:
         """True when the caller may see the server's own configuration (an ``*`` key, or
         authentication off)."""
-        return self.key is None or self.key.is_admin
+        if not self.auth:
+            return True
+        return any(k is not None and k.is_admin for k in (self.key, self.admin))
 
 
 def identify(request: Request) -> Principal | None:
@@ -59,11 +74,13 @@ def identify(request: Request) -> Principal | None:
         if request.app.state.insecure_no_auth or is_local_request(
             scope.get("server"), scope.get("client"), scope["headers"]
         ):
-            return Principal(None)
+            return Principal(None, auth=False)
         return None
     presented = presented_key(scope["headers"])
-    key = None if presented is None else ring.find(presented)
-    return None if key is None else Principal(key)
+    if presented is None:
+        return None
+    key, admin = ring.find(presented), ring.find_admin(presented)
+    return None if key is None and admin is None else Principal(key, admin)
 
 
 async def authenticate(
@@ -97,3 +114,10 @@ def check_namespace(principal: Principal, namespace: str) -> None:
     """403 when the caller's key does not cover `namespace`."""
     if not principal.may_use(namespace):
         raise ApiError(403, "forbidden", f"this API key may not use namespace {namespace!r}")
+
+
+def check_admin(principal: Principal, namespace: str | None) -> None:
+    """403 unless the caller holds an admin key for `namespace` (None: for every one)."""
+    if not principal.may_administer(namespace):
+        what = "every namespace" if namespace is None else f"namespace {namespace!r}"
+        raise ApiError(403, "forbidden", f"this needs an admin key (AETHER_ADMIN_KEYS) for {what}")

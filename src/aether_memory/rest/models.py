@@ -1,15 +1,19 @@
 """Response bodies: pydantic mirrors of the library's records (`aether_memory.core.types`).
 
 Request bodies live next to the routes that take them. Each model here has an ``of``
-constructor from the library's dataclass, so routes stay one line.
+constructor from the library's dataclass, so routes stay one line. Times are ISO 8601 in UTC
+(``2026-05-01T12:00:00.000Z``), each with the same instant in epoch milliseconds beside it
+(``<name>_ms``).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
 
+from aether_memory.core.pages import Erasure
 from aether_memory.core.types import (
     CheckpointInfo,
     Episode,
@@ -22,6 +26,15 @@ from aether_memory.core.types import (
 )
 
 
+def iso(ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 in UTC, to the millisecond."""
+    try:
+        moment = datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        moment = datetime.fromtimestamp(0, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
 class EventOut(BaseModel):
     """One event of a session's record (a step, a tool call, a message)."""
 
@@ -29,36 +42,40 @@ class EventOut(BaseModel):
     type: str
     data: Any
     outcome: str
-    ts: int
+    ts: str
+    ts_ms: int
     latency_ms: float | None = None
 
     @classmethod
     def of(cls, e: Event) -> EventOut:
         return cls(
-            id=e.id, type=e.type, data=e.data, outcome=e.outcome, ts=e.ts, latency_ms=e.latency_ms
-        )
+            id=e.id, type=e.type, data=e.data, outcome=e.outcome, ts=iso(e.ts), ts_ms=e.ts,
+            latency_ms=e.latency_ms,
+        )  # fmt: skip
 
 
 class SessionOut(BaseModel):
-    """A session and when it was last active (ms since the epoch)."""
+    """A session and when it was last active."""
 
     id: str
-    last_active: int
+    last_active: str
+    last_active_ms: int
 
     @classmethod
     def of(cls, s: SessionInfo) -> SessionOut:
-        return cls(id=s.id, last_active=s.last_active)
+        return cls(id=s.id, last_active=iso(s.last_active), last_active_ms=s.last_active)
 
 
 class CheckpointOut(BaseModel):
-    """A saved checkpoint: its number and when it was made (ms)."""
+    """A saved checkpoint: its number and when it was made."""
 
     n: int
-    created_at: int
+    created_at: str
+    created_at_ms: int
 
     @classmethod
     def of(cls, c: CheckpointInfo) -> CheckpointOut:
-        return cls(n=c.n, created_at=c.created_at)
+        return cls(n=c.n, created_at=iso(c.created_at), created_at_ms=c.created_at)
 
 
 class MemoryOut(BaseModel):
@@ -75,9 +92,12 @@ class MemoryOut(BaseModel):
     source: str | None = None
     metadata: dict[str, Any]
     related: list[str]
-    occurred_at: int
-    created_at: int
-    last_accessed: int
+    occurred_at: str
+    occurred_at_ms: int
+    created_at: str
+    created_at_ms: int
+    last_accessed: str
+    last_accessed_ms: int
     access_count: int
     status: str
 
@@ -86,9 +106,10 @@ class MemoryOut(BaseModel):
         return cls(
             id=r.id, content=r.content, kind=r.kind, agent=r.agent, session=r.session,
             importance=r.importance, tags=list(r.tags), source=r.source,
-            metadata=dict(r.metadata), related=list(r.related), occurred_at=r.occurred_at,
-            created_at=r.created_at, last_accessed=r.last_accessed,
-            access_count=r.access_count, status=r.status,
+            metadata=dict(r.metadata), related=list(r.related), occurred_at=iso(r.occurred_at),
+            occurred_at_ms=r.occurred_at, created_at=iso(r.created_at),
+            created_at_ms=r.created_at, last_accessed=iso(r.last_accessed),
+            last_accessed_ms=r.last_accessed, access_count=r.access_count, status=r.status,
         )  # fmt: skip
 
 
@@ -124,7 +145,8 @@ class EpisodeOut(BaseModel):
     duration_seconds: float | None = None
     tags: list[str]
     importance: float
-    occurred_at: int
+    occurred_at: str
+    occurred_at_ms: int
     score: float | None = None
 
     @classmethod
@@ -133,7 +155,7 @@ class EpisodeOut(BaseModel):
             id=e.id, task_prompt=e.task_prompt, outcome=e.outcome, success=e.success,
             agent=e.agent, session=e.session, steps=list(e.steps),
             duration_seconds=e.duration_seconds, tags=list(e.tags), importance=e.importance,
-            occurred_at=e.occurred_at, score=e.score,
+            occurred_at=iso(e.occurred_at), occurred_at_ms=e.occurred_at, score=e.score,
         )  # fmt: skip
 
 
@@ -150,7 +172,8 @@ class SkillOut(BaseModel):
     success_rate: float | None
     mean_duration: float | None
     memory_id: str | None = None
-    updated_at: int
+    updated_at: str
+    updated_at_ms: int
     score: float | None = None
 
     @classmethod
@@ -159,7 +182,8 @@ class SkillOut(BaseModel):
             name=s.name, description=s.description, steps=list(s.steps), tags=list(s.tags),
             runs=s.runs, successes=s.successes, total_duration=s.total_duration,
             success_rate=s.success_rate, mean_duration=s.mean_duration,
-            memory_id=s.memory_id, updated_at=s.updated_at, score=s.score,
+            memory_id=s.memory_id, updated_at=iso(s.updated_at), updated_at_ms=s.updated_at,
+            score=s.score,
         )  # fmt: skip
 
 
@@ -197,4 +221,21 @@ class IntrospectionOut(BaseModel):
             strongest=[HitOut.of(h) for h in i.strongest],
             episodes=[EpisodeOut.of(e) for e in i.episodes],
             skills=[SkillOut.of(s) for s in i.skills], summary=i.summary(),
+        )  # fmt: skip
+
+
+class ErasureOut(BaseModel):
+    """What an erasure removed (with ``dry_run``, what it would remove), by kind."""
+
+    scope: str
+    target: str
+    counts: dict[str, int]
+    total: int
+    dry_run: bool
+
+    @classmethod
+    def of(cls, e: Erasure) -> ErasureOut:
+        return cls(
+            scope=e.scope, target=e.target, counts=dict(e.counts), total=e.total,
+            dry_run=e.dry_run,
         )  # fmt: skip

@@ -59,7 +59,8 @@ def check_exposure(settings: RestSettings) -> None:
         ConfigurationError: no keys, a public host, and no ``insecure_no_auth``; or the keys
             are malformed.
     """
-    problem = exposure_problem(settings.host, settings.keys(), settings.insecure_no_auth)
+    keys = settings.keys() + settings.admin()
+    problem = exposure_problem(settings.host, keys, settings.insecure_no_auth)
     if problem is not None:
         raise ConfigurationError(problem)
 

@@ -10,6 +10,8 @@ variable                          default             meaning
 ``AETHER_HOST``                   ``127.0.0.1``       interface to listen on (``--host``)
 ``AETHER_PORT``                   ``8080``            port (``--port``)
 ``AETHER_API_KEYS``               none                who may call, see below
+``AETHER_ADMIN_KEYS``             none                keys that may also erase whole namespaces
+                                                      and list every namespace (same format)
 ``AETHER_INSECURE_NO_AUTH``       ``false``           serve without keys beyond loopback (without
                                                       keys, only requests made on this machine
                                                       are answered otherwise)
@@ -20,7 +22,8 @@ variable                          default             meaning
                                                       used idle ones are closed beyond it)
 ``AETHER_EMBEDDER``               ``minilm``          long-term memory's embedder, by name
                                                       (`aether_memory.embedder_from_name`)
-``AETHER_ACCESS_LOG``             ``true``            log one line per request
+``AETHER_ACCESS_LOG``             ``false``           log one line per request (costs 10-25% of
+                                                      throughput, so it is off unless asked)
 ================================  ==================  ===========================================
 
 ``AETHER_API_KEYS`` lists keys and the namespaces each may use (``KEY=NS1,NS2;KEY2=*``);
@@ -53,6 +56,7 @@ class RestSettings(BaseSettings):
     host: str = Field(default=DEFAULT_HOST, validation_alias="AETHER_HOST")
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, validation_alias="AETHER_PORT")
     api_keys: SecretStr | None = Field(default=None, validation_alias="AETHER_API_KEYS")
+    admin_keys: SecretStr | None = Field(default=None, validation_alias="AETHER_ADMIN_KEYS")
     insecure_no_auth: bool = Field(default=False, validation_alias="AETHER_INSECURE_NO_AUTH")
     max_body_bytes: int = Field(
         default=DEFAULT_MAX_BODY_BYTES, ge=1024, validation_alias="AETHER_MAX_BODY_BYTES"
@@ -64,10 +68,17 @@ class RestSettings(BaseSettings):
         default=DEFAULT_BODY_TIMEOUT, gt=0, le=3600, validation_alias="AETHER_BODY_TIMEOUT"
     )
     embedder: str = Field(default=DEFAULT_EMBEDDER, validation_alias="AETHER_EMBEDDER")
-    access_log: bool = Field(default=True, validation_alias="AETHER_ACCESS_LOG")
+    # Off by default: uvicorn's access log cost 10-25% of throughput in bench/bench_rest.py.
+    access_log: bool = Field(default=False, validation_alias="AETHER_ACCESS_LOG")
 
     def keys(self) -> tuple[ApiKey, ...]:
         """The parsed API keys (empty: authentication is off)."""
         if self.api_keys is None:
             return ()
         return parse_api_keys(self.api_keys.get_secret_value())
+
+    def admin(self) -> tuple[ApiKey, ...]:
+        """The parsed admin keys: each may erase, and list, the namespaces it names."""
+        if self.admin_keys is None:
+            return ()
+        return parse_api_keys(self.admin_keys.get_secret_value())

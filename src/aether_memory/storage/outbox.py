@@ -27,6 +27,8 @@ WRITES = frozenset(
         "tools_get_or_put", "cache_put",
         "longterm.setup", "longterm.put", "longterm.reinforce", "longterm.delete",
         "longterm.update", "longterm.skill_put", "longterm.skill_run",
+        "session_load", "erase_session", "erase_agent", "erase_namespace",
+        "longterm.load", "longterm.skill_delete",
     }
 )  # fmt: skip
 

@@ -380,6 +380,20 @@ def delete(c: sqlite3.Cursor, key: str) -> None:
     c.execute("DELETE FROM expiry WHERE key = ?", (key,))
 
 
+def prefixed(c: sqlite3.Cursor, prefix: str) -> list[str]:
+    """Every key starting with `prefix`, sorted (a range scan of each table's key index)."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    found: set[str] = set()
+    for table in (*_DATA_TABLES, "expiry"):
+        found.update(
+            k
+            for (k,) in c.execute(
+                f"SELECT DISTINCT key FROM {table} WHERE key >= ? AND key < ?", (prefix, upper)
+            )
+        )
+    return sorted(found)
+
+
 def pexpire(c: sqlite3.Cursor, key: str, ttl_ms: int, now: int) -> None:
     c.execute("INSERT OR REPLACE INTO expiry VALUES (?, ?)", (key, now + ttl_ms))
 

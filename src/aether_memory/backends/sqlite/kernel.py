@@ -12,7 +12,8 @@ from aether_memory.backends.sqlite.db import Database
 from aether_memory.core import keys
 from aether_memory.core.config import SessionTTLs
 from aether_memory.core.keys import SessionKeys
-from aether_memory.storage._sync.store import EventRow, HashKind
+from aether_memory.storage._sync.store import CheckpointRow, EventRow, HashKind
+from aether_memory.storage.inventory import count_keys
 
 CHECKPOINT_WIDTH = 12  # zero-padded members sort as numbers, as in the Redis store
 
@@ -258,3 +259,134 @@ class Kernel:
     def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None:
         with self._db.write() as c:
             db.set_(c, key, value, db.now_ms(), ttl_ms)
+
+    # -- browsing --------------------------------------------------------------------------------
+    def sessions_page(
+        self, ns: str, agent: str, before: tuple[int, str] | None, limit: int
+    ) -> list[tuple[str, int]]:
+        key = keys.sessions(ns, agent)
+        with self._db.read() as c:
+            if db.expired(c, key, db.now_ms()):
+                return []
+            if before is None:
+                rows = c.execute(
+                    "SELECT member, score FROM zset WHERE key = ?"
+                    " ORDER BY score DESC, member DESC LIMIT ?",
+                    (key, limit),
+                ).fetchall()
+            else:
+                rows = c.execute(
+                    "SELECT member, score FROM zset WHERE key = ?1 AND (score < ?2 OR"
+                    " (score = ?2 AND member < ?3)) ORDER BY score DESC, member DESC LIMIT ?4",
+                    (key, float(before[0]), before[1], limit),
+                ).fetchall()
+        return [(sid, int(score)) for sid, score in rows]
+
+    def events_page(
+        self, s: SessionKeys, after: str | None, limit: int
+    ) -> list[tuple[str, EventRow]]:
+        with self._db.read() as c:
+            if db.expired(c, s.events, db.now_ms()):
+                return []
+            rows = c.execute(
+                "SELECT seq, id, type, outcome, ts, latency_ms, data FROM stream"
+                " WHERE key = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (s.events, -1 if after is None else int(after), limit),
+            ).fetchall()
+        return [(str(seq), (i, t, o, ts, lat, bytes(d))) for seq, i, t, o, ts, lat, d in rows]
+
+    def namespace_keys(self, ns: str) -> list[str]:
+        """Every kernel key of a namespace (its shared data and its sessions)."""
+        with self._db.read() as c:
+            return [k for prefix in keys.namespace_prefixes(ns) for k in db.prefixed(c, prefix)]
+
+    def namespaces(self) -> list[str]:
+        with self._db.read() as c:
+            names = {keys.namespace_of(k) for k in db.prefixed(c, f"{keys.PREFIX}:{{")}
+        return sorted(n for n in names if n)
+
+    # -- moving and erasing ----------------------------------------------------------------------
+    def session_load(
+        self,
+        s: SessionKeys,
+        meta: Mapping[str, bytes],
+        last_active: int,
+        hashes: Mapping[str, Mapping[str, bytes]],
+        tools: bytes | None,
+        events: Sequence[EventRow],
+        checkpoints: Sequence[CheckpointRow],
+        ttls: SessionTTLs,
+    ) -> None:
+        with self._db.write() as c:
+            now = db.now_ms()
+            for key in (s.meta, s.working, s.scratch, s.events, s.checkpoints,
+                        s.checkpoint_data, s.tools):  # fmt: skip
+                db.delete(c, key)
+            db.hset(c, s.meta, {**meta, "agent": s.agent.encode()}, now)
+            for kind, key, ttl in (("working", s.working, ttls.working_ms),
+                                   ("scratch", s.scratch, ttls.scratch_ms)):  # fmt: skip
+                if hashes.get(kind):
+                    db.hset(c, key, hashes[kind], now)
+                    if ttl is not None:
+                        db.pexpire(c, key, ttl, now)
+            if tools is not None:
+                db.set_(c, s.tools, tools, now, ttls.checkpoints_ms)
+            c.executemany(
+                "INSERT INTO stream VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(s.events, i, *row) for i, row in enumerate(events[-self._maxlen :], 1)],
+            )
+            for n, created_at, state in checkpoints:
+                member = f"{n:0{CHECKPOINT_WIDTH}d}"
+                db.zadd(c, s.checkpoints, {member: created_at}, now)
+                db.hset(c, s.checkpoint_data, {member: state}, now)
+            self._touch(c, s, now, ttls)
+            db.zadd(c, s.sessions, {s.sid: last_active}, now)
+            db.hset(c, keys.agents(s.ns), {s.agent: b""}, now)
+
+    def erase_session(self, s: SessionKeys, dry_run: bool) -> dict[str, int]:
+        with self._db.read() if dry_run else self._db.write() as c:
+            now = db.now_ms()
+            listed = c.execute(
+                "SELECT 1 FROM zset WHERE key = ? AND member = ?", (s.sessions, s.sid)
+            ).fetchone()
+            events = c.execute("SELECT count(*) FROM stream WHERE key = ?", (s.events,)).fetchone()
+            counts = {
+                "sessions": int(listed is not None or db.exists(c, s.meta, now)),
+                "working_keys": len(db.hgetall(c, s.working, now)),
+                "scratch_keys": len(db.hgetall(c, s.scratch, now)),
+                "events": 0 if db.expired(c, s.events, now) else events[0],
+                "checkpoints": len(db.zrange(c, s.checkpoints, now)),
+                "tool_schemas": int(db.get(c, s.tools, now) is not None),
+            }
+            if not dry_run:
+                for key in (s.meta, s.working, s.scratch, s.events, s.checkpoints,
+                            s.checkpoint_data, s.tools):  # fmt: skip
+                    db.delete(c, key)
+                c.execute("DELETE FROM zset WHERE key = ? AND member = ?", (s.sessions, s.sid))
+        return counts
+
+    def erase_agent(self, ns: str, agent: str, dry_run: bool) -> dict[str, int]:
+        with self._db.read() if dry_run else self._db.write() as c:
+            now = db.now_ms()
+            documents = len(db.hgetall(c, keys.identity(ns, agent), now))
+            state = int(bool(db.hgetall(c, keys.state(ns, agent), now)))
+            listed = db.hget(c, keys.agents(ns), agent, now) is not None
+            if not dry_run:
+                for key in (keys.identity(ns, agent), keys.state(ns, agent),
+                            keys.sessions(ns, agent)):  # fmt: skip
+                    db.delete(c, key)
+                db.hdel(c, keys.agents(ns), [agent], now)
+        return {
+            "agents": int(listed or bool(documents) or bool(state)),
+            "identity_documents": documents,
+            "states": state,
+        }
+
+    def erase_namespace_keys(self, c: sqlite3.Cursor, ns: str, dry_run: bool) -> dict[str, int]:
+        """Count (and unless `dry_run`, delete) the namespace's kernel keys, inside `c`'s
+        transaction."""
+        names = [k for prefix in keys.namespace_prefixes(ns) for k in db.prefixed(c, prefix)]
+        if not dry_run:
+            for key in names:
+                db.delete(c, key)
+        return count_keys(names, ns)

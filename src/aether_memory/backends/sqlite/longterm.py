@@ -12,6 +12,7 @@ rebuild, as the matrix holds each row's expiry time.
 from __future__ import annotations
 
 import copy
+import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -427,6 +428,84 @@ class LongTerm:
                 kv.pexpire(c, key, ttl_ms, now)
         return True
 
+    # -- browsing, moving and erasing ------------------------------------------------------------
+    def page(self, ns: str, after: str | None, limit: int) -> list[tuple[str, Row | None]]:
+        """Live memories after id `after`, in id order, with everything an export needs."""
+        names = (*FIELDS, "when", "v", "embedding")
+        columns = ", ".join(f'"{f}"' for f in names)
+        with self._db.read() as c:
+            rows = c.execute(
+                f"SELECT id, {columns}, access_count, last_accessed, expires_at FROM lt_memory"
+                f" WHERE ns = ? AND id > ? AND {_LIVE} ORDER BY id LIMIT ?",
+                (ns, after or "", kv.now_ms(), limit),
+            ).fetchall()
+        out: list[tuple[str, Row | None]] = []
+        for memory_id, *values in rows:
+            row = {k: v for k, v in zip(names, values, strict=False) if v is not None}
+            row["access_count"], row["last_accessed"], row["expires_at"] = values[-3:]
+            row["last_accessed"] = row["last_accessed"] or row.get("created_at", 0)
+            out.append((memory_id, row))
+        return out
+
+    def load(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
+        """Records exactly as exported, replacing any with the same id, in one transaction."""
+        if not rows:
+            return
+        with self._db.write() as c:
+            gen = _bump(c, ns, kv.now_ms(), rebuild=True)
+            for memory_id, fields, expires_at in rows:
+                values = _values(fields, gen)
+                values["expires_at"] = expires_at
+                names = [f'"{k}"' for k in values]  # from _COLUMNS: never user text
+                c.execute("DELETE FROM lt_memory WHERE ns = ? AND id = ?", (ns, memory_id))
+                c.execute(
+                    f"INSERT INTO lt_memory (ns, id, {', '.join(names)})"
+                    f" VALUES (?, ?, {_marks(names)})",
+                    (ns, memory_id, *values.values()),
+                )
+                c.execute(
+                    "INSERT OR REPLACE INTO lt_hash VALUES (?, ?, ?)",
+                    (ns, text(fields["hash"]), memory_id),
+                )
+
+    def skill_names(self, ns: str, after: str | None, limit: int) -> list[str]:
+        prefix = keys.skill(ns, "")
+        with self._db.read() as c:
+            found = c.execute(
+                "SELECT DISTINCT h.key FROM hash h LEFT JOIN expiry e ON e.key = h.key"
+                " WHERE h.key > ? AND h.key < ? AND (e.at IS NULL OR e.at > ?)"
+                " ORDER BY h.key LIMIT ?",
+                (prefix + (after or ""), prefix[:-1] + ";", kv.now_ms(), limit),
+            ).fetchall()
+        return [k[len(prefix) :] for (k,) in found]
+
+    def skill_delete(self, ns: str, names: Sequence[str]) -> int:
+        with self._db.write() as c:
+            now, removed = kv.now_ms(), 0
+            for name in names:
+                key = keys.skill(ns, name)
+                removed += kv.exists(c, key, now)
+                kv.delete(c, key)
+        return removed
+
+    def erase_rows(self, c: Any, ns: str, dry_run: bool) -> dict[str, int]:
+        """Count (and unless `dry_run`, delete) the namespace's rows, inside `c`'s
+        transaction; the full-text rows go with them (triggers)."""
+        counts = {
+            name: c.execute(f"SELECT count(*) FROM {table} WHERE ns = ?", (ns,)).fetchone()[0]
+            for name, table in (("memories", "lt_memory"), ("dedup_entries", "lt_hash"))
+        }
+        if not dry_run:
+            for table in ("lt_memory", "lt_hash", "lt_namespace"):  # constants, not user text
+                c.execute(f"DELETE FROM {table} WHERE ns = ?", (ns,))
+        return counts
+
+    def forget_namespace(self, ns: str) -> None:
+        """The namespace was erased: drop what this process holds of it."""
+        self._ready.discard(ns)
+        with self._guard:
+            self._cache.pop(ns, None)
+
     # -- the matrix cache ------------------------------------------------------------------------
     def _matrix(self, ns: str) -> _Matrix:
         """The namespace's matrix as of the file's generation (one point read if current)."""
@@ -468,10 +547,12 @@ def _bump(c: Any, ns: str, now: int, rebuild: bool) -> int:
         "DELETE FROM lt_memory WHERE ns = ? AND expires_at <= ? RETURNING ns, hash, id", (ns, now)
     ).fetchall()
     c.executemany("DELETE FROM lt_hash WHERE ns = ? AND hash = ? AND id = ?", gone)
+    # A namespace starts at a random epoch: one erased and written again must never match a
+    # matrix another process still holds of its earlier life.
     gen: int = c.execute(
-        "INSERT INTO lt_namespace VALUES (?, 1, 0) ON CONFLICT (ns) DO UPDATE"
+        "INSERT INTO lt_namespace VALUES (?, 1, ?) ON CONFLICT (ns) DO UPDATE"
         " SET gen = gen + 1, epoch = epoch + ? RETURNING gen",
-        (ns, int(rebuild)),
+        (ns, secrets.randbits(62), int(rebuild)),
     ).fetchone()[0]
     return gen
 

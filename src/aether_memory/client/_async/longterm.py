@@ -410,6 +410,53 @@ class AsyncLongTermMemory:
             updated_at=int(row.get("updated_at", 0)),
         )
 
+    # -- browsing and erasing --------------------------------------------------------------------
+    async def browse(
+        self, scope: Filters, after: str | None, limit: int
+    ) -> tuple[list[MemoryRecord], str | None]:
+        """Up to `limit` memories in `scope` after id `after`, in id (creation) order, and
+        the id to continue after (None at the end). A selective filter reads a bounded
+        number of records per call, so a page may come back short with a continuation."""
+        out: list[MemoryRecord] = []
+        budget, chunk = max(limit * 20, 2000), min(max(limit, 100), 1000)
+        examined = 0
+        while True:
+            rows = await self._store.page(self._ns, after, chunk)
+            for memory_id, row in rows:
+                after, examined = memory_id, examined + 1
+                if row is None or not scope.matches(decode_row(row)):
+                    continue
+                out.append(to_record(memory_id, row, self._codec, "stored"))
+                if len(out) == limit:
+                    return out, memory_id
+            if len(rows) < chunk:
+                return out, None
+            if examined >= budget:
+                return out, after
+
+    async def erase(self, scope: Filters, dry_run: bool) -> dict[str, int]:
+        """Forget every memory in `scope`, and the skills those memories describe."""
+        memories = skills = 0
+        after: str | None = None
+        while True:
+            found, after = await self.browse(scope, after, 500)
+            names = [str(r.metadata["skill"]) for r in found if r.metadata.get("skill")]
+            memories += len(found)
+            skills += len(names)
+            if found and not dry_run:
+                hashes = [content_hash(r.agent, r.kind, r.content) for r in found]
+                await self._store.delete(self._ns, [r.id for r in found], hashes)
+                await self._store.skill_delete(self._ns, names)
+            if after is None:
+                return {"memories": memories, "skills": skills}
+
+    async def browse_skills(self, after: str | None, limit: int) -> tuple[list[Skill], str | None]:
+        """Up to `limit` skills by name after `after`, and the name to continue after."""
+        names = await self._store.skill_names(self._ns, after, limit)
+        rows = await self._store.skill_get(self._ns, names) if names else []
+        skills = [self._skill(row) for row in rows if row is not None]
+        return skills, (names[-1] if len(names) == limit else None)
+
     # -- everything at once ----------------------------------------------------------------------
     async def search_all(
         self, query: str, limit_per_type: int, scope: Filters

@@ -29,7 +29,13 @@ from aether_memory.client.common import (
     read_documents,
     resolve_url,
 )
-from aether_memory.client.records import MAX_EPISODE_STEPS, Memorable, epoch_ms, memorable
+from aether_memory.client.records import (
+    MAX_EPISODE_STEPS,
+    Memorable,
+    episode_from_record,
+    epoch_ms,
+    memorable,
+)
 from aether_memory.core import keys
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings
@@ -37,6 +43,14 @@ from aether_memory.core.context import render
 from aether_memory.core.errors import BackendUnavailable, InvalidInput, NotFound
 from aether_memory.core.ids import check_name, check_tag, new_id, now_ms
 from aether_memory.core.keys import SessionKeys
+from aether_memory.core.pages import (
+    DEFAULT_LIMIT,
+    Erasure,
+    Page,
+    check_page_limit,
+    decode_cursor,
+    encode_cursor,
+)
 from aether_memory.core.query import Filters
 from aether_memory.core.types import (
     Capabilities,
@@ -191,6 +205,82 @@ class AsyncMemory:
         """Ids of the agents that have written anything in this namespace."""
         return await self._store.agents(self.namespace)
 
+    async def list_agents(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[str]:
+        """The namespace's agent ids, in order, a page at a time."""
+        return _name_page(await self.agents(), "agents", cursor, limit)
+
+    async def list_namespaces(
+        self, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[str]:
+        """Every namespace the store holds anything of, in order (an admin call: it walks
+        the store)."""
+        return _name_page(await self._store.namespaces(), "namespaces", cursor, limit)
+
+    async def list_memories(
+        self,
+        *,
+        kinds: Iterable[str] | None = None,
+        agent: str | Iterable[str] | None = None,
+        session: str | None = None,
+        tags: Iterable[str] | None = None,
+        since: datetime | int | None = None,
+        until: datetime | int | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[MemoryRecord]:
+        """Long-term memories, oldest first, filtered like `recall` (a tag matches any of
+        `tags`; `since`/`until` bound ``occurred_at``). Reading statistics are not touched."""
+        check_page_limit(limit)
+        scope = _scope(kinds, agent, session, tags, since, until)
+        key = decode_cursor(cursor, "memories")
+        records, after = await self.longterm.browse(scope, _text_key(key), limit)
+        return Page(tuple(records), None if after is None else encode_cursor("memories", [after]))
+
+    async def list_episodes(
+        self,
+        *,
+        agent: str | Iterable[str] | None = None,
+        session: str | None = None,
+        since: datetime | int | None = None,
+        until: datetime | int | None = None,
+        cursor: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[Episode]:
+        """Saved episodes, oldest first (the ``episodic`` memories)."""
+        check_page_limit(limit)
+        scope = _scope(("episodic",), agent, session, None, since, until)
+        key = decode_cursor(cursor, "episodes")
+        records, after = await self.longterm.browse(scope, _text_key(key), limit)
+        return Page(
+            tuple(episode_from_record(r, None) for r in records),
+            None if after is None else encode_cursor("episodes", [after]),
+        )
+
+    async def list_skills(
+        self, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[Skill]:
+        """The namespace's skills by name."""
+        check_page_limit(limit)
+        key = decode_cursor(cursor, "skills")
+        skills, after = await self.longterm.browse_skills(_text_key(key), limit)
+        return Page(tuple(skills), None if after is None else encode_cursor("skills", [after]))
+
+    async def erase_namespace(self, dry_run: bool = False) -> Erasure:
+        """Erase everything this namespace holds — agents, sessions, memories, skills,
+        caches, indexes and dedup state — or with `dry_run`, count it.
+
+        One call removes it all; if it is interrupted, calling it again finishes the job.
+        The embedding cache of this process is emptied too (it holds the namespace's texts).
+        """
+        counts = await self._store.erase_namespace(self.namespace, bool(dry_run))
+        if not dry_run:
+            self._opened.clear()
+            embedder = self._longterm.embedder if self._longterm is not None else self._embedder
+            clear = getattr(embedder, "cache_clear", None)
+            if clear is not None:
+                clear()
+        return Erasure("namespace", self.namespace, counts, bool(dry_run))
+
     async def ping(self) -> bool:
         """True when the store answers."""
         return await self._store.ping()
@@ -312,6 +402,50 @@ class AsyncAgent:
         limit = check_limit(limit)
         rows = await self.memory._store.sessions(self.memory.namespace, self.id, limit)
         return [SessionInfo(sid, ts) for sid, ts in rows]
+
+    async def list_sessions(
+        self, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[SessionInfo]:
+        """This agent's sessions, most recently active first, a page at a time. The cursor
+        is the last session's (activity, id): a session active since moves ahead of it."""
+        check_page_limit(limit)
+        key = decode_cursor(cursor, "sessions")
+        before = None
+        if key is not None:
+            if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
+                raise InvalidInput("this cursor belongs to another listing, not to sessions")
+            before = (key[0], key[1])
+        rows = await self.memory._store.sessions_page(self.memory.namespace, self.id, before,
+                                                      limit)  # fmt: skip
+        items = tuple(SessionInfo(sid, ts) for sid, ts in rows)
+        if len(rows) < limit:
+            return Page(items)
+        return Page(items, encode_cursor("sessions", [rows[-1][1], rows[-1][0]]))
+
+    async def erase(self, dry_run: bool = False) -> Erasure:
+        """Erase this agent: every session (working memory, events, checkpoints, tool
+        schema), every memory it formed and the skills they describe, its identity and
+        state, and its entry in the namespace — or with `dry_run`, count them.
+
+        Sessions go first and the agent's own index last, so an interrupted erasure is
+        finished by calling it again.
+        """
+        mem, dry = self.memory, bool(dry_run)
+        counts: dict[str, int] = {}
+        before: tuple[int, str] | None = None
+        while True:
+            rows = await mem._store.sessions_page(mem.namespace, self.id, before, 200)
+            for sid, _ in rows:
+                found = await mem._store.erase_session(self.session(sid)._keys, dry)
+                _add(counts, found)
+            if len(rows) < 200:
+                break
+            before = (rows[-1][1], rows[-1][0])
+        _add(counts, await mem.longterm.erase(Filters(agents=(self.id,)), dry))
+        _add(counts, await mem._store.erase_agent(mem.namespace, self.id, dry))
+        if not dry:
+            mem._opened.clear()
+        return Erasure("agent", self.id, counts, dry)
 
     # -- long-term memory ---------------------------------------------------------------------
     async def remember(
@@ -642,6 +776,45 @@ class AsyncSession:
         rows = await self._mem._store.checkpoint_list(self._keys)
         return [CheckpointInfo(n, ts) for n, ts in rows]
 
+    async def list_checkpoints(
+        self, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[CheckpointInfo]:
+        """The session's checkpoints by number, a page at a time."""
+        check_page_limit(limit)
+        key = decode_cursor(cursor, "checkpoints")
+        after = key[0] if key and isinstance(key[0], int) else 0
+        rows = [r for r in await self._mem._store.checkpoint_list(self._keys) if r[0] > after]
+        items = tuple(CheckpointInfo(n, ts) for n, ts in rows[:limit])
+        more = len(rows) > limit
+        return Page(items, encode_cursor("checkpoints", [items[-1].n]) if more else None)
+
+    async def list_events(
+        self, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    ) -> Page[Event]:
+        """The session's events, oldest first, a page at a time."""
+        check_page_limit(limit)
+        key = decode_cursor(cursor, "events")
+        rows = await self._mem._store.events_page(self._keys, _text_key(key), limit)
+        decode = self._mem._codec.decode
+        items = tuple(Event(i, t, decode(d), o, ts, lat) for _, (i, t, o, ts, lat, d) in rows)
+        last = rows[-1][0] if len(rows) == limit else None
+        return Page(items, None if last is None else encode_cursor("events", [last]))
+
+    async def erase(self, dry_run: bool = False, memories: bool = False) -> Erasure:
+        """Erase this session — working memory, scratchpad, events, checkpoints, tool schema
+        and its entry in the agent's session index — or with `dry_run`, count them. With
+        `memories`, the long-term memories recorded in this session go too (they are
+        shared by the namespace, so they are kept by default)."""
+        mem, dry = self._mem, bool(dry_run)
+        counts: dict[str, int] = {}
+        if memories:
+            scope = Filters(agents=(self.agent.id,), sessions=(self.id,))
+            _add(counts, await mem.longterm.erase(scope, dry))
+        _add(counts, await mem._store.erase_session(self._keys, dry))
+        if not dry:
+            mem._opened.pop(self._keys.meta, None)
+        return Erasure("session", f"{self.agent.id}/{self.id}", counts, dry)
+
     # -- tool schema -----------------------------------------------------------------------------
     async def tool_schema(self, build: Callable[[], Any] | Callable[[], Awaitable[Any]]) -> Any:
         """The session's tool schema: `build()` runs once per session, later calls read it.
@@ -769,6 +942,46 @@ class AsyncWorkingMemory:
     async def clear(self) -> None:
         """Remove every key."""
         await self._mem._store.hash_clear(self._keys, self._kind)
+
+
+def _add(counts: dict[str, int], more: Mapping[str, int]) -> None:
+    for name, n in more.items():
+        counts[name] = counts.get(name, 0) + n
+
+
+def _text_key(key: list[Any] | None) -> str | None:
+    if key is None:
+        return None
+    if len(key) != 1 or not isinstance(key[0], str):
+        raise InvalidInput("this cursor is damaged")
+    return key[0]
+
+
+def _name_page(names: Sequence[str], collection: str, cursor: str | None, limit: int) -> Page[str]:
+    check_page_limit(limit)
+    after = _text_key(decode_cursor(cursor, collection))
+    rest = [n for n in sorted(names) if after is None or n > after]
+    items = tuple(rest[:limit])
+    return Page(items, encode_cursor(collection, [items[-1]]) if len(rest) > limit else None)
+
+
+def _scope(
+    kinds: Iterable[str] | None,
+    agent: str | Iterable[str] | None,
+    session: str | None,
+    tags: Iterable[str] | None,
+    since: datetime | int | None,
+    until: datetime | int | None,
+) -> Filters:
+    agents = (agent,) if isinstance(agent, str) else tuple(agent or ())
+    return Filters(
+        kinds=tuple(check_name(k, "memory kind") for k in kinds or ()),
+        agents=tuple(check_name(a, "agent id") for a in agents),
+        sessions=(check_name(session, "session id"),) if session else (),
+        tags=tuple(check_tag(t) for t in tags or ()),
+        since_ms=None if since is None else epoch_ms(since, 0),
+        until_ms=None if until is None else epoch_ms(until, 0),
+    )
 
 
 class AsyncToolCache:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from aether_memory.client.common import MAX_BATCH
 from aether_memory.core.errors import InvalidInput, NotFound
-from aether_memory.rest.deps import Agent, Memory, Name
-from aether_memory.rest.models import SessionOut
+from aether_memory.rest.deps import Agent, Name
 
 router = APIRouter(prefix="/v1/namespaces/{ns}")
 AGENT = "/agents/{agent}"
@@ -18,12 +17,6 @@ AGENT = "/agents/{agent}"
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class AgentsOut(BaseModel):
-    """Ids of the agents that have written anything in the namespace."""
-
-    agents: list[str]
 
 
 class IdentityOut(BaseModel):
@@ -69,22 +62,10 @@ class StateIn(_Body):
     fields: dict[str, Any] = Field(max_length=MAX_BATCH)
 
 
-class SessionsOut(BaseModel):
-    """Sessions, most recently active first."""
-
-    sessions: list[SessionOut]
-
-
 class NewSessionOut(BaseModel):
     """A new session id (nothing is stored until the session's first write)."""
 
     id: str
-
-
-@router.get("/agents", name="list_agents", tags=["agents"])
-async def list_agents(mem: Memory) -> AgentsOut:
-    """Agents that have written anything in this namespace."""
-    return AgentsOut(agents=await mem.agents())
 
 
 @router.get(AGENT + "/identity", name="get_identity", tags=["identity"])
@@ -145,14 +126,6 @@ async def set_state(agent: Agent, body: StateIn) -> None:
         # `AgentState.set(**fields)` binds its own `self`: the name cannot be a field.
         raise InvalidInput("'self' cannot be a state field name")
     await agent.state.set(**body.fields)
-
-
-@router.get(AGENT + "/sessions", name="list_sessions", tags=["sessions"])
-async def list_sessions(
-    agent: Agent, limit: int = Query(100, ge=1, le=10_000, description="How many at most.")
-) -> SessionsOut:
-    """The agent's sessions, most recently active first."""
-    return SessionsOut(sessions=[SessionOut.of(s) for s in await agent.sessions(limit)])
 
 
 @router.post(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from aether_memory.client.common import MAX_BATCH
 from aether_memory.core.errors import InvalidInput
 from aether_memory.rest.deps import Session
-from aether_memory.rest.models import CheckpointOut, EpisodeOut, EventOut
+from aether_memory.rest.models import EpisodeOut, EventOut
 
 router = APIRouter(prefix="/v1/namespaces/{ns}/agents/{agent}/sessions/{session}")
 
@@ -84,12 +84,6 @@ class CheckpointSavedOut(BaseModel):
     """The number of the checkpoint just saved (1, 2, ...)."""
 
     n: int
-
-
-class CheckpointsOut(BaseModel):
-    """The session's checkpoints, oldest first."""
-
-    checkpoints: list[CheckpointOut]
 
 
 class StateOut(BaseModel):
@@ -197,12 +191,6 @@ _STEP_FIELDS = frozenset({"self", "action", "observation", "reasoning", "success
 async def save_checkpoint(session: Session, body: CheckpointIn) -> CheckpointSavedOut:
     """Save the state as the session's next checkpoint."""
     return CheckpointSavedOut(n=await session.checkpoint(body.state))
-
-
-@router.get("/checkpoints", name="list_checkpoints", tags=["checkpoints"])
-async def list_checkpoints(session: Session) -> CheckpointsOut:
-    """The session's checkpoints, oldest first."""
-    return CheckpointsOut(checkpoints=[CheckpointOut.of(c) for c in await session.checkpoints()])
 
 
 @router.get("/checkpoints/latest", name="restore_latest", tags=["checkpoints"])

@@ -48,6 +48,7 @@ from aether_memory.storage._async.store import (
     AsyncLongTermStore,
     AsyncOutboxStore,
     AsyncStore,
+    CheckpointRow,
     EventRow,
     HashKind,
 )
@@ -453,6 +454,45 @@ class AsyncFallbackStore:
     async def replay(self, writes: Sequence[tuple[str, Sequence[Any]]]) -> list[AetherError | None]:
         return await self.serving.replay(writes)
 
+    # -- browsing, moving and erasing (an erasure's dry run is queued like the real one:
+    # replayed, it counts and removes nothing) -------------------------------------------------
+    async def sessions_page(
+        self, ns: str, agent: str, before: tuple[int, str] | None, limit: int
+    ) -> list[tuple[str, int]]:
+        return await self._call("sessions_page", ns, agent, before, limit)
+
+    async def events_page(
+        self, s: SessionKeys, after: str | None, limit: int
+    ) -> list[tuple[str, EventRow]]:
+        return await self._call("events_page", s, after, limit)
+
+    async def namespaces(self) -> list[str]:
+        return await self._call("namespaces")
+
+    async def session_load(
+        self,
+        s: SessionKeys,
+        meta: Mapping[str, bytes],
+        last_active: int,
+        hashes: Mapping[str, Mapping[str, bytes]],
+        tools: bytes | None,
+        events: Sequence[EventRow],
+        checkpoints: Sequence[CheckpointRow],
+        ttls: SessionTTLs,
+    ) -> None:
+        return await self._call(
+            "session_load", s, meta, last_active, hashes, tools, events, checkpoints, ttls
+        )
+
+    async def erase_session(self, s: SessionKeys, dry_run: bool) -> dict[str, int]:
+        return await self._call("erase_session", s, dry_run)
+
+    async def erase_agent(self, ns: str, agent: str, dry_run: bool) -> dict[str, int]:
+        return await self._call("erase_agent", ns, agent, dry_run)
+
+    async def erase_namespace(self, ns: str, dry_run: bool) -> dict[str, int]:
+        return await self._call("erase_namespace", ns, dry_run)
+
 
 class AsyncFallbackLongTerm:
     """The long-term role of `AsyncFallbackStore` (same switching, same outbox)."""
@@ -531,3 +571,15 @@ class AsyncFallbackLongTerm:
         return await self._outer._call(
             "longterm.skill_run", ns, name, success, duration, ttl_ms, wid
         )
+
+    async def page(self, ns: str, after: str | None, limit: int) -> list[tuple[str, Row | None]]:
+        return await self._outer._call("longterm.page", ns, after, limit)
+
+    async def load(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
+        return await self._outer._call("longterm.load", ns, rows)
+
+    async def skill_names(self, ns: str, after: str | None, limit: int) -> list[str]:
+        return await self._outer._call("longterm.skill_names", ns, after, limit)
+
+    async def skill_delete(self, ns: str, names: Sequence[str]) -> int:
+        return await self._outer._call("longterm.skill_delete", ns, names)

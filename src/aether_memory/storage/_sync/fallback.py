@@ -46,6 +46,7 @@ from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities, Checkup, Health
 from aether_memory.storage import background
 from aether_memory.storage._sync.store import (
+    CheckpointRow,
     EventRow,
     HashKind,
     LongTermStore,
@@ -454,6 +455,45 @@ class FallbackStore:
     def replay(self, writes: Sequence[tuple[str, Sequence[Any]]]) -> list[AetherError | None]:
         return self.serving.replay(writes)
 
+    # -- browsing, moving and erasing (an erasure's dry run is queued like the real one:
+    # replayed, it counts and removes nothing) -------------------------------------------------
+    def sessions_page(
+        self, ns: str, agent: str, before: tuple[int, str] | None, limit: int
+    ) -> list[tuple[str, int]]:
+        return self._call("sessions_page", ns, agent, before, limit)
+
+    def events_page(
+        self, s: SessionKeys, after: str | None, limit: int
+    ) -> list[tuple[str, EventRow]]:
+        return self._call("events_page", s, after, limit)
+
+    def namespaces(self) -> list[str]:
+        return self._call("namespaces")
+
+    def session_load(
+        self,
+        s: SessionKeys,
+        meta: Mapping[str, bytes],
+        last_active: int,
+        hashes: Mapping[str, Mapping[str, bytes]],
+        tools: bytes | None,
+        events: Sequence[EventRow],
+        checkpoints: Sequence[CheckpointRow],
+        ttls: SessionTTLs,
+    ) -> None:
+        return self._call(
+            "session_load", s, meta, last_active, hashes, tools, events, checkpoints, ttls
+        )
+
+    def erase_session(self, s: SessionKeys, dry_run: bool) -> dict[str, int]:
+        return self._call("erase_session", s, dry_run)
+
+    def erase_agent(self, ns: str, agent: str, dry_run: bool) -> dict[str, int]:
+        return self._call("erase_agent", ns, agent, dry_run)
+
+    def erase_namespace(self, ns: str, dry_run: bool) -> dict[str, int]:
+        return self._call("erase_namespace", ns, dry_run)
+
 
 class FallbackLongTerm:
     """The long-term role of `FallbackStore` (same switching, same outbox)."""
@@ -526,3 +566,15 @@ class FallbackLongTerm:
     ) -> bool:
         wid = write_id or new_id()
         return self._outer._call("longterm.skill_run", ns, name, success, duration, ttl_ms, wid)
+
+    def page(self, ns: str, after: str | None, limit: int) -> list[tuple[str, Row | None]]:
+        return self._outer._call("longterm.page", ns, after, limit)
+
+    def load(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
+        return self._outer._call("longterm.load", ns, rows)
+
+    def skill_names(self, ns: str, after: str | None, limit: int) -> list[str]:
+        return self._outer._call("longterm.skill_names", ns, after, limit)
+
+    def skill_delete(self, ns: str, names: Sequence[str]) -> int:
+        return self._outer._call("longterm.skill_delete", ns, names)

@@ -20,6 +20,8 @@ from aether_memory.storage.rows import Candidate, Row
 HashKind = Literal["working", "scratch"]
 # One event as stored: id, type, outcome, ts (ms), latency_ms, encoded data.
 EventRow = tuple[str, str, str, int, float | None, bytes]
+# One checkpoint as exported and loaded: n, created_at (ms), encoded state.
+CheckpointRow = tuple[int, int, bytes]
 
 
 class Store(Protocol):
@@ -124,6 +126,51 @@ class Store(Protocol):
         """Apply queued writes (`storage.outbox` operations) in order, in as few round trips
         as the backend allows; each one's refusal, or None."""
 
+    # -- browsing (every listing is ordered by a stable key; see core.pages) ------------------
+    def sessions_page(
+        self, ns: str, agent: str, before: tuple[int, str] | None, limit: int
+    ) -> list[tuple[str, int]]:
+        """Up to `limit` sessions by (last activity, id), newest first, after `before`."""
+        ...
+
+    def events_page(
+        self, s: SessionKeys, after: str | None, limit: int
+    ) -> list[tuple[str, EventRow]]:
+        """Up to `limit` events, oldest first, after position `after`, with their positions."""
+        ...
+
+    def namespaces(self) -> list[str]:
+        """Every namespace that holds anything (an admin walk of the store, never hot)."""
+        ...
+
+    # -- moving and erasing ----------------------------------------------------------------------
+    def session_load(
+        self,
+        s: SessionKeys,
+        meta: Mapping[str, bytes],
+        last_active: int,
+        hashes: Mapping[str, Mapping[str, bytes]],
+        tools: bytes | None,
+        events: Sequence[EventRow],
+        checkpoints: Sequence[CheckpointRow],
+        ttls: SessionTTLs,
+    ) -> None:
+        """Replace a session with exactly this content (an import), as ordinary writes."""
+        ...
+
+    def erase_session(self, s: SessionKeys, dry_run: bool) -> dict[str, int]:
+        """Remove every key of a session, then its entry in the agent's session index."""
+        ...
+
+    def erase_agent(self, ns: str, agent: str, dry_run: bool) -> dict[str, int]:
+        """Remove an agent's identity, state and session index, then its namespace entry
+        (its sessions and memories are erased first, by the caller)."""
+        ...
+
+    def erase_namespace(self, ns: str, dry_run: bool) -> dict[str, int]:
+        """Remove everything of a namespace: keys or rows, indexes, dedup state, caches."""
+        ...
+
 
 class LongTermStore(Protocol):
     """The long-term memory role: records, their index, dedup entries and skills."""
@@ -180,6 +227,24 @@ class LongTermStore(Protocol):
         ttl_ms: int | None,
         write_id: str | None = None,
     ) -> bool: ...
+
+    def page(self, ns: str, after: str | None, limit: int) -> list[tuple[str, Row | None]]:
+        """Up to `limit` memory ids after `after`, in id order, each with its record (None
+        for one that expired) incl. ``expires_at`` (ms, or None)."""
+        ...
+
+    def load(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
+        """Store records exactly as exported (id, fields incl. access statistics,
+        ``expires_at`` ms or None), replacing any with the same id."""
+        ...
+
+    def skill_names(self, ns: str, after: str | None, limit: int) -> list[str]:
+        """Up to `limit` skill names after `after`, in order."""
+        ...
+
+    def skill_delete(self, ns: str, names: Sequence[str]) -> int:
+        """Remove skills (their memories are forgotten separately); returns how many."""
+        ...
 
 
 class OutboxStore(Store, Protocol):

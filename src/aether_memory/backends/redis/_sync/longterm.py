@@ -26,6 +26,8 @@ FIELDS = (
     "content", "kind", "agent", "session", "tags", "source", "importance", "occurred_at",
     "created_at", "related", "metadata", "hash",
 )  # fmt: skip
+# What an export needs of a record besides `FIELDS`.
+EXPORT_FIELDS = (*FIELDS, "when", "v", "embedding")
 # What ranking needs of a candidate; full records are fetched for the winners only.
 RANKING_FIELDS = ("content", "importance", "occurred_at")
 FILTER_FIELDS = ("kind", "agent", "session", "tags", "occurred_at", "importance")
@@ -91,12 +93,27 @@ class RedisLongTerm:
                 "uses a vector set, and text relevance only re-scores its nearest candidates. "
                 "Load the search module for full-text recall and server-side filters."
             )
+        self._backfill_ids(ns)
         self._ready.add(ns)
 
     def _q_setup(self, pipe: Any, ns: str, dims: int, model: str) -> None:
         # Replayed: the embedder a fallback accepted. The index follows on this client's
         # next `setup` (creating it indexes the replayed records too).
         pipe.set(keys.embedder(ns), f"{model}|{dims}", nx=True)
+
+    def _backfill_ids(self, ns: str) -> None:
+        """List the memories a namespace held before it kept a list of ids (the dedup hash
+        names every one of them), once; stale ids are skipped by `page`."""
+        with TRANSLATE:
+            if self._r.exists(keys.memory_ids(ns)):
+                return
+            ids = self._r.hvals(keys.content_hashes(ns))
+            if ids:
+                self._r.zadd(keys.memory_ids(ns), dict.fromkeys(ids, 0))
+
+    def forget_namespace(self, ns: str) -> None:
+        """The namespace was erased: its index must be created again on the next use."""
+        self._ready.discard(ns)
 
     def find_existing(
         self, ns: str, hashes: Sequence[str], vectors: Sequence[bytes], scope: Filters
@@ -148,6 +165,7 @@ class RedisLongTerm:
             if ttl_ms is not None:
                 pipe.pexpire(key, ttl_ms)
             hashes[fields["hash"]] = memory_id
+            pipe.zadd(keys.memory_ids(ns), {memory_id: 0})
             if not self.indexed:
                 pipe.execute_command(
                     "VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id
@@ -306,6 +324,7 @@ class RedisLongTerm:
         shared = (keys.content_hashes(ns), keys.access_counts(ns), keys.last_accessed(ns))
         records = [keys.memory(ns, memory_id) for memory_id in ids]
         pipe.eval(MEMORY_DELETE, 3 + len(ids), *shared, *records, *ids)
+        pipe.zrem(keys.memory_ids(ns), *ids)
         if not self.indexed:
             for memory_id in ids:
                 pipe.execute_command("VREM", keys.vectors(ns), memory_id)
@@ -353,6 +372,7 @@ class RedisLongTerm:
         pipe.hset(key, mapping=dict(fields))
         if ttl_ms is not None:
             pipe.pexpire(key, ttl_ms)
+        pipe.zadd(keys.skill_names(ns), {name: 0})
 
     def skill_get(self, ns: str, names: Sequence[str]) -> list[Row | None]:
         pipe = self._r.pipeline(transaction=False)
@@ -392,6 +412,83 @@ class RedisLongTerm:
             SKILL_RUN, 2, keys.skill(ns, name), keys.applied(ns), int(success), duration,
             ttl_ms or 0, write_id or new_id(), clock_ms(),
         )  # fmt: skip
+
+    # -- browsing and moving -------------------------------------------------------------------
+    def page(self, ns: str, after: str | None, limit: int) -> list[tuple[str, Row | None]]:
+        """Memory ids after `after` from the id list, with their records (two round trips);
+        ids whose record expired are dropped from the list on the way."""
+        start = "-" if after is None else f"({after}"
+        with TRANSLATE:
+            found = self._r.zrange(keys.memory_ids(ns), start, "+", bylex=True, offset=0, num=limit)
+        ids = [text(i) for i in found]
+        if not ids:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        for memory_id in ids:
+            pipe.hmget(keys.memory(ns, memory_id), list(EXPORT_FIELDS))
+            pipe.pexpiretime(keys.memory(ns, memory_id))
+        pipe.hmget(keys.access_counts(ns), ids)
+        pipe.hmget(keys.last_accessed(ns), ids)
+        with TRANSLATE:
+            replies = pipe.execute()
+        out: list[tuple[str, Row | None]] = []
+        stale = []
+        for i, memory_id in enumerate(ids):
+            values, expires = replies[2 * i], replies[2 * i + 1]
+            if values[0] is None:
+                stale.append(memory_id)
+                out.append((memory_id, None))
+                continue
+            row = {n: v for n, v in zip(EXPORT_FIELDS, values, strict=True) if v is not None}
+            row["access_count"] = replies[-2][i] or 0
+            row["last_accessed"] = replies[-1][i] or row.get("created_at", 0)
+            row["expires_at"] = None if expires < 0 else int(expires)
+            out.append((memory_id, row))
+        if stale:
+            with TRANSLATE:
+                self._r.zrem(keys.memory_ids(ns), *stale)
+        return out
+
+    def load(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
+        """Records exactly as exported, replacing any with the same id, in one transaction."""
+        pipe = self._r.pipeline(transaction=True)
+        for memory_id, fields, expires_at in rows:
+            key = keys.memory(ns, memory_id)
+            record = {k: v for k, v in fields.items() if k not in _STATISTICS}
+            pipe.delete(key)
+            pipe.hset(key, mapping=record)
+            if expires_at is not None:
+                pipe.pexpireat(key, expires_at)
+            pipe.zadd(keys.memory_ids(ns), {memory_id: 0})
+            pipe.hset(keys.content_hashes(ns), record["hash"], memory_id)
+            pipe.hset(keys.access_counts(ns), memory_id, int(fields.get("access_count", 0)))
+            pipe.hset(keys.last_accessed(ns), memory_id, int(fields.get("last_accessed", 0)))
+            if not self.indexed:
+                pipe.execute_command("VADD", keys.vectors(ns), "FP32", record["embedding"],
+                                     memory_id)  # fmt: skip
+        with TRANSLATE:
+            pipe.execute()
+
+    def skill_names(self, ns: str, after: str | None, limit: int) -> list[str]:
+        start = "-" if after is None else f"({after}"
+        with TRANSLATE:
+            names = self._r.zrange(
+                keys.skill_names(ns), start, "+", bylex=True, offset=0, num=limit
+            )
+        return [text(n) for n in names]
+
+    def skill_delete(self, ns: str, names: Sequence[str]) -> int:
+        if not names:
+            return 0
+        pipe = self._r.pipeline(transaction=True)
+        pipe.delete(*(keys.skill(ns, name) for name in names))
+        pipe.zrem(keys.skill_names(ns), *names)
+        with TRANSLATE:
+            replies = pipe.execute()
+        return int(replies[0])
+
+
+_STATISTICS = frozenset({"access_count", "last_accessed", "expires_at"})
 
 
 def _candidate(row: Mapping[str, Any], similarity: float | None) -> Candidate:

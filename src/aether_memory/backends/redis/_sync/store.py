@@ -26,12 +26,18 @@ from aether_memory.backends.redis.scripts import (
 )
 from aether_memory.core import keys
 from aether_memory.core.config import Options, SessionTTLs
-from aether_memory.core.errors import AetherError, ConfigurationError, Conflict
+from aether_memory.core.errors import AetherError, BackendUnavailable, ConfigurationError, Conflict
 from aether_memory.core.ids import new_id
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.types import Capabilities, Checkup
 from aether_memory.storage import background
-from aether_memory.storage._sync.store import EventRow, HashKind, LongTermStore
+from aether_memory.storage._sync.store import (
+    CheckpointRow,
+    EventRow,
+    HashKind,
+    LongTermStore,
+)
+from aether_memory.storage.inventory import count_keys
 
 log = logging.getLogger("aether_memory")
 
@@ -39,6 +45,8 @@ _EVENT_PAGE = 256
 # Backoff between retries after a connection error: at most 0.1 + 0.2 + 0.4 s for 3 retries.
 RETRY_BACKOFF_BASE = 0.05
 RETRY_BACKOFF_CAP = 1.0
+_SCAN_COUNT = 1000  # keys asked of each SCAN step (a hint to the server, not a limit)
+_UNLINK_BATCH = 500
 
 
 def _max_ttl(a: int | None, b: int | None) -> int | None:
@@ -58,7 +66,8 @@ class RedisStore:
         self._owns_client = owns_client
         self._scripts: dict[str, str] = {}
         self.capabilities = Capabilities(backend="redis", server_version="unknown")
-        self.longterm: LongTermStore = RedisLongTerm(self._r, self.capabilities)
+        self._longterm = RedisLongTerm(self._r, self.capabilities)
+        self.longterm: LongTermStore = self._longterm
         self.where = "the server"  # the redacted URL, for messages
         self.notes: list[str] = []  # problems found around this store (a broken fallback)
         self._watcher: threading.Thread | None = None
@@ -150,7 +159,8 @@ class RedisStore:
             raise translate(replies[0])
         replies = [None if isinstance(r, RedisError) else r for r in replies]
         self.capabilities = probe.capabilities(*replies)
-        self.longterm = RedisLongTerm(self._r, self.capabilities)
+        self._longterm = RedisLongTerm(self._r, self.capabilities)
+        self.longterm = self._longterm
         self._load_scripts()
         return self.capabilities
 
@@ -199,10 +209,38 @@ class RedisStore:
                 self._r.close()
 
     def replay(self, writes: Sequence[tuple[str, Sequence[Any]]]) -> list[AetherError | None]:
-        """Apply queued writes (``(op, args)`` as in `storage.outbox`) in one pipelined round
-        trip, in order; returns each one's refusal, or None. Every write here is idempotent
+        """Apply queued writes (``(op, args)`` as in `storage.outbox`) in order, in pipelined
+        round trips; returns each one's refusal, or None. Every write here is idempotent
         (ids, or write ids the scripts remember), so a batch cut short can simply be sent
-        again. Raises `BackendUnavailable` if the server cannot be reached."""
+        again. A write with no pipelined form (an import or an erasure, which takes round
+        trips of its own) runs alone between the pipelined runs, so the order holds. Raises
+        `BackendUnavailable` if the server cannot be reached."""
+        out: list[AetherError | None] = []
+        run: list[tuple[str, Sequence[Any]]] = []
+        for op, args in writes:
+            role, _, name = op.rpartition(".")
+            owner: Any = self.longterm if role else self
+            if hasattr(owner, "_q_" + name):
+                run.append((op, args))
+                continue
+            if run:
+                out += self._replay_pipelined(run)
+                run = []
+            try:
+                getattr(owner, name)(*args)
+            except BackendUnavailable:
+                raise
+            except AetherError as exc:
+                out.append(exc)
+            else:
+                out.append(None)
+        if run:
+            out += self._replay_pipelined(run)
+        return out
+
+    def _replay_pipelined(
+        self, writes: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[AetherError | None]:
         for attempt in (0, 1):
             pipe = self._r.pipeline(transaction=False)
             spans: list[tuple[int, int]] = []
@@ -527,6 +565,167 @@ class RedisStore:
 
     def _q_cache_put(self, pipe: Any, key: str, value: bytes, ttl_ms: int | None) -> None:
         pipe.set(key, value, px=ttl_ms)
+
+    # -- browsing --------------------------------------------------------------------------------
+    def sessions_page(
+        self, ns: str, agent: str, before: tuple[int, str] | None, limit: int
+    ) -> list[tuple[str, int]]:
+        # Newest first: a score range up to the cursor's, then ties (same millisecond) are
+        # cut by id, which Redis orders backwards within a score in a reversed range.
+        key, offset, batch = keys.sessions(ns, agent), 0, limit + 16
+        out: list[tuple[str, int]] = []
+        top = "+inf" if before is None else before[0]
+        while len(out) < limit:
+            with TRANSLATE:
+                rows = self._r.zrevrangebyscore(
+                    key, top, "-inf", start=offset, num=batch, withscores=True
+                )
+            for member, score in rows:
+                sid, ts = member.decode(), int(score)
+                if before is not None and ts == before[0] and sid >= before[1]:
+                    continue
+                out.append((sid, ts))
+                if len(out) == limit:
+                    break
+            if len(rows) < batch:
+                break
+            offset += batch
+        return out
+
+    def events_page(
+        self, s: SessionKeys, after: str | None, limit: int
+    ) -> list[tuple[str, EventRow]]:
+        with TRANSLATE:
+            entries = self._r.xrange(
+                s.events, min="-" if after is None else f"({after}", count=limit
+            )
+        return [(position.decode(), _event_row(f)) for position, f in entries]
+
+    def _scan(self, pattern: str) -> list[str]:
+        with TRANSLATE:
+            found = {k.decode() for k in self._r.scan_iter(match=pattern, count=_SCAN_COUNT)}
+        return sorted(found)
+
+    def namespaces(self) -> list[str]:
+        names = {keys.namespace_of(k) for k in self._scan(f"{keys.PREFIX}:{{*")}
+        return sorted(n for n in names if n)
+
+    # -- moving and erasing ----------------------------------------------------------------------
+    def session_load(
+        self,
+        s: SessionKeys,
+        meta: Mapping[str, bytes],
+        last_active: int,
+        hashes: Mapping[str, Mapping[str, bytes]],
+        tools: bytes | None,
+        events: Sequence[EventRow],
+        checkpoints: Sequence[CheckpointRow],
+        ttls: SessionTTLs,
+    ) -> None:
+        # Ordinary writes (never RESTORE): the session's keys in one transaction (they share
+        # a slot), then the agent's indexes, which a repeated load finds already written.
+        pipe = self._r.pipeline(transaction=True)
+        pipe.delete(s.meta, s.working, s.scratch, s.events, s.checkpoints, s.checkpoint_data,
+                    s.tools)  # fmt: skip
+        pipe.hset(s.meta, mapping={**meta, "agent": s.agent})
+        for kind, key, ttl in (("working", s.working, ttls.working_ms),
+                               ("scratch", s.scratch, ttls.scratch_ms)):  # fmt: skip
+            if hashes.get(kind):
+                pipe.hset(key, mapping=dict(hashes[kind]))
+                if ttl is not None:
+                    pipe.pexpire(key, ttl)
+        if tools is not None:
+            pipe.set(s.tools, tools, px=ttls.checkpoints_ms)
+        for event_id, type_, outcome, ts, latency_ms, data in events:
+            fields: dict[str, Any] = {"id": event_id, "type": type_, "outcome": outcome,
+                                      "ts": ts, "data": data}  # fmt: skip
+            if latency_ms is not None:
+                fields["latency_ms"] = latency_ms
+            pipe.xadd(s.events, fields, maxlen=self._options.events_maxlen, approximate=True)
+        for n, created_at, state in checkpoints:
+            pipe.zadd(s.checkpoints, {checkpoint_member(n): created_at})
+            pipe.hset(s.checkpoint_data, checkpoint_member(n), state)
+        self._touch(pipe, s, last_active, ttls)
+        pipe.sadd(keys.agents(s.ns), s.agent)
+        with TRANSLATE:
+            pipe.execute()
+
+    def _touch(self, pipe: Any, s: SessionKeys, now_ms: int, ttls: SessionTTLs) -> None:
+        """Queue the TTL refresh and activity update that follow a step or checkpoint (the
+        scripts of a step do the same on the server)."""
+        if ttls.events_ms is not None:
+            pipe.pexpire(s.events, ttls.events_ms)
+        if ttls.checkpoints_ms is not None:
+            pipe.pexpire(s.checkpoints, ttls.checkpoints_ms)
+            pipe.pexpire(s.checkpoint_data, ttls.checkpoints_ms)
+        meta_ttl = _max_ttl(ttls.events_ms, ttls.checkpoints_ms)
+        if meta_ttl is not None:
+            pipe.pexpire(s.meta, meta_ttl)
+        pipe.zadd(s.sessions, {s.sid: now_ms})
+
+    def erase_session(self, s: SessionKeys, dry_run: bool) -> dict[str, int]:
+        session_keys = (s.meta, s.working, s.scratch, s.events, s.checkpoints,
+                        s.checkpoint_data, s.tools, s.applied)  # fmt: skip
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hlen(s.working)
+        pipe.hlen(s.scratch)
+        pipe.xlen(s.events)
+        pipe.zcard(s.checkpoints)
+        pipe.exists(s.tools)
+        pipe.exists(*session_keys)
+        pipe.zscore(s.sessions, s.sid)
+        if not dry_run:
+            # The session's keys first, its index entry last: a crash in between leaves
+            # the entry, through which the next erasure finds the session again.
+            pipe.delete(*session_keys)
+            pipe.zrem(s.sessions, s.sid)
+        with TRANSLATE:
+            replies = pipe.execute()
+        working, scratch, events, checkpoints, tools, present, indexed = replies[:7]
+        return {
+            "sessions": int(bool(present or indexed is not None)),
+            "working_keys": int(working),
+            "scratch_keys": int(scratch),
+            "events": int(events),
+            "checkpoints": int(checkpoints),
+            "tool_schemas": int(tools),
+        }
+
+    def erase_agent(self, ns: str, agent: str, dry_run: bool) -> dict[str, int]:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hlen(keys.identity(ns, agent))
+        pipe.exists(keys.state(ns, agent))
+        pipe.sismember(keys.agents(ns), agent)
+        if not dry_run:
+            pipe.delete(keys.identity(ns, agent), keys.state(ns, agent), keys.sessions(ns, agent))
+            pipe.srem(keys.agents(ns), agent)
+        with TRANSLATE:
+            replies = pipe.execute()
+        return {
+            "agents": int(bool(replies[2] or replies[0] or replies[1])),
+            "identity_documents": int(replies[0]),
+            "states": int(replies[1]),
+        }
+
+    def erase_namespace(self, ns: str, dry_run: bool) -> dict[str, int]:
+        names = self._scan(keys.namespace_pattern(ns))
+        indexes: list[str] = []
+        if self.capabilities.search:
+            with TRANSLATE:
+                listed = self._r.execute_command("FT._LIST")
+            head = keys.memory_index(ns, 0).rsplit(":", 1)[0] + ":"
+            indexes = [i for i in (x.decode() for x in listed) if i.startswith(head)]
+        counts = {**count_keys(names, ns), "indexes": len(indexes)}
+        if dry_run:
+            return counts
+        for index in indexes:  # the index first, so that no key is re-indexed on its way out
+            with TRANSLATE:
+                self._r.execute_command("FT.DROPINDEX", index)
+        for start in range(0, len(names), _UNLINK_BATCH):
+            with TRANSLATE:
+                self._r.unlink(*names[start : start + _UNLINK_BATCH])
+        self._longterm.forget_namespace(ns)
+        return counts
 
 
 def _event_row(f: dict[bytes, bytes]) -> EventRow:

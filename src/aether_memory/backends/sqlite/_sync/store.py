@@ -22,7 +22,12 @@ from aether_memory.core.errors import AetherError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities, Checkup
-from aether_memory.storage._sync.store import EventRow, HashKind, LongTermStore
+from aether_memory.storage._sync.store import (
+    CheckpointRow,
+    EventRow,
+    HashKind,
+    LongTermStore,
+)
 from aether_memory.storage.outbox import OutboxClosed, encode
 from aether_memory.storage.rows import Candidate, Row
 
@@ -102,6 +107,18 @@ class SqliteLongTerm:
         run = self._tables.skill_run
         return run(ns, name, success, duration, ttl_ms, write_id)
 
+    def page(self, ns: str, after: str | None, limit: int) -> list[tuple[str, Row | None]]:
+        return self._tables.page(ns, after, limit)
+
+    def load(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
+        return self._tables.load(ns, rows)
+
+    def skill_names(self, ns: str, after: str | None, limit: int) -> list[str]:
+        return self._tables.skill_names(ns, after, limit)
+
+    def skill_delete(self, ns: str, names: Sequence[str]) -> int:
+        return self._tables.skill_delete(ns, names)
+
 
 class SqliteStore:
     """Memory-kernel storage in one SQLite file (WAL mode), safe across threads and processes."""
@@ -170,6 +187,8 @@ class SqliteStore:
 
     def _method(self, op: str) -> Any:
         role, _, name = op.rpartition(".")
+        if name == "erase_namespace":  # spans both roles: the store itself runs it
+            return self._erase_namespace
         return getattr(self._tables if role else self._kernel, name)
 
     def _apply(self, writes: list[tuple[str, Sequence[Any]]]) -> None:
@@ -326,3 +345,53 @@ class SqliteStore:
 
     def cache_put(self, key: str, value: bytes, ttl_ms: int | None) -> None:
         return self._kernel.cache_put(key, value, ttl_ms)
+
+    def sessions_page(
+        self, ns: str, agent: str, before: tuple[int, str] | None, limit: int
+    ) -> list[tuple[str, int]]:
+        return self._kernel.sessions_page(ns, agent, before, limit)
+
+    def events_page(
+        self, s: SessionKeys, after: str | None, limit: int
+    ) -> list[tuple[str, EventRow]]:
+        return self._kernel.events_page(s, after, limit)
+
+    def namespaces(self) -> list[str]:
+        return self._namespaces()
+
+    def _namespaces(self) -> list[str]:
+        with self._db.read() as c:
+            rows = {ns for (ns,) in c.execute("SELECT DISTINCT ns FROM lt_memory")}
+        return sorted(rows.union(self._kernel.namespaces()))
+
+    def session_load(
+        self,
+        s: SessionKeys,
+        meta: Mapping[str, bytes],
+        last_active: int,
+        hashes: Mapping[str, Mapping[str, bytes]],
+        tools: bytes | None,
+        events: Sequence[EventRow],
+        checkpoints: Sequence[CheckpointRow],
+        ttls: SessionTTLs,
+    ) -> None:
+        args = (s, meta, last_active, hashes, tools, events, checkpoints, ttls)
+        return self._kernel.session_load(*args)
+
+    def erase_session(self, s: SessionKeys, dry_run: bool) -> dict[str, int]:
+        return self._kernel.erase_session(s, dry_run)
+
+    def erase_agent(self, ns: str, agent: str, dry_run: bool) -> dict[str, int]:
+        return self._kernel.erase_agent(ns, agent, dry_run)
+
+    def erase_namespace(self, ns: str, dry_run: bool) -> dict[str, int]:
+        return self._erase_namespace(ns, dry_run)
+
+    def _erase_namespace(self, ns: str, dry_run: bool) -> dict[str, int]:
+        # One transaction: a crash leaves all of the namespace or none of it.
+        with self._db.read() if dry_run else self._db.write() as c:
+            counts = self._kernel.erase_namespace_keys(c, ns, dry_run)
+            rows = self._tables.erase_rows(c, ns, dry_run)
+        if not dry_run:
+            self._tables.forget_namespace(ns)
+        return {**counts, "memories": rows["memories"], "dedup_entries": rows["dedup_entries"]}
