@@ -4,7 +4,7 @@ shared by the async client and its generated sync twin)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from aether_memory.core.codec import Codec
 from aether_memory.core.errors import InvalidInput
 from aether_memory.core.ids import check_name, check_tag
+from aether_memory.core.query import Filters
 from aether_memory.core.types import Episode, Event, MemoryRecord
 from aether_memory.storage.rows import decode_row
 
@@ -58,6 +59,62 @@ def when_text(ms: int) -> str:
     """Words for the date, indexed with the text so 'in March' or '2026' can match."""
     day = datetime.fromtimestamp(ms / 1000, UTC)
     return day.strftime("%Y %B %d %A %Y-%m-%d")
+
+
+def _listed(value: object, argument: str) -> tuple[object, ...]:
+    """The values of a list-valued filter; a bare string is refused rather than read as
+    its characters (``kinds="fact"`` would otherwise match nothing, silently)."""
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidInput(
+            f"{argument} must be a list of strings (e.g. {argument}=['x']), "
+            f"not {type(value).__name__}"
+        )
+    return tuple(value)
+
+
+def _time(value: object, argument: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, datetime | int | float):
+        raise InvalidInput(
+            f"{argument} must be a datetime or epoch milliseconds, not {type(value).__name__}"
+        )
+    return epoch_ms(value, 0)
+
+
+def recall_filters(
+    kinds: object = None,
+    session: object = None,
+    tags: object = None,
+    since: object = None,
+    until: object = None,
+    min_importance: object = None,
+    agent: object = None,
+    include_superseded: object = False,
+) -> Filters:
+    """The filters of a recall, each checked for its type and value; `InvalidInput` names the
+    argument that is wrong. `agent` is one id or a list of ids; `kinds` and `tags` are lists."""
+    agents = (agent,) if isinstance(agent, str) else _listed(agent, "agent")
+    if session is not None and not isinstance(session, str):
+        raise InvalidInput(f"session must be a session id, not {type(session).__name__}")
+    if min_importance is not None and (
+        isinstance(min_importance, bool) or not isinstance(min_importance, int | float)
+    ):
+        raise InvalidInput(f"min_importance must be a number, not {type(min_importance).__name__}")
+    if not isinstance(include_superseded, bool):
+        raise InvalidInput("include_superseded must be True or False")
+    return Filters(
+        kinds=tuple(check_name(k, "memory kind") for k in _listed(kinds, "kinds")),
+        agents=tuple(check_name(a, "agent id") for a in agents),
+        sessions=(check_name(session, "session id"),) if session else (),
+        tags=tuple(check_tag(t) for t in _listed(tags, "tags")),
+        since_ms=_time(since, "since"),
+        until_ms=_time(until, "until"),
+        min_importance=None if min_importance is None else float(min_importance),
+        include_superseded=include_superseded,
+    )
 
 
 def check_item(item: Memorable) -> None:

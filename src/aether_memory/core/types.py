@@ -109,7 +109,13 @@ class MemoryRecord:
         last_accessed: when a recall last returned it (ms).
         access_count: how often it was recalled or reinforced.
         status: what `remember` did: ``created``, ``duplicate`` (the same text was already
-            stored) or ``near_duplicate`` (a very similar memory was reinforced instead).
+            stored), ``near_duplicate`` (a very similar memory was reinforced instead) or
+            ``superseded`` (stored as a correction of a very similar memory that differs in a
+            number, a date, a name or a negation; that one is now history). ``stored``
+            elsewhere.
+        supersedes: the memory this one corrected, if any.
+        superseded_by: the correction that replaced this memory, if any; a superseded memory
+            is left out of recall unless ``include_superseded=True``.
     """
 
     id: str
@@ -127,6 +133,8 @@ class MemoryRecord:
     last_accessed: int = 0
     access_count: int = 0
     status: str = "stored"
+    supersedes: str | None = None
+    superseded_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,13 +28,13 @@ from aether_memory.client.common import (
     read_documents,
     resolve_url,
 )
-from aether_memory.client.records import MAX_EPISODE_STEPS, Memorable, epoch_ms
+from aether_memory.client.records import MAX_EPISODE_STEPS, Memorable, recall_filters
 from aether_memory.core import keys
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings
 from aether_memory.core.context import render
 from aether_memory.core.errors import BackendUnavailable, InvalidInput, NotFound
-from aether_memory.core.ids import check_name, check_tag, new_id, now_ms
+from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
 from aether_memory.core.types import (
@@ -335,19 +335,21 @@ class AsyncAgent:
         since: datetime | int | None = None,
         min_importance: float | None = None,
         agent: str | Iterable[str] | None = None,
+        until: datetime | int | None = None,
+        include_superseded: bool = False,
     ) -> list[Hit]:
         """The `k` memories that best answer `query`, best first, from the whole namespace
-        unless `agent` (an id or several) narrows it; every filter value is escaped."""
-        agents = (agent,) if isinstance(agent, str) else tuple(agent or ())
-        sid = session.id if isinstance(session, AsyncSession) else session
-        scope = Filters(
-            kinds=tuple(check_name(k_, "memory kind") for k_ in kinds or ()),
-            agents=tuple(check_name(a, "agent id") for a in agents),
-            sessions=(check_name(sid, "session id"),) if sid else (),
-            tags=tuple(check_tag(t) for t in tags or ()),
-            since_ms=None if since is None else epoch_ms(since, 0),
-            min_importance=min_importance,
-        )
+        unless `agent` (an id or several) narrows it; every filter value is escaped.
+
+        `kinds` and `tags` are lists (a bare string is refused with `InvalidInput`, as is any
+        filter of the wrong type); `since`/`until` bound ``occurred_at``. Memories superseded
+        by a correction are left out unless `include_superseded` asks for the history.
+        """
+        scope = recall_filters(
+            kinds=kinds, session=session.id if isinstance(session, AsyncSession) else session,
+            tags=tags, since=since, until=until, min_importance=min_importance, agent=agent,
+            include_superseded=include_superseded,
+        )  # fmt: skip
         return await self.memory.longterm.recall(query, k, scope)
 
     async def forget(self, memory_id: str, cascade: bool = False) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 from aether_memory.backends.sqlite.db import KERNEL_SCHEMA, Database
 from aether_memory.backends.sqlite.kernel import Kernel
-from aether_memory.backends.sqlite.longterm import LONGTERM_SCHEMA, LongTerm
+from aether_memory.backends.sqlite.longterm import LONGTERM_SCHEMA, LongTerm, migrate
 from aether_memory.backends.sqlite.outbox import OUTBOX_SCHEMA, Outbox
 from aether_memory.core.config import Options, SessionTTLs
 from aether_memory.core.keys import SessionKeys
@@ -103,6 +103,7 @@ class AsyncSqliteStore:
         """Open (creating if needed) the database file at `path`."""
         database = Database(path, KERNEL_SCHEMA + LONGTERM_SCHEMA + OUTBOX_SCHEMA)
         await asyncio.to_thread(database.open)
+        await asyncio.to_thread(migrate, database)
         return cls(database, options)
 
     async def aclose(self) -> None:

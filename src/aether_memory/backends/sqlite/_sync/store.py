@@ -14,7 +14,7 @@ from typing import Any
 
 from aether_memory.backends.sqlite.db import KERNEL_SCHEMA, Database
 from aether_memory.backends.sqlite.kernel import Kernel
-from aether_memory.backends.sqlite.longterm import LONGTERM_SCHEMA, LongTerm
+from aether_memory.backends.sqlite.longterm import LONGTERM_SCHEMA, LongTerm, migrate
 from aether_memory.backends.sqlite.outbox import OUTBOX_SCHEMA, Outbox
 from aether_memory.core.config import Options, SessionTTLs
 from aether_memory.core.keys import SessionKeys
@@ -99,6 +99,7 @@ class SqliteStore:
         """Open (creating if needed) the database file at `path`."""
         database = Database(path, KERNEL_SCHEMA + LONGTERM_SCHEMA + OUTBOX_SCHEMA)
         database.open()
+        migrate(database)
         return cls(database, options)
 
     def close(self) -> None:
