@@ -159,7 +159,7 @@ class RedisLongTerm:
             replies = pipe.execute()
         exact = [None if v is None else text(v) for v in replies[0]]
         if not self.indexed:
-            return exact, self._nearest_plain(ns, scope, replies[1:])
+            return exact, self._nearest_plain(ns, scope, vectors, replies[1:])
         nearest: list[tuple[str, float, float] | None] = []
         for reply in replies[1:]:
             results = reply[b"results"]
@@ -173,7 +173,7 @@ class RedisLongTerm:
         return exact, nearest
 
     def _nearest_plain(
-        self, ns: str, scope: Filters, replies: Sequence[Any]
+        self, ns: str, scope: Filters, vectors: Sequence[bytes], replies: Sequence[Any]
     ) -> list[tuple[str, float, float] | None]:
         """The best live neighbour in `scope` of each VSIM reply: a vector set holds the
         vectors of expired and evicted memories too, and knows nothing of the filters."""
@@ -185,13 +185,18 @@ class RedisLongTerm:
         with TRANSLATE:
             rows = dict(zip(ids, pipe.execute(), strict=True)) if ids else {}
         out: list[tuple[str, float, float] | None] = []
-        for pool in pools:
+        for vector, pool in zip(vectors, pools, strict=True):
             best = None
             for memory_id, sim in pool.items():
                 row = _present(dict(zip(FILTER_FIELDS, rows[memory_id], strict=True)))
                 if "kind" in row and scope.matches(decode_row(row)):
                     best = (memory_id, sim, float(row.get("importance", 0.5)))
                     break
+            if best is None and len(pool) == NEAR_POOL:  # all out of scope: look further
+                found = self._search_plain(ns, scope, vector, 1)
+                best = next(
+                    ((i, c.similarity or 0.0, c.importance) for i, c in found.items()), None
+                )
             out.append(best)
         return out
 
