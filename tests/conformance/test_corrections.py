@@ -13,14 +13,7 @@ import redis
 from aether_memory import InvalidInput, Memory
 from aether_memory.core import keys
 from aether_memory.core.config import Options, TTLs
-from tests.word_embedder import WordHashEmbedder
-
-
-class CloseEmbedder(WordHashEmbedder):
-    """The test embedder with the threshold moved to where it places these pairs (0.77-0.91),
-    as a real model places them above its own (MiniLM: 0.93-0.97)."""
-
-    near_duplicate = 0.75
+from tests.word_embedder import CloseEmbedder, WordHashEmbedder
 
 
 @pytest.fixture

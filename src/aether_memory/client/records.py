@@ -13,7 +13,7 @@ from aether_memory.core.codec import Codec
 from aether_memory.core.errors import InvalidInput
 from aether_memory.core.ids import check_name, check_tag
 from aether_memory.core.query import Filters
-from aether_memory.core.types import Episode, Event, MemoryRecord
+from aether_memory.core.types import Episode, Event, MemoryRecord, MemoryStatus
 from aether_memory.storage.rows import decode_row
 
 DEFAULT_NEAR_DUPLICATE = 0.95
@@ -137,7 +137,9 @@ def check_item(item: Memorable) -> None:
         check_name(item.source, "source")
 
 
-def to_record(memory_id: str, row: Mapping[str, Any], codec: Codec, status: str) -> MemoryRecord:
+def to_record(
+    memory_id: str, row: Mapping[str, Any], codec: Codec, status: MemoryStatus
+) -> MemoryRecord:
     data = decode_row(dict(row))
     raw_meta = data.pop("metadata")
     data.pop("hash")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+MemoryStatus = Literal["created", "duplicate", "near_duplicate", "superseded", "stored"]
+"""What `remember` did with a memory (``stored``: a memory read back, not just written)."""
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass costs 4x to build, on a hot path
@@ -132,7 +135,7 @@ class MemoryRecord:
     created_at: int = 0
     last_accessed: int = 0
     access_count: int = 0
-    status: str = "stored"
+    status: MemoryStatus = "stored"
     supersedes: str | None = None
     superseded_by: str | None = None
 

@@ -17,6 +17,7 @@ from aether_memory.core.types import (
     Hit,
     Introspection,
     MemoryRecord,
+    MemoryStatus,
     SessionInfo,
     Skill,
 )
@@ -63,7 +64,8 @@ class CheckpointOut(BaseModel):
 
 class MemoryOut(BaseModel):
     """A long-term memory; ``status`` says what `remember` did (created, duplicate,
-    near_duplicate) and is ``stored`` elsewhere."""
+    near_duplicate, superseded) and is ``stored`` elsewhere. ``supersedes`` names the memory a
+    correction replaced; ``superseded_by`` the correction that replaced this one."""
 
     id: str
     content: str
@@ -79,7 +81,9 @@ class MemoryOut(BaseModel):
     created_at: int
     last_accessed: int
     access_count: int
-    status: str
+    status: MemoryStatus
+    supersedes: str | None = None
+    superseded_by: str | None = None
 
     @classmethod
     def of(cls, r: MemoryRecord) -> MemoryOut:
@@ -89,6 +93,7 @@ class MemoryOut(BaseModel):
             metadata=dict(r.metadata), related=list(r.related), occurred_at=r.occurred_at,
             created_at=r.created_at, last_accessed=r.last_accessed,
             access_count=r.access_count, status=r.status,
+            supersedes=r.supersedes, superseded_by=r.superseded_by,
         )  # fmt: skip
 
 

@@ -39,7 +39,15 @@ from aether_memory.core.ranking import (
     rank,
     tokens,
 )
-from aether_memory.core.types import Episode, Event, Hit, Introspection, MemoryRecord, Skill
+from aether_memory.core.types import (
+    Episode,
+    Event,
+    Hit,
+    Introspection,
+    MemoryRecord,
+    MemoryStatus,
+    Skill,
+)
 from aether_memory.storage._async.store import AsyncLongTermStore
 from aether_memory.storage.rows import decode_row, text
 
@@ -109,7 +117,8 @@ class AsyncLongTermMemory:
         for item, vector, digest, same, near in zip(
             items, vectors, hashes, exact, nearest, strict=True
         ):
-            status, existing, corrects = "created", same or batch_hashes.get(digest), None
+            status: MemoryStatus = "created"
+            existing, corrects = same or batch_hashes.get(digest), None
             if existing is not None:
                 status = "duplicate"
             elif near is not None and near[0] in said:
