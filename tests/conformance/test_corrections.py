@@ -59,6 +59,15 @@ def test_a_rewording_with_the_same_facts_still_reinforces(close: Memory) -> None
     assert len(agent.recall("Porto", k=10, include_superseded=True)) == 1
 
 
+def test_another_code_is_another_memory_not_a_correction(close: Memory) -> None:
+    agent = close.agent("a")
+    first = agent.remember("Ticket SUP-4471: refund requested for a double charge")
+    other = agent.remember("Ticket SUP-4472: refund requested for a double charge")
+    assert (other.status, other.supersedes) == ("created", None)
+    assert agent.memory_record(first.id).superseded_by is None
+    assert {h.record.id for h in agent.recall("refund double charge", k=5)} == {first.id, other.id}
+
+
 def test_superseded_memories_do_not_take_places_in_the_top_k(close: Memory) -> None:
     agent = close.agent("a")
     for n in range(1, 26):  # each value corrects the one before

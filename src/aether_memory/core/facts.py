@@ -3,7 +3,8 @@
 Two statements close enough in meaning to be near-duplicates can still say different things:
 "the meeting is at 4pm" after "the meeting is at 3pm". Embeddings barely see the difference,
 so it is read from the words: the numbers, the dates, the names and the polarity of each text.
-A difference in any of them makes the newer text a correction, not a repetition.
+A difference in any of them makes the newer text a correction, not a repetition. Codes are
+apart: "ticket SUP-4472" is not a correction of "ticket SUP-4471" but another ticket.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import re
 
 __all__ = ["ASPECTS", "fact_differences"]
 
-ASPECTS = ("number", "date", "name", "negation")
+ASPECTS = ("code", "number", "date", "name", "negation")
 
+# A code starts with a letter and holds a digit (SUP-4471, v2.3, err_42); "4pm" or "100ms"
+# start with the digit: they are values.
+_CODE = re.compile(r"(?<![\w-])[^\W\d_][\w-]*\d[\w.-]*", re.UNICODE)
 _TOKEN = re.compile(r"\d+(?:[.,:/-]\d+)*|[^\W_]+(?:['\u2019][^\W_]+)?", re.UNICODE)
 _NUMBER_WORDS = frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "  # noqa: SIM905
@@ -38,6 +42,10 @@ _NOT_NAMES = frozenset(
 
 def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
+
+
+def _codes(text: str) -> set[str]:
+    return {c.lower().rstrip(".-") for c in _CODE.findall(text)}
 
 
 def _numbers(words: list[str]) -> set[str]:
@@ -75,16 +83,21 @@ def _negative(words: list[str]) -> bool:
 def fact_differences(old: str, new: str) -> frozenset[str]:
     """The aspects (of `ASPECTS`) in which `new` says something other than `old`.
 
-    Empty for a re-wording of the same facts. A name counts only where the other text does not
-    have the word at all (so "User ..." and "... the user" agree); the date and time words and
-    the numbers must match as sets; the polarity must match.
+    Empty for a re-wording of the same facts; ``code`` when they name different things
+    (another ticket, another version), which is neither a repetition nor a correction. A name
+    counts only where the other text does not have the word at all (so "User ..." and "... the
+    user" agree); the date and time words and the numbers must match as sets; the polarity
+    must match.
 
     Example:
         >>> sorted(fact_differences("the meeting is at 3pm", "The meeting is at 4pm"))
         ['number']
     """
-    a, b = _tokens(old), _tokens(new)
+    codes_a, codes_b = _codes(old), _codes(new)
+    a, b = _tokens(_CODE.sub(" ", old)), _tokens(_CODE.sub(" ", new))
     found = set()
+    if codes_a != codes_b:
+        found.add("code")
     if _numbers(a) != _numbers(b):
         found.add("number")
     if _dates(a) != _dates(b):

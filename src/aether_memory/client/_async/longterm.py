@@ -122,12 +122,14 @@ class AsyncLongTermMemory:
             if existing is not None:
                 status = "duplicate"
             elif near is not None and near[0] in said:
-                # Close in meaning but not in its numbers, dates, names or polarity: a
-                # correction, kept beside the memory it replaces.
-                if fact_differences(said[near[0]], item.content):
-                    corrects, status = near[0], "superseded"
-                else:
+                differs = fact_differences(said[near[0]], item.content)
+                if not differs:
                     existing, status = near[0], "near_duplicate"
+                elif "code" not in differs:
+                    # Close in meaning but not in its numbers, dates, names or polarity: a
+                    # correction, kept beside the memory it replaces. (Another code is
+                    # another thing: a memory of its own.)
+                    corrects, status = near[0], "superseded"
             if existing is not None:
                 reinforce.append((existing, float(item.importance)))
                 record = MemoryRecord(
