@@ -99,3 +99,5 @@ def test_superseded_memories_are_filtered_out_unless_asked_for() -> None:
     old = {"kind": "fact", "superseded_by": "01NEWER"}
     assert not Filters().matches(old) and Filters(include_superseded=True).matches(old)
     assert Filters().matches({"kind": "fact", "superseded_by": None})
+    assert not Filters().narrows and not Filters(include_superseded=True).narrows
+    assert Filters(kinds=("fact",)).narrows and Filters(min_importance=0.0).narrows

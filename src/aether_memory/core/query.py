@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Every character the query parser gives a meaning to, plus whitespace.
 _SPECIAL = re.compile(r"([,.<>{}\[\]\"':;!@#$%^&*()\-+=~|/\\\s?])")
@@ -61,6 +61,11 @@ class Filters:
     min_importance: float | None = None
     # Superseded memories (replaced by a correction) are history: left out unless asked for.
     include_superseded: bool = False
+
+    @property
+    def narrows(self) -> bool:
+        """Whether a caller's filter is set (beyond the exclusion of superseded memories)."""
+        return replace(self, include_superseded=False) != Filters()
 
     def compile(self) -> str:
         """The filter part of a query (``*`` when there is none)."""
