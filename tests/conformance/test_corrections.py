@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from aether_memory import InvalidInput, Memory
+from aether_memory.backends.redis._async.longterm import field_ttl
 from aether_memory.core import keys
 from aether_memory.core.config import Options, TTLs
 from tests.word_embedder import CloseEmbedder, WordHashEmbedder
@@ -111,12 +112,13 @@ def test_text_can_be_remembered_again_after_its_memory_was_evicted(
 
 
 def test_a_dedup_entry_expires_with_its_memory(redis_url: str, namespace: str) -> None:
-    with _short_lived(redis_url, namespace) as mem:
+    with _short_lived(redis_url, namespace) as mem, redis.Redis.from_url(redis_url) as r:
+        if not field_ttl(str(r.info("server")["redis_version"])):
+            pytest.skip("hash fields cannot expire before Redis 7.4: the lookup drops them")
         mem.agent("a").remember("Short-lived fact about the cache")
-        with redis.Redis.from_url(redis_url) as r:
-            assert r.hlen(keys.content_hashes(namespace)) == 1
-            time.sleep(0.6)
-            assert r.hlen(keys.content_hashes(namespace)) == 0
+        assert r.hlen(keys.content_hashes(namespace)) == 1
+        time.sleep(0.6)
+        assert r.hlen(keys.content_hashes(namespace)) == 0
 
 
 @pytest.mark.parametrize(
