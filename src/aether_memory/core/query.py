@@ -68,7 +68,8 @@ class Filters:
         return replace(self, include_superseded=False) != Filters()
 
     def compile(self) -> str:
-        """The filter part of a query (``*`` when there is none)."""
+        """The filter part of a query (``*`` when there is none); it leaves superseded
+        memories out unless `include_superseded`."""
         parts = []
         for field, values in (
             ("kind", self.kinds),

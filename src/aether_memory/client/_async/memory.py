@@ -303,7 +303,10 @@ class AsyncAgent:
 
         The same text from this agent (same kind) is not stored twice, and a near-identical
         memory is reinforced instead of copied: the returned record's ``status`` says which
-        (``created``, ``duplicate`` or ``near_duplicate``).
+        (``created``, ``duplicate`` or ``near_duplicate``). A near-identical memory that
+        differs in a number, a date, a name or a negation is a correction: it is stored with
+        ``status="superseded"`` and ``supersedes`` naming the memory it replaces, which stays
+        (``superseded_by``) but leaves recall unless ``include_superseded=True``.
         """
         item = Memorable(
             content=content, kind=kind, importance=importance, tags=tuple(tags),

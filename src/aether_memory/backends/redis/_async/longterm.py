@@ -146,8 +146,9 @@ class AsyncRedisLongTerm:
     async def find_existing(
         self, ns: str, hashes: Sequence[str], vectors: Sequence[bytes], scope: Filters
     ) -> tuple[list[str | None], list[tuple[str, float, float] | None]]:
-        """For each item: the id stored under its content hash, and its nearest neighbour
-        in `scope` as (id, cosine similarity, importance). One round trip."""
+        """For each item: the memory stored under its content hash if it still exists, and
+        its nearest live neighbour in `scope` as (id, cosine similarity, importance). One
+        round trip with the Query Engine; two on plain Redis (neighbours, then their fields)."""
         pipe = self._r.pipeline(transaction=False)
         pipe.eval(LIVE_HASHES, 1, keys.content_hashes(ns), keys.memory_prefix(ns), *hashes)
         for vector in vectors:
