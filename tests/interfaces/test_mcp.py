@@ -28,7 +28,7 @@ from aether_memory.mcp import SERVER_NAME, build_server
 from aether_memory.server.local import RedisProcess, free_port
 from aether_memory.tools.definitions import TOOLS
 from tests.net import lan_address
-from tests.word_embedder import WordHashEmbedder
+from tests.word_embedder import CloseEmbedder, WordHashEmbedder
 
 AGENT = "a"
 # The server process loads the default embedder from its package; nothing may be downloaded.
@@ -316,6 +316,23 @@ async def test_in_process_client_with_a_borrowed_memory(url: str, namespace: str
             resources = (await client.list_resources()).resources
             assert [r.uri for r in resources] == ["identity://a/persona"]
         assert await memory.ping()  # still open: the server closes only what it opened
+
+
+async def test_corrections_and_typed_filters_through_the_tools(url: str, namespace: str) -> None:
+    memory = await AsyncMemory.open(url, namespace=namespace, embedder=CloseEmbedder())
+    async with memory, Client(build_server(AGENT, memory=memory)) as client:
+        old = await call(client, "store_memory", {"content": "The meeting is at 3pm"})
+        new = await call(client, "store_memory", {"content": "The meeting is at 4pm"})
+        assert new == {"id": new["id"], "status": "superseded", "supersedes": old["id"]}
+        query = {"query": "when is the meeting", "k": 5}
+        found = await call(client, "search_memory", query)
+        assert [m["id"] for m in found["result"]] == [new["id"]]
+        history = await call(client, "search_memory", {**query, "include_superseded": True})
+        assert {m["id"] for m in history["result"]} == {old["id"], new["id"]}
+        bad = await call_error(client, "search_memory", {**query, "kinds": "fact"})
+        assert bad["code"] == "invalid_input" and "kinds" in bad["message"]
+        unrelated = await call(client, "summarize_memory", {"topic": "quantum chromodynamics"})
+        assert unrelated["total"] == 0
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])

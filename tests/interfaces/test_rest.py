@@ -815,6 +815,29 @@ def test_long_term_memory(http: httpx.Client, namespace: str) -> None:
     error(http.get(m), 404, "not_found")
 
 
+def test_a_correction_supersedes_and_filters_are_typed(http: httpx.Client, namespace: str) -> None:
+    a = f"/v1/namespaces/{namespace}/agents/assistant"
+    old = http.post(a + "/memories", json={"content": "Ana is allergic to nuts"}).json()
+    fix = http.post(a + "/memories", json={"content": "Ana is not allergic to nuts"})
+    assert fix.status_code == 201, fix.text  # stored: a correction is a new memory
+    assert (fix.json()["status"], fix.json()["supersedes"]) == ("superseded", old["id"])
+    got = http.get(f"/v1/namespaces/{namespace}/memories/{old['id']}").json()
+    assert got["superseded_by"] == fix.json()["id"]
+
+    def recalled(**extra: Any) -> list[str]:
+        body = {"query": "is Ana allergic to nuts?", "k": 5, **extra}
+        return [h["record"]["id"] for h in http.post(a + "/recall", json=body).json()["hits"]]
+
+    assert recalled() == [fix.json()["id"]]
+    assert set(recalled(include_superseded=True)) == {old["id"], fix.json()["id"]}
+    assert recalled(until=0) == []
+    for name, value in [("kinds", "fact"), ("tags", "x"), ("min_importance", "0.5"),
+                        ("include_superseded", "yes"), ("since", "yesterday")]:  # fmt: skip
+        message = error(http.post(a + "/recall", json={"query": "Ana", name: value}), 400,
+                        "invalid_input")  # fmt: skip
+        assert name in message
+
+
 def test_episodes_skills_search_context_introspect(http: httpx.Client, namespace: str) -> None:
     a = f"/v1/namespaces/{namespace}/agents/ops"
     s = session_path(namespace, agent="ops", session="deploy-1")

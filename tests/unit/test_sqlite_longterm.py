@@ -19,6 +19,7 @@ from aether_memory.backends.sqlite.longterm import (
     LONGTERM_SCHEMA,
     LongTerm,
     match_expression,
+    migrate,
 )
 from aether_memory.client.records import to_record
 from aether_memory.core.codec import Codec
@@ -97,7 +98,8 @@ def test_rows_decode_like_redis_rows(lt: LongTerm) -> None:
     lt.put("ns", [("m1", fields("hello", tags="x,y", session="s1", unknown="dropped"), None)])
     row = lt.get("ns", ["m1", "missing"])
     assert row[1] is None and row[0] is not None
-    assert set(row[0]) == {*FIELDS, "access_count", "last_accessed"}
+    optional = {"supersedes", "superseded_by"}  # only a correction or its original has them
+    assert set(row[0]) == {*FIELDS, "access_count", "last_accessed"} - optional
     record = to_record("m1", row[0], Codec(), "stored")
     assert (record.content, record.tags, record.session) == ("hello", ("x", "y"), "s1")
     assert record.metadata == {"k": "hello"}
@@ -328,3 +330,23 @@ def test_threads_share_the_cache(lt: LongTerm) -> None:
         t.join()
     assert errors == []
     assert len(lt.search("ns", Filters(), vector(0), (), 100)) == 60
+
+
+def test_a_file_from_before_corrections_gains_their_columns(tmp_path: Path) -> None:
+    added = "supersedes TEXT, superseded_by TEXT, superseded_at INTEGER,"
+    old_schema = "\n".join(line for line in LONGTERM_SCHEMA.split("\n") if added not in line)
+    assert old_schema != LONGTERM_SCHEMA
+    db = Database(tmp_path / "old.db", KERNEL_SCHEMA + old_schema)
+    db.open()
+    try:
+        migrate(db)
+        migrate(db)  # idempotent
+        lt = LongTerm(db)
+        lt.put("ns", [("m1", fields("old fact"), None), ("m2", fields("new fact"), None)])
+        lt.update("ns", "m1", {"superseded_by": "m2", "superseded_at": 5})
+        assert lt.get("ns", ["m1"])[0]["superseded_by"] == "m2"  # type: ignore[index]
+        assert ids(lt.search("ns", Filters(), vector("old fact"), ["fact"], 10)) == {"m2"}
+        everything = Filters(include_superseded=True)
+        assert ids(lt.search("ns", everything, vector("old fact"), ["fact"], 10)) == {"m1", "m2"}
+    finally:
+        db.close()

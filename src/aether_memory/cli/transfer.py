@@ -303,6 +303,10 @@ def _memory_record(mem: Memory, memory_id: str, row: Mapping[str, Any]) -> dict[
         "metadata": mem._codec.decode(metadata) if metadata else {},
         "embedding": None if embedding is None else base64.b64encode(embedding).decode("ascii"),
         "expires_at": row.get("expires_at"),
+        # A correction's links (absent from files written before corrections existed).
+        "supersedes": _text(get("supersedes", "")) or None,
+        "superseded_by": _text(get("superseded_by", "")) or None,
+        "superseded_at": None if not row.get("superseded_at") else int(float(row["superseded_at"])),
     }
 
 
@@ -534,6 +538,11 @@ class _Checker:
                 raise ValueError(f"{name} must be a count")
         if d["expires_at"] is not None and not _count(d["expires_at"]):
             raise ValueError("expires_at must be ms or null")
+        for name in ("supersedes", "superseded_by"):
+            if d.get(name) is not None:
+                check_name(d[name], "memory id")
+        if d.get("superseded_at") is not None and not _count(d["superseded_at"]):
+            raise ValueError("superseded_at must be ms or null")
         vector = base64.b64decode(d["embedding"] or "", validate=True)
         if self.dims is None or len(vector) != 4 * self.dims:
             raise ValueError(
@@ -778,6 +787,9 @@ def _memory_row(
         "embedding": r["embedding"],
         "v": 1,
     }
+    for name in ("supersedes", "superseded_by", "superseded_at"):
+        if r.get(name) is not None:
+            fields[name] = r[name]
     return r["id"], fields, r["expires_at"]
 
 

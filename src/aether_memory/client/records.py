@@ -4,7 +4,7 @@ shared by the async client and its generated sync twin)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +12,8 @@ from typing import Any
 from aether_memory.core.codec import Codec
 from aether_memory.core.errors import InvalidInput
 from aether_memory.core.ids import check_name, check_tag
-from aether_memory.core.types import Episode, Event, MemoryRecord
+from aether_memory.core.query import Filters
+from aether_memory.core.types import Episode, Event, MemoryRecord, MemoryStatus
 from aether_memory.core.validate import (
     check_epoch_ms,
     check_mapping,
@@ -57,6 +58,60 @@ def when_text(ms: int) -> str:
     """Words for the date, indexed with the text so 'in March' or '2026' can match."""
     day = datetime.fromtimestamp(ms / 1000, UTC)
     return day.strftime("%Y %B %d %A %Y-%m-%d")
+
+
+def _listed(value: object, argument: str) -> tuple[object, ...]:
+    """The values of a list-valued filter; a bare string is refused rather than read as
+    its characters (``kinds="fact"`` would otherwise match nothing, silently)."""
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidInput(
+            f"{argument} must be a list of strings (e.g. {argument}=['x']), "
+            f"not {type(value).__name__}"
+        )
+    return tuple(value)
+
+
+def _time(value: object, argument: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, datetime | int | float):
+        raise InvalidInput(
+            f"{argument} must be a datetime or epoch milliseconds, not {type(value).__name__}"
+        )
+    return epoch_ms(value, 0, argument)
+
+
+def recall_filters(
+    kinds: object = None,
+    session: object = None,
+    tags: object = None,
+    since: object = None,
+    until: object = None,
+    min_importance: object = None,
+    agent: object = None,
+    include_superseded: object = False,
+) -> Filters:
+    """The filters of a recall, each checked for its type and value; `InvalidInput` names the
+    argument that is wrong. `agent` is one id or a list of ids; `kinds` and `tags` are lists."""
+    agents = (agent,) if isinstance(agent, str) else _listed(agent, "agent")
+    if session is not None and not isinstance(session, str):
+        raise InvalidInput(f"session must be a session id, not {type(session).__name__}")
+    if not isinstance(include_superseded, bool):
+        raise InvalidInput("include_superseded must be True or False")
+    return Filters(
+        kinds=tuple(check_name(k, "memory kind") for k in _listed(kinds, "kinds")),
+        agents=tuple(check_name(a, "agent id") for a in agents),
+        sessions=(check_name(session, "session id"),) if session else (),
+        tags=tuple(check_tag(t) for t in _listed(tags, "tags")),
+        since_ms=_time(since, "since"),
+        until_ms=_time(until, "until"),
+        min_importance=None
+        if min_importance is None
+        else check_number(min_importance, "min_importance", 0.0, 1.0),
+        include_superseded=include_superseded,
+    )
 
 
 def check_tags(tags: object) -> tuple[str, ...]:
@@ -106,7 +161,9 @@ def memorable(item: object) -> Memorable:
     raise InvalidInput(f"a memory is text, a mapping or a Memorable, not {type(item).__name__}")
 
 
-def to_record(memory_id: str, row: Mapping[str, Any], codec: Codec, status: str) -> MemoryRecord:
+def to_record(
+    memory_id: str, row: Mapping[str, Any], codec: Codec, status: MemoryStatus
+) -> MemoryRecord:
     data = decode_row(dict(row))
     raw_meta = data.pop("metadata")
     data.pop("hash")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Every character the query parser gives a meaning to, plus whitespace.
 _SPECIAL = re.compile(r"([,.<>{}\[\]\"':;!@#$%^&*()\-+=~|/\\\s?])")
@@ -59,9 +59,17 @@ class Filters:
     since_ms: int | None = None
     until_ms: int | None = None
     min_importance: float | None = None
+    # Superseded memories (replaced by a correction) are history: left out unless asked for.
+    include_superseded: bool = False
+
+    @property
+    def narrows(self) -> bool:
+        """Whether a caller's filter is set (beyond the exclusion of superseded memories)."""
+        return replace(self, include_superseded=False) != Filters()
 
     def compile(self) -> str:
-        """The filter part of a query (``*`` when there is none)."""
+        """The filter part of a query (``*`` when there is none); it leaves superseded
+        memories out unless `include_superseded`."""
         parts = []
         for field, values in (
             ("kind", self.kinds),
@@ -77,6 +85,9 @@ class Filters:
             parts.append(f"@occurred_at:[{low} {high}]")
         if self.min_importance is not None:
             parts.append(f"@importance:[{float(self.min_importance)!r} +inf]")
+        if not self.include_superseded:
+            # Only a superseded memory has the field: the negation keeps every other one.
+            parts.append("-@superseded_at:[-inf +inf]")
         return " ".join(parts) if parts else "*"
 
     def matches(self, record: dict[str, object]) -> bool:
@@ -99,4 +110,6 @@ class Filters:
             checks.append(occurred <= self.until_ms)
         if self.min_importance is not None:
             checks.append(float(record.get("importance", 0.0)) >= self.min_importance)  # type: ignore[arg-type]
+        if not self.include_superseded:
+            checks.append(not record.get("superseded_by"))
         return all(checks)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+MemoryStatus = Literal["created", "duplicate", "near_duplicate", "superseded", "stored"]
+"""What `remember` did with a memory (``stored``: a memory read back, not just written)."""
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass costs 4x to build, on a hot path
@@ -111,7 +114,13 @@ class MemoryRecord:
         last_accessed: when a recall last returned it (ms).
         access_count: how often it was recalled or reinforced.
         status: what `remember` did: ``created``, ``duplicate`` (the same text was already
-            stored) or ``near_duplicate`` (a very similar memory was reinforced instead).
+            stored), ``near_duplicate`` (a very similar memory was reinforced instead) or
+            ``superseded`` (stored as a correction of a very similar memory that differs in a
+            number, a date, a name or a negation; that one is now history). ``stored``
+            elsewhere.
+        supersedes: the memory this one corrected, if any.
+        superseded_by: the correction that replaced this memory, if any; a superseded memory
+            is left out of recall unless ``include_superseded=True``.
     """
 
     id: str
@@ -128,7 +137,9 @@ class MemoryRecord:
     created_at: int = 0
     last_accessed: int = 0
     access_count: int = 0
-    status: str = "stored"
+    status: MemoryStatus = "stored"
+    supersedes: str | None = None
+    superseded_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

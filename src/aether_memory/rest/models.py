@@ -21,6 +21,7 @@ from aether_memory.core.types import (
     Hit,
     Introspection,
     MemoryRecord,
+    MemoryStatus,
     SessionInfo,
     Skill,
 )
@@ -80,7 +81,8 @@ class CheckpointOut(BaseModel):
 
 class MemoryOut(BaseModel):
     """A long-term memory; ``status`` says what `remember` did (created, duplicate,
-    near_duplicate) and is ``stored`` elsewhere."""
+    near_duplicate, superseded) and is ``stored`` elsewhere. ``supersedes`` names the memory a
+    correction replaced; ``superseded_by`` the correction that replaced this one."""
 
     id: str
     content: str
@@ -99,7 +101,9 @@ class MemoryOut(BaseModel):
     last_accessed: str
     last_accessed_ms: int
     access_count: int
-    status: str
+    status: MemoryStatus
+    supersedes: str | None = None
+    superseded_by: str | None = None
 
     @classmethod
     def of(cls, r: MemoryRecord) -> MemoryOut:
@@ -110,6 +114,7 @@ class MemoryOut(BaseModel):
             occurred_at_ms=r.occurred_at, created_at=iso(r.created_at),
             created_at_ms=r.created_at, last_accessed=iso(r.last_accessed),
             last_accessed_ms=r.last_accessed, access_count=r.access_count, status=r.status,
+            supersedes=r.supersedes, superseded_by=r.superseded_by,
         )  # fmt: skip
 
 

@@ -51,4 +51,6 @@ def decode_row(row: Row) -> dict[str, Any]:
         "related": tuple(r for r in text(get("related", b"")).split(",") if r),
         "metadata": get("metadata"),
         "hash": text(get("hash", b"")),
+        "supersedes": text(get("supersedes", b"")) or None,
+        "superseded_by": text(get("superseded_by", b"")) or None,
     }

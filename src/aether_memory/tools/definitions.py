@@ -69,6 +69,9 @@ class SearchMemory(_Args):
     k: int = Field(5, ge=1, le=50, description="How many memories to return.")
     kinds: list[str] | None = Field(None, description="Only these kinds (e.g. ['fact']).")
     tags: list[str] | None = Field(None, description="Only memories with one of these tags.")
+    include_superseded: bool = Field(
+        False, description="Also outdated memories that a correction replaced (history)."
+    )
 
 
 class ForgetMemory(_Args):
@@ -222,7 +225,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Store a memory",
         "Save something worth remembering across sessions: a fact about the user or the world, "
         "a decision, a lesson from a failure. Repeating a known fact reinforces it instead of "
-        "duplicating it. Returns the memory id and whether it was new.",
+        "duplicating it; a correction (the same fact with a new number, date, name or a "
+        "negation) supersedes the old one. Returns the memory id and its status: created, "
+        "duplicate, near_duplicate or superseded.",
         StoreMemory,
         Hints(read_only=False),
     ),
@@ -230,7 +235,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "search_memory",
         "Search memory",
         "Look up long-term memory before answering from scratch: returns the most relevant "
-        "memories (newest facts win over outdated ones) with their ids, kinds, dates and scores.",
+        "memories with their ids, kinds, dates and scores. Facts replaced by a correction are "
+        "left out unless include_superseded is true.",
         SearchMemory,
         READS,
     ),

@@ -29,17 +29,23 @@ from aether_memory.storage.rows import Candidate, Row, decode_row, text
 # The fields a record is returned with: the Redis store's.
 FIELDS = (
     "content", "kind", "agent", "session", "tags", "source", "importance", "occurred_at",
-    "created_at", "related", "metadata", "hash",
+    "created_at", "related", "metadata", "hash", "supersedes", "superseded_by",
 )  # fmt: skip
+# Columns added since the first version of the table: (name, type), added to older files.
+_ADDED = (("supersedes", "TEXT"), ("superseded_by", "TEXT"), ("superseded_at", "INTEGER"))
 # The fields stored; others are dropped (Redis would keep them, but never return them).
-_COLUMNS = frozenset((*FIELDS, "when", "v", "embedding", "access_count", "last_accessed"))
-_REAL, _INT = {"importance"}, {"occurred_at", "created_at", "access_count", "last_accessed", "v"}
+_COLUMNS = frozenset(
+    (*FIELDS, "when", "v", "embedding", "access_count", "last_accessed", "superseded_at")
+)
+_REAL = {"importance"}
+_INT = {"occurred_at", "created_at", "access_count", "last_accessed", "v", "superseded_at"}
 _LABELS = ("kind", "agent", "session", "tags")  # the filter fields matched by value
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 _MATRIX_ROWS = (
     "SELECT id, embedding, coalesce(kind, 'fact'), coalesce(agent, ''), coalesce(session, ''),"
     " coalesce(tags, ''), coalesce(occurred_at, 0), coalesce(importance, 0.5),"
-    " coalesce(expires_at, 9e18) FROM lt_memory WHERE ns = ? AND gen > ? AND embedding NOT NULL"
+    " coalesce(expires_at, 9e18), superseded_at IS NOT NULL"
+    " FROM lt_memory WHERE ns = ? AND gen > ? AND embedding NOT NULL"
 )
 
 LONGTERM_SCHEMA = """
@@ -50,6 +56,7 @@ CREATE TABLE IF NOT EXISTS lt_memory (
     importance REAL, occurred_at INTEGER, created_at INTEGER, related TEXT, metadata BLOB,
     hash TEXT, v INTEGER, embedding BLOB, expires_at INTEGER,
     access_count INTEGER NOT NULL DEFAULT 0, last_accessed INTEGER,
+    supersedes TEXT, superseded_by TEXT, superseded_at INTEGER,  -- as _ADDED (older files)
     gen INTEGER NOT NULL,  -- the namespace generation that last wrote the row
     UNIQUE (ns, id)
 );
@@ -84,6 +91,15 @@ _F64 = npt.NDArray[np.float64]
 _I64 = npt.NDArray[np.int64]
 
 
+def migrate(db: kv.Database) -> None:
+    """Add the columns a file made by an earlier version lacks (idempotent)."""
+    with db.write() as c:
+        have = {row[1] for row in c.execute("PRAGMA table_info(lt_memory)")}
+        for name, kind in _ADDED:
+            if name not in have:  # names and types from _ADDED: never user text
+                c.execute(f"ALTER TABLE lt_memory ADD COLUMN {name} {kind}")
+
+
 def match_expression(codes: Sequence[str]) -> str:
     """An FTS5 query for any of `codes`, each quoted as a string so none can form syntax
     (NUL is dropped: FTS5 would read it as the end of the query)."""
@@ -105,6 +121,7 @@ class _Matrix:
         self.expires: _F64 = np.zeros(0)
         self.occurred: _I64 = np.zeros(0, np.int64)
         self.importance: _F64 = np.zeros(0)
+        self.superseded: npt.NDArray[np.bool_] = np.zeros(0, bool)
         empty = np.zeros(0, np.int64)
         self.labels: dict[str, tuple[_I64, _I64]] = {f: (empty, empty) for f in _LABELS}
 
@@ -145,6 +162,7 @@ class _Matrix:
         self.occurred = np.concatenate([self.occurred, np.array([r[6] for r in rows], np.int64)])
         self.importance = np.concatenate([self.importance, np.array([r[7] for r in rows], float)])
         self.expires = np.concatenate([self.expires, np.array([r[8] for r in rows], float)])
+        self.superseded = np.concatenate([self.superseded, np.array([r[9] for r in rows], bool)])
         self.n = n + k
 
     def mask(self, scope: Filters, now: int) -> npt.NDArray[np.bool_]:
@@ -163,6 +181,8 @@ class _Matrix:
             keep &= self.occurred <= scope.until_ms
         if scope.min_importance is not None:
             keep &= self.importance >= scope.min_importance
+        if not scope.include_superseded:
+            keep &= ~self.superseded
         return keep
 
     def nearest(self, vector: bytes, scope: Filters, n: int, now: int) -> list[tuple[int, float]]:
@@ -312,8 +332,9 @@ class LongTerm:
                 "SELECT m.id, m.content, m.occurred_at, m.importance, m.kind, m.agent,"
                 " m.session, m.tags FROM lt_fts JOIN lt_memory m ON m.rid = lt_fts.rowid"
                 f" WHERE lt_fts MATCH ? AND m.ns = ? AND {_LIVE}"
+                " AND (? OR m.superseded_at IS NULL)"
                 " ORDER BY bm25(lt_fts, 1.0, 0.5)",  # `when` weighs half, as in the index
-                (expression, ns, now),
+                (expression, ns, now, scope.include_superseded),
             ):
                 row = {**dict(zip(_LABELS, labels, strict=True)), "occurred_at": occurred}
                 row["importance"] = importance
@@ -431,7 +452,7 @@ class LongTerm:
     # -- browsing, moving and erasing ------------------------------------------------------------
     def page(self, ns: str, after: str | None, limit: int) -> list[tuple[str, Row | None]]:
         """Live memories after id `after`, in id order, with everything an export needs."""
-        names = (*FIELDS, "when", "v", "embedding")
+        names = (*FIELDS, "when", "v", "embedding", "superseded_at")
         columns = ", ".join(f'"{f}"' for f in names)
         with self._db.read() as c:
             rows = c.execute(

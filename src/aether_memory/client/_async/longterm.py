@@ -30,6 +30,7 @@ from aether_memory.client.records import (
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import TTLs
 from aether_memory.core.errors import NotFound
+from aether_memory.core.facts import fact_differences
 from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.query import Filters, text_terms
 from aether_memory.core.ranking import (
@@ -40,7 +41,15 @@ from aether_memory.core.ranking import (
     rank,
     tokens,
 )
-from aether_memory.core.types import Episode, Event, Hit, Introspection, MemoryRecord, Skill
+from aether_memory.core.types import (
+    Episode,
+    Event,
+    Hit,
+    Introspection,
+    MemoryRecord,
+    MemoryStatus,
+    Skill,
+)
 from aether_memory.core.validate import (
     check_duration,
     check_flag,
@@ -108,19 +117,29 @@ class AsyncLongTermMemory:
         hashes = [content_hash(agent, item.kind, item.content) for item in items]
         scope = Filters(agents=(agent,))
         exact, nearest = await self._store.find_existing(self._ns, hashes, vectors, scope)
+        said = await self._near_contents(exact, nearest)
         ts = now_ms()
         out: list[MemoryRecord] = []
         rows: list[tuple[str, dict[str, Any], int | None]] = []
         reinforce: list[tuple[str, float]] = []
+        superseded: list[tuple[str, str]] = []
         batch_hashes: dict[str, str] = {}
         for item, vector, digest, same, near in zip(
             items, vectors, hashes, exact, nearest, strict=True
         ):
-            status, existing = "created", same or batch_hashes.get(digest)
+            status: MemoryStatus = "created"
+            existing, corrects = same or batch_hashes.get(digest), None
             if existing is not None:
                 status = "duplicate"
-            elif near is not None and near[1] >= self.near_duplicate:
-                existing, status = near[0], "near_duplicate"
+            elif near is not None and near[0] in said:
+                differs = fact_differences(said[near[0]], item.content)
+                if not differs:
+                    existing, status = near[0], "near_duplicate"
+                elif "code" not in differs:
+                    # Close in meaning but not in its numbers, dates, names or polarity: a
+                    # correction, kept beside the memory it replaces. (Another code is
+                    # another thing: a memory of its own.)
+                    corrects, status = near[0], "superseded"
             if existing is not None:
                 reinforce.append((existing, float(item.importance)))
                 record = MemoryRecord(
@@ -149,6 +168,9 @@ class AsyncLongTermMemory:
                 "embedding": vector,
                 "v": 1,
             }
+            if corrects is not None:
+                fields["supersedes"] = corrects
+                superseded.append((corrects, memory_id))
             batch_hashes[digest] = memory_id
             rows.append((memory_id, fields, self._ttl_ms(item.kind)))
             out.append(
@@ -157,19 +179,36 @@ class AsyncLongTermMemory:
                     session=item.session, importance=float(item.importance),
                     tags=tuple(item.tags), source=item.source,
                     metadata=dict(item.metadata or {}), related=tuple(item.related),
-                    occurred_at=occurred, created_at=ts, last_accessed=ts, status="created",
+                    occurred_at=occurred, created_at=ts, last_accessed=ts, status=status,
+                    supersedes=corrects,
                 )
             )  # fmt: skip
         if rows:
             await self._store.put(self._ns, rows)
+        for old, new in superseded:  # after the correction is stored: never neither of them
+            await self._store.update(self._ns, old, {"superseded_by": new, "superseded_at": ts})
         if reinforce:
             await self._store.reinforce(self._ns, reinforce, ts)
             out = await self._stored_duplicates(out)
         return out
 
+    async def _near_contents(
+        self, exact: Sequence[str | None], nearest: Sequence[tuple[str, float, float] | None]
+    ) -> dict[str, str]:
+        """The text of each live near-duplicate candidate (one read, only if there is one)."""
+        ids = [
+            near[0]
+            for same, near in zip(exact, nearest, strict=True)
+            if same is None and near is not None and near[1] >= self.near_duplicate
+        ]
+        if not ids:
+            return {}
+        rows = await self._store.get(self._ns, ids)
+        return {i: text(row["content"]) for i, row in zip(ids, rows, strict=True) if row}
+
     async def _stored_duplicates(self, records: list[MemoryRecord]) -> list[MemoryRecord]:
         """Replace the duplicates' placeholders with the stored, reinforced memories."""
-        ids = [r.id for r in records if r.status != "created"]
+        ids = [r.id for r in records if r.status in ("duplicate", "near_duplicate")]
         rows = await self._store.fetch(self._ns, ids)
         stored = {
             memory_id: to_record(memory_id, row, self._codec, "stored")
@@ -388,6 +427,9 @@ class AsyncLongTermMemory:
 
     async def search_skills(self, query: str, limit: int, scope: Filters) -> list[Skill]:
         hits = await self.recall(query, limit, replace(scope, kinds=("procedural",)))
+        return await self._skills_of(hits)
+
+    async def _skills_of(self, hits: Sequence[Hit]) -> list[Skill]:
         names = [h.record.metadata.get("skill") for h in hits]
         pairs = [(str(n), h.score) for n, h in zip(names, hits, strict=True) if n]
         rows = await self._store.skill_get(self._ns, [n for n, _ in pairs])
@@ -473,16 +515,28 @@ class AsyncLongTermMemory:
         check_text(topic, "a topic", max_chars=MAX_CONTENT_CHARS)
         scope = Filters(agents=(agent,))
         hits = await self.recall(topic, 20, scope, touch=False)
-        relevant = [h for h in hits if h.vector >= RELEVANT or h.text > 0]
+        relevant = _relevant(hits)
         by_kind: dict[str, int] = {}
         for hit in relevant:
             by_kind[hit.record.kind] = by_kind.get(hit.record.kind, 0) + 1
         strongest = sorted(relevant, key=lambda h: h.score * (0.5 + h.record.importance))[::-1]
+        # Only episodes and skills about the topic: the best of them may be about nothing.
+        episodes = _relevant(
+            await self.recall(topic, 3, replace(scope, kinds=("episodic",)), touch=False)
+        )
+        skills = _relevant(
+            await self.recall(topic, 3, replace(scope, kinds=("procedural",)), touch=False)
+        )
         return Introspection(
             topic=topic,
             total=len(relevant),
             by_kind=by_kind,
             strongest=tuple(strongest[:5]),
-            episodes=tuple(await self.search_episodes(topic, 3, scope)),
-            skills=tuple(await self.search_skills(topic, 3, scope)),
+            episodes=tuple(episode_from_record(h.record, h.score) for h in episodes),
+            skills=tuple(await self._skills_of(skills)),
         )
+
+
+def _relevant(hits: Sequence[Hit]) -> list[Hit]:
+    """The hits that are about the query: close in meaning, or sharing a word with it."""
+    return [h for h in hits if h.vector >= RELEVANT or h.text > 0]

@@ -34,15 +34,15 @@ from aether_memory.client.records import (
     MAX_EPISODE_STEPS,
     Memorable,
     episode_from_record,
-    epoch_ms,
     memorable,
+    recall_filters,
 )
 from aether_memory.core import keys
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings
 from aether_memory.core.context import render
 from aether_memory.core.errors import BackendUnavailable, InvalidInput, NotFound
-from aether_memory.core.ids import check_name, check_tag, new_id, now_ms
+from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.pages import (
     DEFAULT_LIMIT,
@@ -461,7 +461,10 @@ class Agent:
 
         The same text from this agent (same kind) is not stored twice, and a near-identical
         memory is reinforced instead of copied: the returned record's ``status`` says which
-        (``created``, ``duplicate`` or ``near_duplicate``).
+        (``created``, ``duplicate`` or ``near_duplicate``). A near-identical memory that
+        differs in a number, a date, a name or a negation is a correction: it is stored with
+        ``status="superseded"`` and ``supersedes`` naming the memory it replaces, which stays
+        (``superseded_by``) but leaves recall unless ``include_superseded=True``.
         """
         item = Memorable(
             content=content, kind=kind, importance=importance, tags=tags,
@@ -488,23 +491,21 @@ class Agent:
         since: datetime | int | None = None,
         min_importance: float | None = None,
         agent: str | Iterable[str] | None = None,
+        until: datetime | int | None = None,
+        include_superseded: bool = False,
     ) -> list[Hit]:
         """The `k` memories that best answer `query`, best first, from the whole namespace
-        unless `agent` (an id or several) narrows it; every filter value is escaped."""
-        agents = (agent,) if isinstance(agent, str) else check_strings(agent or (), "agent")
-        sid = session.id if isinstance(session, Session) else session
-        scope = Filters(
-            kinds=tuple(
-                check_name(k_, "memory kind") for k_ in check_strings(kinds or (), "kinds")
-            ),
-            agents=tuple(check_name(a, "agent id") for a in agents),
-            sessions=(check_name(sid, "session id"),) if sid else (),
-            tags=tuple(check_tag(t) for t in check_strings(tags or (), "tags")),
-            since_ms=None if since is None else epoch_ms(since, 0, "since"),
-            min_importance=None
-            if min_importance is None
-            else check_number(min_importance, "min_importance", 0.0, 1.0),
-        )
+        unless `agent` (an id or several) narrows it; every filter value is escaped.
+
+        `kinds` and `tags` are lists (a bare string is refused with `InvalidInput`, as is any
+        filter of the wrong type); `since`/`until` bound ``occurred_at``. Memories superseded
+        by a correction are left out unless `include_superseded` asks for the history.
+        """
+        scope = recall_filters(
+            kinds=kinds, session=session.id if isinstance(session, Session) else session,
+            tags=tags, since=since, until=until, min_importance=min_importance, agent=agent,
+            include_superseded=include_superseded,
+        )  # fmt: skip
         return self.memory.longterm.recall(query, k, scope)
 
     def forget(self, memory_id: str, cascade: bool = False) -> int:
@@ -966,15 +967,11 @@ def _scope(
     since: datetime | int | None,
     until: datetime | int | None,
 ) -> Filters:
-    agents = (agent,) if isinstance(agent, str) else tuple(agent or ())
-    return Filters(
-        kinds=tuple(check_name(k, "memory kind") for k in kinds or ()),
-        agents=tuple(check_name(a, "agent id") for a in agents),
-        sessions=(check_name(session, "session id"),) if session else (),
-        tags=tuple(check_tag(t) for t in tags or ()),
-        since_ms=None if since is None else epoch_ms(since, 0),
-        until_ms=None if until is None else epoch_ms(until, 0),
-    )
+    # A listing shows every memory, superseded ones too (their status says so).
+    return recall_filters(
+        kinds=kinds, agent=agent, session=session, tags=tags, since=since, until=until,
+        include_superseded=True,
+    )  # fmt: skip
 
 
 class ToolCache:

@@ -99,8 +99,12 @@ class RecallIn(_Body):
     session: str | None = None
     tags: list[str] | None = None
     since: Timestamp | None = None
-    min_importance: float | None = Field(None, ge=0, le=1)
+    until: Timestamp | None = None
+    min_importance: float | None = Field(None, ge=0, le=1, strict=True)
     agents: list[str] | None = Field(None, description="Only memories of these agents.")
+    include_superseded: bool = Field(
+        False, strict=True, description="Also memories replaced by a correction (history)."
+    )
 
 
 class HitsOut(BaseModel):
@@ -182,13 +186,15 @@ class TopicIn(_Body):
 async def remember(agent: Agent, body: RememberIn, response: Response) -> MemoryOut:
     """Store a long-term memory, recallable at once. The same text is not stored twice and
     a near-identical one reinforces the existing memory: then the status is 200 and the
-    record's ``status`` says ``duplicate`` or ``near_duplicate``."""
+    record's ``status`` says ``duplicate`` or ``near_duplicate``. A near-identical one that
+    differs in a number, a date, a name or a negation is a correction: it is stored (201,
+    ``superseded``, ``supersedes`` naming the old memory) and the old one leaves recall."""
     record = await agent.remember(
         body.content, kind=body.kind, importance=body.importance, tags=body.tags,
         session=body.session, source=body.source, metadata=body.metadata,
         related=body.related, occurred_at=body.occurred_at,
     )  # fmt: skip
-    if record.status != "created":
+    if record.status not in ("created", "superseded"):
         response.status_code = status.HTTP_200_OK
     return MemoryOut.of(record)
 
@@ -207,10 +213,12 @@ async def remember_many(agent: Agent, body: RememberManyIn) -> MemoriesOut:
 
 @router.post("/recall", name="recall", tags=["memories"])
 async def recall(agent: Agent, body: RecallIn) -> HitsOut:
-    """The `k` memories that best answer the query, best first."""
+    """The `k` memories that best answer the query, best first (memories superseded by a
+    correction only with ``include_superseded``)."""
     hits = await agent.recall(
         body.query, k=body.k, kinds=body.kinds, session=body.session, tags=body.tags,
-        since=body.since, min_importance=body.min_importance, agent=body.agents,
+        since=body.since, until=body.until, min_importance=body.min_importance,
+        agent=body.agents, include_superseded=body.include_superseded,
     )  # fmt: skip
     return HitsOut(hits=[HitOut.of(h) for h in hits])
 

@@ -79,9 +79,13 @@ class Tools:
             rec = agent.remember(
                 args.content, kind=args.kind, importance=args.importance, tags=args.tags
             )
-            return {"id": rec.id, "status": rec.status}
+            stored = {"id": rec.id, "status": rec.status}
+            return stored if rec.supersedes is None else {**stored, "supersedes": rec.supersedes}
         if isinstance(args, d.SearchMemory):
-            hits = agent.recall(args.query, k=args.k, kinds=args.kinds, tags=args.tags)
+            hits = agent.recall(
+                args.query, k=args.k, kinds=args.kinds, tags=args.tags,
+                include_superseded=args.include_superseded,
+            )  # fmt: skip
             return [
                 {
                     "id": h.record.id,

@@ -23,14 +23,34 @@ INDEX_VERSION = 2
 EF_RUNTIME = 100  # HNSW's default (10) found only 60% of the exact top 10 at 100k; 100 finds 99%
 FIELDS = (
     "content", "kind", "agent", "session", "tags", "source", "importance", "occurred_at",
-    "created_at", "related", "metadata", "hash",
+    "created_at", "related", "metadata", "hash", "supersedes", "superseded_by",
 )  # fmt: skip
 # What an export needs of a record besides `FIELDS`.
-EXPORT_FIELDS = (*FIELDS, "when", "v", "embedding")
+EXPORT_FIELDS = (*FIELDS, "when", "v", "embedding", "superseded_at")
 # What ranking needs of a candidate; full records are fetched for the winners only.
 RANKING_FIELDS = ("content", "importance", "occurred_at")
-FILTER_FIELDS = ("kind", "agent", "session", "tags", "occurred_at", "importance")
+FILTER_FIELDS = ("kind", "agent", "session", "tags", "occurred_at", "importance", "superseded_by")
+NEAR_POOL = 10  # neighbours a vector set offers per new memory, to find a live one in scope
+# How far a plain-Redis search widens to fill `n` from a narrow scope; beyond this a recall may
+# come back short (the Query Engine filters inside the index instead).
+PLAIN_MAX_CANDIDATES = 12_800
 _TAG_FIELDS = ("kind", "agent", "session", "tags", "source")
+
+# KEYS: the content-hash map.  ARGV: the memory key prefix, then content hashes.
+# Per hash: the id stored under it if that memory still exists, else false. An entry whose
+# memory expired or was evicted is removed (the memory keys share the map's hash tag).
+LIVE_HASHES = """
+local out = {}
+for i = 2, #ARGV do
+  local id = redis.call('HGET', KEYS[1], ARGV[i])
+  if id and redis.call('EXISTS', ARGV[1] .. id) == 0 then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    id = false
+  end
+  out[i - 1] = id
+end
+return out
+"""
 
 # One row per memory as the store returns it: field name -> raw value.
 
@@ -39,7 +59,7 @@ def _schema(dims: int) -> list[Any]:
     schema: list[Any] = ["content", "TEXT", "when", "TEXT", "WEIGHT", "0.5"]
     for name in _TAG_FIELDS:
         schema += [name, "TAG", "SEPARATOR", ",", "CASESENSITIVE"]
-    for name in ("importance", "occurred_at", "created_at"):
+    for name in ("importance", "occurred_at", "created_at", "superseded_at"):
         schema += [name, "NUMERIC"]
     schema += ["embedding", "VECTOR", "HNSW", "10", "TYPE", "FLOAT32", "DIM", str(dims),
                "DISTANCE_METRIC", "COSINE", "M", "16", "EF_CONSTRUCTION", "200"]  # fmt: skip
@@ -85,6 +105,7 @@ class AsyncRedisLongTerm:
             except Exception as exc:
                 if "already exists" not in str(exc).lower():
                     raise
+                await self._add_field(ns, "superseded_at", "NUMERIC")
         elif not self._warned:
             self._warned = True
             log.warning(
@@ -114,40 +135,77 @@ class AsyncRedisLongTerm:
         """The namespace was erased: its index must be created again on the next use."""
         self._ready.discard(ns)
 
+    async def _add_field(self, ns: str, name: str, kind: str) -> None:
+        """Add a field to an index made by an earlier version. Documents without the field
+        need no re-indexing: the field is only ever set by a later write."""
+        try:
+            with TRANSLATE:
+                await self._r.execute_command(
+                    "FT.ALTER", keys.memory_index(ns, INDEX_VERSION), "SCHEMA", "ADD", name, kind
+                )
+        except Exception as exc:
+            if "duplicate" not in str(exc).lower():
+                raise
+
     async def find_existing(
         self, ns: str, hashes: Sequence[str], vectors: Sequence[bytes], scope: Filters
     ) -> tuple[list[str | None], list[tuple[str, float, float] | None]]:
-        """For each item: the id stored under its content hash, and its nearest neighbour
-        in `scope` as (id, cosine similarity, importance). One round trip."""
+        """For each item: the memory stored under its content hash if it still exists, and
+        its nearest live neighbour in `scope` as (id, cosine similarity, importance). One
+        round trip with the Query Engine; two on plain Redis (neighbours, then their fields)."""
         pipe = self._r.pipeline(transaction=False)
-        pipe.hmget(keys.content_hashes(ns), list(hashes))
+        pipe.eval(LIVE_HASHES, 1, keys.content_hashes(ns), keys.memory_prefix(ns), *hashes)
         for vector in vectors:
             if self.indexed:
                 self._knn(pipe, ns, scope, vector, 1, ("importance",))
             else:
                 pipe.execute_command(
-                    "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", 1, "WITHSCORES"
+                    "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", NEAR_POOL, "WITHSCORES"
                 )
         with TRANSLATE:
             replies = await pipe.execute()
-        exact = [None if v is None else v.decode() for v in replies[0]]
+        exact = [None if v is None else text(v) for v in replies[0]]
+        if not self.indexed:
+            return exact, await self._nearest_plain(ns, scope, vectors, replies[1:])
         nearest: list[tuple[str, float, float] | None] = []
         for reply in replies[1:]:
-            if self.indexed:
-                results = reply[b"results"]
-                if not results:
-                    nearest.append(None)
-                    continue
-                attrs = results[0][b"extra_attributes"]
-                memory_id = text(results[0][b"id"]).rsplit(":", 1)[1]
-                sim = 1.0 - float(attrs[b"dist"])
-                nearest.append((memory_id, sim, float(attrs.get(b"importance", 0.5))))
-            else:
-                item = next(iter(reply.items()), None) if reply else None
-                nearest.append(
-                    None if item is None else (text(item[0]), 2 * float(item[1]) - 1, 0.5)
-                )
+            results = reply[b"results"]
+            if not results:
+                nearest.append(None)
+                continue
+            attrs = results[0][b"extra_attributes"]
+            memory_id = text(results[0][b"id"]).rsplit(":", 1)[1]
+            sim = 1.0 - float(attrs[b"dist"])
+            nearest.append((memory_id, sim, float(attrs.get(b"importance", 0.5))))
         return exact, nearest
+
+    async def _nearest_plain(
+        self, ns: str, scope: Filters, vectors: Sequence[bytes], replies: Sequence[Any]
+    ) -> list[tuple[str, float, float] | None]:
+        """The best live neighbour in `scope` of each VSIM reply: a vector set holds the
+        vectors of expired and evicted memories too, and knows nothing of the filters."""
+        pools = [{text(k): 2 * float(v) - 1 for k, v in (r or {}).items()} for r in replies]
+        ids = list(dict.fromkeys(i for pool in pools for i in pool))
+        pipe = self._r.pipeline(transaction=False)
+        for memory_id in ids:
+            pipe.hmget(keys.memory(ns, memory_id), list(FILTER_FIELDS))
+        with TRANSLATE:
+            rows = dict(zip(ids, await pipe.execute(), strict=True)) if ids else {}
+        out: list[tuple[str, float, float] | None] = []
+        for vector, pool in zip(vectors, pools, strict=True):
+            best = None
+            for memory_id, sim in pool.items():
+                row = _present(dict(zip(FILTER_FIELDS, rows[memory_id], strict=True)))
+                if "kind" in row and scope.matches(decode_row(row)):
+                    best = (memory_id, sim, float(row.get("importance", 0.5)))
+                    break
+            if best is None and len(pool) == NEAR_POOL:  # all out of scope: look further
+                found = await self._search_plain(ns, scope, vector, 1)
+                best = next(
+                    ((i, c.similarity or 0.0, c.importance) for i, c in found.items()), None
+                )
+            out.append(best)
+        return out
 
     async def put(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
         """Store records (id, fields incl. ``embedding`` and ``hash``, ttl ms) atomically."""
@@ -157,12 +215,13 @@ class AsyncRedisLongTerm:
             await pipe.execute()
 
     def _q_put(self, pipe: Any, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
-        hashes = {}
+        hashes, expiring = {}, []
         for memory_id, fields, ttl_ms in rows:
             key = keys.memory(ns, memory_id)
             pipe.hset(key, mapping=fields)
             if ttl_ms is not None:
                 pipe.pexpire(key, ttl_ms)
+                expiring.append((fields["hash"], ttl_ms))
             hashes[fields["hash"]] = memory_id
             pipe.zadd(keys.memory_ids(ns), {memory_id: 0})
             if not self.indexed:
@@ -170,6 +229,10 @@ class AsyncRedisLongTerm:
                     "VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id
                 )
         pipe.hset(keys.content_hashes(ns), mapping=hashes)
+        if field_ttl(self._caps.server_version):
+            # The dedup entry dies with its memory (a lookup also drops one that outlived it).
+            for digest, ttl_ms in expiring:
+                pipe.hpexpire(keys.content_hashes(ns), ttl_ms, digest)
 
     async def reinforce(
         self,
@@ -239,7 +302,11 @@ class AsyncRedisLongTerm:
         self, pipe: Any, ns: str, scope: Filters, vector: bytes, n: int, fields: Sequence[str]
     ) -> None:
         where = scope.compile()
-        query = f"({where})=>[KNN {n} @embedding $vec EF_RUNTIME {EF_RUNTIME} AS dist]"
+        # The exclusion of superseded memories alone keeps nearly every memory, and for it the
+        # engine picks a brute-force scan (measured 5x slower at 20k); filtering the graph's
+        # neighbours in batches costs what no filter does.
+        policy = "" if where == "*" or scope.narrows else " HYBRID_POLICY BATCHES"
+        query = f"({where})=>[KNN {n} @embedding $vec{policy} EF_RUNTIME {EF_RUNTIME} AS dist]"
         pipe.execute_command(
             "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), query, "PARAMS", 2, "vec", vector,
             "SORTBY", "dist", "RETURN", len(fields) + 1, *fields, "dist",
@@ -249,31 +316,36 @@ class AsyncRedisLongTerm:
     async def _search_plain(
         self, ns: str, scope: Filters, vector: bytes, n: int
     ) -> dict[str, Candidate]:
-        # Filters run here, after the neighbours are found: ask for more when there are any.
-        unfiltered = scope == Filters()
-        wide = n if unfiltered else max(n * 8, 200)
-        with TRANSLATE:
-            reply = await self._r.execute_command(
-                "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", wide, "WITHSCORES"
-            )
-        near = {text(k): 2 * float(v) - 1 for k, v in (reply or {}).items()}
+        # Filters run here, after the neighbours are found: ask for more when there are any,
+        # and again (4x wider) while the scope leaves fewer than `n` and the set has more.
+        everything = Filters(include_superseded=True)
+        unfiltered = scope == everything
+        wide = n if scope in (Filters(), everything) else max(n * 8, 200)
         wanted = list(dict.fromkeys((*RANKING_FIELDS, *FILTER_FIELDS)))
-        pipe = self._r.pipeline(transaction=False)
-        for memory_id in near:
-            pipe.hmget(keys.memory(ns, memory_id), wanted)
-        with TRANSLATE:
-            replies = await pipe.execute()
-        out: dict[str, Candidate] = {}
-        for (memory_id, sim), values in zip(near.items(), replies, strict=True):
-            if values[0] is None:
-                continue  # expired or forgotten since the vector set was searched
-            row = dict(zip(wanted, values, strict=True))
-            if not unfiltered and not scope.matches(decode_row(row)):
-                continue
-            out[memory_id] = _candidate(row, sim)
-            if len(out) == n:
-                break
-        return out
+        while True:
+            with TRANSLATE:
+                reply = await self._r.execute_command(
+                    "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", wide, "WITHSCORES"
+                )
+            near = {text(k): 2 * float(v) - 1 for k, v in (reply or {}).items()}
+            pipe = self._r.pipeline(transaction=False)
+            for memory_id in near:
+                pipe.hmget(keys.memory(ns, memory_id), wanted)
+            with TRANSLATE:
+                replies = await pipe.execute()
+            out: dict[str, Candidate] = {}
+            for (memory_id, sim), values in zip(near.items(), replies, strict=True):
+                if values[0] is None:
+                    continue  # expired or forgotten since the vector set was searched
+                row = _present(dict(zip(wanted, values, strict=True)))
+                if not unfiltered and not scope.matches(decode_row(row)):
+                    continue
+                out[memory_id] = _candidate(row, sim)
+                if len(out) == n:
+                    return out
+            if len(near) < wide or wide >= PLAIN_MAX_CANDIDATES:
+                return out
+            wide = min(wide * 4, PLAIN_MAX_CANDIDATES)
 
     async def fetch(
         self, ns: str, ids: Sequence[str], now_ms: int | None = None
@@ -496,6 +568,20 @@ class AsyncRedisLongTerm:
 
 
 _STATISTICS = frozenset({"access_count", "last_accessed", "expires_at"})
+
+
+def field_ttl(version: str) -> bool:
+    """Whether a server expires single hash fields (HPEXPIRE: Redis 7.4 and later)."""
+    parts = version.split(".")
+    try:
+        return (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0) >= (7, 4)
+    except ValueError:
+        return False
+
+
+def _present(row: dict[str, Any]) -> Row:
+    """The fields a record has (HMGET answers None for the others)."""
+    return {k: v for k, v in row.items() if v is not None}
 
 
 def _candidate(row: Mapping[str, Any], similarity: float | None) -> Candidate:

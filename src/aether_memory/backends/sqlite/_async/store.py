@@ -14,7 +14,7 @@ from typing import Any
 
 from aether_memory.backends.sqlite.db import KERNEL_SCHEMA, Database
 from aether_memory.backends.sqlite.kernel import Kernel
-from aether_memory.backends.sqlite.longterm import LONGTERM_SCHEMA, LongTerm
+from aether_memory.backends.sqlite.longterm import LONGTERM_SCHEMA, LongTerm, migrate
 from aether_memory.backends.sqlite.mirror import Mirror
 from aether_memory.backends.sqlite.outbox import OUTBOX_SCHEMA, Outbox
 from aether_memory.core.config import Options, SessionTTLs
@@ -150,6 +150,7 @@ class AsyncSqliteStore:
         schema = KERNEL_SCHEMA + LONGTERM_SCHEMA + OUTBOX_SCHEMA
         database = Database(path, schema, rescue=rescue)
         await asyncio.to_thread(database.open)
+        await asyncio.to_thread(migrate, database)
         return cls(database, options)
 
     async def aclose(self) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from aether_memory.backends.sqlite.db import KERNEL_SCHEMA, Database
 from aether_memory.backends.sqlite.kernel import Kernel
-from aether_memory.backends.sqlite.longterm import LONGTERM_SCHEMA, LongTerm
+from aether_memory.backends.sqlite.longterm import LONGTERM_SCHEMA, LongTerm, migrate
 from aether_memory.backends.sqlite.mirror import Mirror
 from aether_memory.backends.sqlite.outbox import OUTBOX_SCHEMA, Outbox
 from aether_memory.core.config import Options, SessionTTLs
@@ -144,6 +144,7 @@ class SqliteStore:
         schema = KERNEL_SCHEMA + LONGTERM_SCHEMA + OUTBOX_SCHEMA
         database = Database(path, schema, rescue=rescue)
         database.open()
+        migrate(database)
         return cls(database, options)
 
     def close(self) -> None:
