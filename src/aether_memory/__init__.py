@@ -52,6 +52,7 @@ from aether_memory.core.types import (
     Hit,
     Introspection,
     MemoryRecord,
+    Message,
     SessionInfo,
     Skill,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "Memorable",
     "Memory",
     "MemoryRecord",
+    "Message",
     "NotFound",
     "Options",
     "RankingWeights",

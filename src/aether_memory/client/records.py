@@ -60,6 +60,34 @@ def when_text(ms: int) -> str:
     return day.strftime("%Y %B %d %A %Y-%m-%d")
 
 
+MESSAGE_KEYS = frozenset({"role", "speaker", "content", "at"})
+MAX_SPEAKER_CHARS = 200
+
+
+def check_message(message: Any, default_at: int) -> tuple[str, str, int]:
+    """(speaker, content, at ms) of one `add_messages` item, or InvalidInput."""
+    if not isinstance(message, Mapping):
+        raise InvalidInput("a message is a mapping with 'speaker' (or 'role'), 'content', 'at'")
+    unknown = set(message) - MESSAGE_KEYS
+    if unknown:
+        raise InvalidInput(f"unknown message keys: {', '.join(sorted(map(str, unknown)))}")
+    speaker = message.get("speaker", message.get("role"))
+    if not isinstance(speaker, str) or not speaker.strip() or len(speaker) > MAX_SPEAKER_CHARS:
+        raise InvalidInput(
+            f"a message needs a 'speaker' or 'role': text of 1 to {MAX_SPEAKER_CHARS} characters"
+        )
+    content = message.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise InvalidInput("a message's content must be non-empty text")
+    at = message.get("at")
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at)
+        except ValueError as exc:
+            raise InvalidInput(f"a message's 'at' is not an ISO 8601 time: {at!r}") from exc
+    return speaker.strip(), content, epoch_ms(at, default_at)
+
+
 def check_item(item: Memorable) -> None:
     if not isinstance(item.content, str) or not item.content.strip():
         raise InvalidInput("a memory's content must be non-empty text")

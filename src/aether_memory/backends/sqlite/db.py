@@ -139,8 +139,10 @@ class Database:
     @contextmanager
     def riding(self, extra: Callable[[sqlite3.Cursor], None]) -> Iterator[None]:
         """Run `extra` inside the next write transaction this thread makes in the block, just
-        before it commits (or in a transaction of its own if the block makes none)."""
-        self._local.extra = extra
+        before it commits (or in a transaction of its own if the block makes none). Nested,
+        both run there, the outer one's first."""
+        outer: Callable[[sqlite3.Cursor], None] | None = getattr(self._local, "extra", None)
+        self._local.extra = extra if outer is None else _both(outer, extra)
         try:
             yield
         except BaseException:
@@ -307,3 +309,13 @@ def _blob(value: Any) -> bytes:
     if isinstance(value, float):
         return repr(value).encode()
     return str(value).encode()
+
+
+def _both(
+    first: Callable[[sqlite3.Cursor], None], then: Callable[[sqlite3.Cursor], None]
+) -> Callable[[sqlite3.Cursor], None]:
+    def run(c: sqlite3.Cursor) -> None:
+        first(c)
+        then(c)
+
+    return run

@@ -1,18 +1,25 @@
 """Long-term memory on Redis: records as hashes, found by the Query Engine where it is loaded
-(HNSW vectors + BM25 full text + tag/numeric filters), by a Redis 8 vector set otherwise."""
+(HNSW vectors + BM25 full text + tag/numeric filters). Without it, the library keeps the text
+index itself (postings per stemmed term, written in the record's own transaction) and finds
+vectors in a Redis 8 vector set, or, on an older server, by an exact scan of the namespace's
+vectors held in this process."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aether_memory.backends.redis.errors import TRANSLATE
 from aether_memory.core import keys
+from aether_memory.core import text as lexical
 from aether_memory.core.errors import ConfigurationError
-from aether_memory.core.query import Filters, escape
+from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities
 from aether_memory.storage.rows import Candidate, Row, decode_row, text
+
+if TYPE_CHECKING:
+    import numpy
 
 log = logging.getLogger("aether_memory")
 
@@ -25,6 +32,9 @@ FIELDS = (
 # What ranking needs of a candidate; full records are fetched for the winners only.
 RANKING_FIELDS = ("content", "importance", "occurred_at")
 FILTER_FIELDS = ("kind", "agent", "session", "tags", "occurred_at", "importance")
+# Without the Query Engine: the postings read per query term (its heaviest first), so a common
+# term costs a bounded read; such a term has a low idf and ranks little anyway.
+POSTINGS_PER_TERM = 1000
 _TAG_FIELDS = ("kind", "agent", "session", "tags", "source")
 
 # KEYS: the memory hash, the access counts, the last-access times.
@@ -70,6 +80,7 @@ class AsyncRedisLongTerm:
         self._caps = capabilities
         self._ready: set[str] = set()
         self._warned = False
+        self._vectors: dict[str, _Vectors] = {}
 
     @property
     def indexed(self) -> bool:
@@ -103,10 +114,17 @@ class AsyncRedisLongTerm:
                     raise
         elif not self._warned:
             self._warned = True
+            vectors = (
+                "a vector set"
+                if self._caps.vector_sets
+                else "an exact scan of the namespace's vectors, copied into each client (fine "
+                "for thousands of memories per namespace, slow for hundreds of thousands)"
+            )
             log.warning(
                 "aether-memory: this Redis has no Query Engine (RediSearch); long-term recall "
-                "uses a vector set, and text relevance only re-scores its nearest candidates. "
-                "Load the search module for full-text recall and server-side filters."
+                "uses %s and a text index kept by the library, and applies filters after "
+                "the search. Load the search module (or use Redis 8) for large namespaces.",
+                vectors,
             )
         self._ready.add(ns)
 
@@ -117,10 +135,13 @@ class AsyncRedisLongTerm:
         in `scope` as (id, cosine similarity, importance). One round trip."""
         pipe = self._r.pipeline(transaction=False)
         pipe.hmget(keys.content_hashes(ns), list(hashes))
+        scan = not self.indexed and not self._caps.vector_sets
+        if scan:
+            pipe.get(keys.vector_generation(ns))
         for vector in vectors:
             if self.indexed:
                 self._knn(pipe, ns, scope, vector, 1, ("importance",))
-            else:
+            elif not scan:
                 pipe.execute_command(
                     "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", 1, "WITHSCORES"
                 )
@@ -128,6 +149,12 @@ class AsyncRedisLongTerm:
             replies = await pipe.execute()
         exact = [None if v is None else v.decode() for v in replies[0]]
         nearest: list[tuple[str, float, float] | None] = []
+        if scan:
+            matrix = await self._scan_matrix(ns, replies[1])
+            for vector in vectors:
+                top = matrix.nearest(vector, 1)
+                nearest.append((top[0][0], top[0][1], 0.5) if top else None)
+            return exact, nearest
         for reply in replies[1:]:
             if self.indexed:
                 results = reply[b"results"]
@@ -148,6 +175,12 @@ class AsyncRedisLongTerm:
     async def put(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
         """Store records (id, fields incl. ``embedding`` and ``hash``, ttl ms) atomically."""
         pipe = self._r.pipeline(transaction=True)
+        self.queue_put(pipe, ns, rows)
+        with TRANSLATE:
+            await pipe.execute()
+
+    def queue_put(self, pipe: Any, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
+        """Queue the commands of `put` on `pipe` (for a write that also does other things)."""
         hashes = {}
         for memory_id, fields, ttl_ms in rows:
             key = keys.memory(ns, memory_id)
@@ -156,12 +189,30 @@ class AsyncRedisLongTerm:
                 pipe.pexpire(key, ttl_ms)
             hashes[fields["hash"]] = memory_id
             if not self.indexed:
+                self._index_plain(pipe, ns, memory_id, fields)
+        pipe.hset(keys.content_hashes(ns), mapping=hashes)
+
+    def _index_plain(
+        self, pipe: Any, ns: str, memory_id: str, fields: Mapping[str, Any], old: Any = None
+    ) -> None:
+        """Queue what the Query Engine would index: the vector, and one posting per term
+        (moving the old terms' postings when `old`, the memory's term list, is given)."""
+        if "embedding" in fields:
+            if self._caps.vector_sets:
                 pipe.execute_command(
                     "VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id
                 )
-        pipe.hset(keys.content_hashes(ns), mapping=hashes)
-        with TRANSLATE:
-            await pipe.execute()
+            else:
+                pipe.hset(keys.vector_hash(ns), memory_id, fields["embedding"])
+                pipe.incr(keys.vector_generation(ns))
+        if "content" in fields:
+            for term in text(old or b"").split(","):
+                if term:
+                    pipe.zrem(keys.term(ns, term), memory_id)
+            weights = lexical.term_weights(f"{text(fields['content'])} {fields.get('when', '')}")
+            for term, weight in weights.items():
+                pipe.zadd(keys.term(ns, term), {memory_id: weight})
+            pipe.hset(keys.memory_terms(ns), memory_id, ",".join(weights))
 
     async def reinforce(self, ns: str, items: Sequence[tuple[str, float]], now_ms: int) -> None:
         """Count a repeated memory: access_count + 1; importance rises to the new value."""
@@ -177,36 +228,38 @@ class AsyncRedisLongTerm:
             await pipe.execute()
 
     async def search(
-        self, ns: str, scope: Filters, vector: bytes, codes: Sequence[str], n: int
+        self, ns: str, scope: Filters, vector: bytes, terms: Sequence[str], n: int
     ) -> dict[str, Candidate]:
-        """Up to `n` nearest memories in `scope`, plus (with the Query Engine) those that
-        contain one of `codes` verbatim, with what ranking needs. One round trip with the
-        Query Engine; two on plain Redis (neighbours, then their fields)."""
+        """Up to `n` nearest memories in `scope` and up to `n` in `scope` with the best
+        full-text relevance for `terms` (the query's words, stop words dropped), with what
+        ranking needs. One round trip with the Query Engine; two without."""
         if not self.indexed:
-            return await self._search_plain(ns, scope, vector, n)
+            return await self._search_plain(ns, scope, vector, terms, n)
         pipe = self._r.pipeline(transaction=False)
         self._knn(pipe, ns, scope, vector, n, RANKING_FIELDS)
-        if codes:
-            # Codes are rare words, so this full-text query stays cheap; a union of every
-            # word of a question matched a third of a 100k index and cost ~10 ms.
-            words = " | ".join(escape(c) for c in codes)
-            where = scope.compile()
-            query = f"@content|when:({words})" + ("" if where == "*" else f" {where}")
+        if terms:
+            # BM25 over the whole namespace: the Query Engine stems both sides alike.
             pipe.execute_command(
-                "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), query, "RETURN",
-                len(RANKING_FIELDS), *RANKING_FIELDS, "LIMIT", 0, n, "DIALECT", 2,
+                "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), scope.text_query(terms),
+                "SCORER", "BM25STD", "WITHSCORES", "RETURN", len(RANKING_FIELDS),
+                *RANKING_FIELDS, "LIMIT", 0, n, "DIALECT", 2,
             )  # fmt: skip
         with TRANSLATE:
             replies = await pipe.execute()
         out: dict[str, Candidate] = {}
         for result in replies[0][b"results"]:
             attrs = result[b"extra_attributes"]
-            out[_memory_id(result)] = _ranked(attrs, 1.0 - float(attrs[b"dist"]))
-        if codes:
+            out[_memory_id(result)] = _ranked(attrs, 1.0 - float(attrs[b"dist"]), None)
+        if terms:
             for result in replies[1][b"results"]:
                 memory_id = _memory_id(result)
-                if memory_id not in out:
-                    out[memory_id] = _ranked(result[b"extra_attributes"], None)
+                score = float(result[b"score"])
+                known = out.get(memory_id)
+                out[memory_id] = (
+                    _ranked(result[b"extra_attributes"], None, score)
+                    if known is None
+                    else known._replace(relevance=score)
+                )
         return out
 
     def _knn(
@@ -221,33 +274,74 @@ class AsyncRedisLongTerm:
         )  # fmt: skip
 
     async def _search_plain(
-        self, ns: str, scope: Filters, vector: bytes, n: int
+        self, ns: str, scope: Filters, vector: bytes, terms: Sequence[str], n: int
     ) -> dict[str, Candidate]:
-        # Filters run here, after the neighbours are found: ask for more when there are any.
+        # Filters run here, after both searches: ask for more when there are any.
         unfiltered = scope == Filters()
         wide = n if unfiltered else max(n * 8, 200)
-        with TRANSLATE:
-            reply = await self._r.execute_command(
+        stems = lexical.query_terms(terms)
+        pipe = self._r.pipeline(transaction=False)
+        scan = not self._caps.vector_sets
+        if scan:
+            pipe.get(keys.vector_generation(ns))
+        else:
+            pipe.execute_command(
                 "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", wide, "WITHSCORES"
             )
-        near = {text(k): 2 * float(v) - 1 for k, v in (reply or {}).items()}
-        wanted = list(dict.fromkeys((*RANKING_FIELDS, *FILTER_FIELDS)))
-        pipe = self._r.pipeline(transaction=False)
-        for memory_id in near:
-            pipe.hmget(keys.memory(ns, memory_id), wanted)
+        pipe.hlen(keys.memory_terms(ns))
+        for term in stems:
+            pipe.zcard(keys.term(ns, term))
+            pipe.zrange(keys.term(ns, term), 0, POSTINGS_PER_TERM - 1, desc=True, withscores=True)
         with TRANSLATE:
             replies = await pipe.execute()
+        if scan:
+            near = dict((await self._scan_matrix(ns, replies[0])).nearest(vector, wide))
+        else:
+            near = {text(k): 2 * float(v) - 1 for k, v in (replies[0] or {}).items()}
+        relevance = lexical.bm25(
+            [{text(m): float(w) for m, w in r} for r in replies[3::2]],
+            [int(c) for c in replies[2::2]],
+            int(replies[1]),
+        )
+        best = sorted(relevance, key=relevance.__getitem__, reverse=True)[:wide]
+        ids = list(dict.fromkeys([*near, *best]))
+        wanted = list(dict.fromkeys((*RANKING_FIELDS, *FILTER_FIELDS)))
+        pipe = self._r.pipeline(transaction=False)
+        for memory_id in ids:
+            pipe.hmget(keys.memory(ns, memory_id), wanted)
+        with TRANSLATE:
+            rows = await pipe.execute()
         out: dict[str, Candidate] = {}
-        for (memory_id, sim), values in zip(near.items(), replies, strict=True):
+        by_vector = by_text = 0
+        for memory_id, values in zip(ids, rows, strict=True):
             if values[0] is None:
-                continue  # expired or forgotten since the vector set was searched
+                continue  # expired or forgotten since it was indexed
             row = dict(zip(wanted, values, strict=True))
             if not unfiltered and not scope.matches(decode_row(row)):
                 continue
-            out[memory_id] = _candidate(row, sim)
-            if len(out) == n:
-                break
+            sim, score = near.get(memory_id), relevance.get(memory_id)
+            keep_vector = sim is not None and by_vector < n
+            keep_text = score is not None and memory_id in best and by_text < n
+            if keep_vector or keep_text:
+                by_vector += keep_vector
+                by_text += keep_text
+                out[memory_id] = _candidate(row, sim, score)
         return out
+
+    async def _scan_matrix(self, ns: str, generation: Any) -> _Vectors:
+        """The namespace's vectors as of `generation` (re-read only when it moved on)."""
+        gen = int(generation or 0)
+        cached = self._vectors.get(ns)
+        if cached is not None and cached.gen == gen:
+            return cached
+        with TRANSLATE:
+            pipe = self._r.pipeline(transaction=True)
+            pipe.get(keys.vector_generation(ns))
+            pipe.hgetall(keys.vector_hash(ns))
+            gen_now, rows = await pipe.execute()
+        matrix = _Vectors(int(gen_now or 0), {text(k): v for k, v in rows.items()})
+        self._vectors[ns] = matrix
+        return matrix
 
     async def fetch(
         self, ns: str, ids: Sequence[str], now_ms: int | None = None
@@ -287,6 +381,7 @@ class AsyncRedisLongTerm:
         return await self.fetch(ns, ids)
 
     async def delete(self, ns: str, ids: Sequence[str], hashes: Sequence[str]) -> int:
+        old = await self._terms_of(ns, ids)
         pipe = self._r.pipeline(transaction=True)
         for memory_id in ids:
             pipe.delete(keys.memory(ns, memory_id))
@@ -295,8 +390,16 @@ class AsyncRedisLongTerm:
         pipe.hdel(keys.access_counts(ns), *ids)
         pipe.hdel(keys.last_accessed(ns), *ids)
         if not self.indexed:
-            for memory_id in ids:
-                pipe.execute_command("VREM", keys.vectors(ns), memory_id)
+            for memory_id, terms in zip(ids, old, strict=True):
+                for term in text(terms or b"").split(","):
+                    if term:
+                        pipe.zrem(keys.term(ns, term), memory_id)
+                if self._caps.vector_sets:
+                    pipe.execute_command("VREM", keys.vectors(ns), memory_id)
+            pipe.hdel(keys.memory_terms(ns), *ids)
+            if not self._caps.vector_sets:
+                pipe.hdel(keys.vector_hash(ns), *ids)
+                pipe.incr(keys.vector_generation(ns))
         with TRANSLATE:
             replies = await pipe.execute()
         return sum(int(r) for r in replies[: len(ids)])
@@ -309,16 +412,25 @@ class AsyncRedisLongTerm:
         rehash: tuple[str, str] | None = None,
     ) -> None:
         """Change fields of a memory; `rehash` moves its dedup entry (old hash, new hash)."""
+        old = await self._terms_of(ns, [memory_id]) if not self.indexed else [None]
         pipe = self._r.pipeline(transaction=True)
         key = keys.memory(ns, memory_id)
         pipe.hset(key, mapping=dict(fields))
         if rehash is not None:
             pipe.hdel(keys.content_hashes(ns), rehash[0])
             pipe.hset(keys.content_hashes(ns), rehash[1], memory_id)
-        if not self.indexed and "embedding" in fields:
-            pipe.execute_command("VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id)
+        if not self.indexed:
+            self._index_plain(pipe, ns, memory_id, fields, old[0])
         with TRANSLATE:
             await pipe.execute()
+
+    async def _terms_of(self, ns: str, ids: Sequence[str]) -> list[Any]:
+        """The index terms of memories (none with the Query Engine, which keeps its own)."""
+        if self.indexed or not ids:
+            return [None] * len(ids)
+        with TRANSLATE:
+            terms: list[Any] = await self._r.hmget(keys.memory_terms(ns), list(ids))
+        return terms
 
     # -- skills ------------------------------------------------------------------------------
     async def skill_put(
@@ -350,12 +462,40 @@ class AsyncRedisLongTerm:
         return bool(found)
 
 
-def _candidate(row: Mapping[str, Any], similarity: float | None) -> Candidate:
+class _Vectors:
+    """A namespace's vectors as of one write count, for an exact cosine scan."""
+
+    def __init__(self, gen: int, rows: Mapping[str, bytes]) -> None:
+        import numpy as np  # only here: importing the package must not load numpy
+
+        self.gen = gen
+        self.ids = list(rows)
+        flat = np.frombuffer(b"".join(rows.values()), np.float32)
+        matrix = flat.reshape(len(rows), -1) if rows else flat.reshape(0, 0)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        self.unit: numpy.ndarray = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+    def nearest(self, vector: bytes, n: int) -> list[tuple[str, float]]:
+        import numpy as np
+
+        if not self.ids:
+            return []
+        query = np.frombuffer(vector, np.float32)
+        sims = self.unit @ (query / (float(np.linalg.norm(query)) or 1.0))
+        top = np.argpartition(-sims, n - 1)[:n] if len(sims) > n else np.arange(len(sims))
+        top = top[np.argsort(-sims[top], kind="stable")]
+        return [(self.ids[i], float(sims[i])) for i in top]
+
+
+def _candidate(
+    row: Mapping[str, Any], similarity: float | None, relevance: float | None = None
+) -> Candidate:
     return Candidate(
         similarity,
         text(row["content"]),
         int(float(row.get("occurred_at") or 0)),
         float(row.get("importance") or 0.5),
+        relevance,
     )
 
 
@@ -364,11 +504,14 @@ def _memory_id(result: Mapping[bytes, Any]) -> str:
     return key[key.rindex(b":") + 1 :].decode()
 
 
-def _ranked(attrs: Mapping[bytes, Any], similarity: float | None) -> Candidate:
+def _ranked(
+    attrs: Mapping[bytes, Any], similarity: float | None, relevance: float | None
+) -> Candidate:
     """A candidate straight from a search reply's attributes (the hot path: no dict)."""
     return Candidate(
         similarity,
         attrs[b"content"].decode(),
         int(attrs.get(b"occurred_at", 0)),
         float(attrs.get(b"importance", 0.5)),
+        relevance,
     )

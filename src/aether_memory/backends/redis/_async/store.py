@@ -27,6 +27,7 @@ from aether_memory.core.errors import ConfigurationError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.types import Capabilities
 from aether_memory.storage._async.store import AsyncLongTermStore, EventRow, HashKind
+from aether_memory.storage.rows import Row
 
 log = logging.getLogger("aether_memory")
 
@@ -50,7 +51,8 @@ class AsyncRedisStore:
         self._owns_client = owns_client
         self._scripts: dict[str, str] = {}
         self.capabilities = Capabilities(backend="redis", server_version="unknown")
-        self.longterm: AsyncLongTermStore = AsyncRedisLongTerm(self._r, self.capabilities)
+        self._lt = AsyncRedisLongTerm(self._r, self.capabilities)
+        self.longterm: AsyncLongTermStore = self._lt
 
     @classmethod
     async def connect(cls, url: str, options: Options) -> AsyncRedisStore:
@@ -93,7 +95,8 @@ class AsyncRedisStore:
             raise translate(replies[0])
         replies = [None if isinstance(r, RedisError) else r for r in replies]
         self.capabilities = probe.capabilities(*replies)
-        self.longterm = AsyncRedisLongTerm(self._r, self.capabilities)
+        self._lt = AsyncRedisLongTerm(self._r, self.capabilities)
+        self.longterm = self._lt
         await self._load_scripts()
         return self.capabilities
 
@@ -260,6 +263,29 @@ class AsyncRedisStore:
         self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
     ) -> None:
         pipe = self._r.pipeline(transaction=False)
+        self._queue_events(pipe, s, rows, now_ms, ttls)
+        with TRANSLATE:
+            await pipe.execute()
+
+    async def messages_append(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        # Not MULTI: the session's keys and the namespace's sit under different hash tags,
+        # which a cluster transaction cannot span. One pipeline, one round trip.
+        pipe = self._r.pipeline(transaction=False)
+        self._queue_events(pipe, s, rows, now_ms, ttls)
+        self._lt.queue_put(pipe, s.ns, memories)
+        with TRANSLATE:
+            await pipe.execute()
+
+    def _queue_events(
+        self, pipe: Any, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
+    ) -> None:
         maxlen = self._options.events_maxlen
         for event_id, type_, outcome, ts, latency_ms, data in rows:
             fields: dict[str, Any] = {
@@ -273,8 +299,6 @@ class AsyncRedisStore:
                 fields["latency_ms"] = latency_ms
             pipe.xadd(s.events, fields, maxlen=maxlen, approximate=True)
         self._touch(pipe, s, now_ms, ttls)
-        with TRANSLATE:
-            await pipe.execute()
 
     def _touch(self, pipe: Any, s: SessionKeys, now_ms: int, ttls: SessionTTLs) -> None:
         """Queue the TTL refresh and activity update that follow a step or checkpoint."""

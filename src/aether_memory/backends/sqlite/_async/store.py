@@ -123,7 +123,11 @@ class AsyncSqliteStore:
 
     def _spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
         role, _, name = op.rpartition(".")
-        method = getattr(self._tables if role else self._kernel, name)
+        method = (
+            self._messages
+            if op == "messages_append"
+            else getattr(self._tables if role else self._kernel, name)
+        )
         with self._db.riding(lambda c: Outbox.append(c, entry)):
             return method(*args)
 
@@ -205,6 +209,28 @@ class AsyncSqliteStore:
         self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
     ) -> None:
         return await asyncio.to_thread(self._kernel.events_append, s, rows, now_ms, ttls)
+
+    async def messages_append(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        return await asyncio.to_thread(self._messages, s, rows, now_ms, ttls, memories)
+
+    def _messages(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        """The events and the memories in one transaction."""
+        with self._db.riding(lambda c: self._tables.put_rows(c, s.ns, memories)):
+            self._kernel.events_append(s, rows, now_ms, ttls)
 
     async def events_tail(
         self, s: SessionKeys, limit: int, types: frozenset[str] | None

@@ -119,7 +119,11 @@ class SqliteStore:
 
     def _spill(self, op: str, args: Sequence[Any], entry: bytes) -> Any:
         role, _, name = op.rpartition(".")
-        method = getattr(self._tables if role else self._kernel, name)
+        method = (
+            self._messages
+            if op == "messages_append"
+            else getattr(self._tables if role else self._kernel, name)
+        )
         with self._db.riding(lambda c: Outbox.append(c, entry)):
             return method(*args)
 
@@ -201,6 +205,28 @@ class SqliteStore:
         self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
     ) -> None:
         return self._kernel.events_append(s, rows, now_ms, ttls)
+
+    def messages_append(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        return self._messages(s, rows, now_ms, ttls, memories)
+
+    def _messages(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        """The events and the memories in one transaction."""
+        with self._db.riding(lambda c: self._tables.put_rows(c, s.ns, memories)):
+            self._kernel.events_append(s, rows, now_ms, ttls)
 
     def events_tail(
         self, s: SessionKeys, limit: int, types: frozenset[str] | None
