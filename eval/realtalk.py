@@ -166,8 +166,7 @@ TEXTS: dict[str, Callable[[Sequence[Turn], int], str]] = {
     "text": lambda ts, i: ts[i].text,
     "date+speaker": lambda ts, i: f"{date_words(ts[i].at)} {ts[i].speaker}: {ts[i].text}",
     "speaker+previous": lambda ts, i: (
-        f"{ts[i].speaker}: {ts[i].text}"
-        + (f"\n{ts[i - 1].speaker}: {ts[i - 1].text}" if i else "")
+        f"{ts[i].speaker}: {ts[i].text}" + (f"\n{ts[i - 1].speaker}: {ts[i - 1].text}" if i else "")
     ),
     "date+speaker+previous": lambda ts, i: (
         f"{date_words(ts[i].at)} {ts[i].speaker}: {ts[i].text}"
@@ -243,8 +242,11 @@ class DiskCache:
             for d, _ in batch:
                 index[d] = len(keys)
                 keys.append(d)
-            np.save(vec_path, matrix)
-            key_path.write_text(json.dumps(keys))
+            # Written aside, then renamed: a run reading the cache never sees half a file.
+            np.save(vec_path.with_suffix(".tmp.npy"), matrix)
+            key_path.with_suffix(".tmp").write_text(json.dumps(keys))
+            vec_path.with_suffix(".tmp.npy").replace(vec_path)
+            key_path.with_suffix(".tmp").replace(key_path)
         return np.asarray(matrix[[index[d] for d in digests]], np.float32)
 
 
@@ -406,14 +408,13 @@ def explore(convs: Sequence[Conversation], cache: DiskCache) -> None:
             ("bm25 speaker+previous stemmed", bm25_ranker("speaker+previous", stem)),
             ("bm25 date+speaker+previous stemmed", bm25_ranker("date+speaker+previous", stem)),
             ("vectors speaker", vector_ranker(cache, "speaker")),
-            ("vectors speaker+previous", vector_ranker(cache, "speaker+previous")),
         ):
             r = run(part, ranker)["all"]
             lines.append(f"  {name:45s} r@5 {r['r@5']:.3f}  mrr {r['mrr@10']:.3f}")
-        for tv in ("date+speaker", "date+speaker+previous"):
-            for vv in ("speaker", "speaker+previous"):
+        for tv in ("speaker", "date+speaker", "date+speaker+previous"):
+            for vv in ("speaker",):
                 for method in ("rrf", "blend"):
-                    for w in (0.5, 0.6, 0.7, 0.8):
+                    for w in (0.5, 0.6, 0.7, 0.8, 0.9):
                         r = run(part, fused_ranker(cache, tv, vv, stem, w, method))["all"]
                         lines.append(
                             f"  fused {method} text={tv} vec={vv} w_text={w}:"

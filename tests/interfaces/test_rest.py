@@ -577,6 +577,33 @@ def test_events_and_steps(http: httpx.Client, namespace: str) -> None:
     assert http.get(s + "/events", params={"limit": 0}).json() == {"events": []}
 
 
+def test_add_messages(http: httpx.Client, namespace: str) -> None:
+    s = session_path(namespace)
+    added = http.post(
+        s + "/messages",
+        json={
+            "messages": [
+                {"speaker": "Ana", "content": "I moved to Porto", "at": "2024-01-05T09:30:00Z"},
+                {"role": "user", "content": "Any refunds pending?", "at": 1704447060000},
+            ]
+        },
+    )
+    assert added.status_code == 201, added.text
+    turns = added.json()["messages"]
+    assert [(t["speaker"], t["at"]) for t in turns] == [
+        ("Ana", 1704447000000),
+        ("user", 1704447060000),
+    ]
+    events = http.get(s + "/events", params={"type": "message"}).json()["events"]
+    assert [e["data"]["memory_id"] for e in events] == [t["memory_id"] for t in turns]
+    hits = http.post(
+        f"/v1/namespaces/{namespace}/agents/a1/recall", json={"query": "refund", "k": 1}
+    ).json()
+    assert hits["hits"][0]["record"]["id"] == turns[1]["memory_id"]
+    unsaid = http.post(s + "/messages", json={"messages": [{"content": "who?"}]})
+    error(unsaid, 400, "invalid_input")
+
+
 def test_checkpoints_and_tool_schema(http: httpx.Client, namespace: str) -> None:
     s = session_path(namespace)
     assert http.get(s + "/checkpoints/latest").json() == {"state": None}

@@ -31,7 +31,7 @@ def _stemmer() -> Any:
     # Snowball stemmers keep state while stemming: one per thread.
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
-        import snowballstemmer
+        import snowballstemmer  # type: ignore[import-untyped]
 
         stemmer = _local.stemmer = snowballstemmer.stemmer("english")
     return stemmer

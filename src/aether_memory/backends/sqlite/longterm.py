@@ -330,13 +330,14 @@ class LongTerm:
                     (ns, *wanted, now),
                 )
             }
-        return {
-            memory_id: _candidate(
-                near.get(memory_id), *fresh[memory_id], relevance.get(memory_id)
-            )
-            for memory_id in wanted
-            if memory_id in fresh  # else deleted since the matrix was read
-        }
+        out = {}
+        for memory_id in wanted:
+            if memory_id in fresh:  # else deleted since the matrix was read
+                content, occurred, importance = fresh[memory_id]
+                out[memory_id] = _candidate(
+                    near.get(memory_id), content, occurred, importance, relevance.get(memory_id)
+                )
+        return out
 
     def fetch(self, ns: str, ids: Sequence[str], now_ms: int | None = None) -> list[Row | None]:
         """Full records with their access count and last access; with `now_ms`, count this

@@ -473,7 +473,9 @@ class _Vectors:
         flat = np.frombuffer(b"".join(rows.values()), np.float32)
         matrix = flat.reshape(len(rows), -1) if rows else flat.reshape(0, 0)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        self.unit: numpy.ndarray = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+        self.unit: numpy.ndarray = np.divide(
+            matrix, norms, out=np.zeros_like(matrix), where=norms > 0
+        )
 
     def nearest(self, vector: bytes, n: int) -> list[tuple[str, float]]:
         import numpy as np
