@@ -64,10 +64,11 @@ def url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str
     """The URL of each kind of store in turn."""
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
-    return _server(servers, request.param).url
+    return server_named(servers, request.param).url
 
 
-def _server(servers: dict[str, RedisProcess], name: str) -> RedisProcess:
+def server_named(servers: dict[str, RedisProcess], name: str) -> RedisProcess:
+    """The session server `name`, or a skip when its binary is not installed."""
     if name not in servers:
         pytest.skip("no redis-server 7 binary (apt-get install redis-server)")
     return servers[name]
@@ -76,7 +77,7 @@ def _server(servers: dict[str, RedisProcess], name: str) -> RedisProcess:
 @pytest.fixture(params=REDIS_BACKENDS)
 def redis_url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str:
     """The URL of each kind of Redis server in turn."""
-    return _server(servers, request.param).url
+    return server_named(servers, request.param).url
 
 
 @pytest.fixture

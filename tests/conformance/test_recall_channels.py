@@ -3,6 +3,7 @@ vector similarity, fused; conversations recorded with `session.add_messages`."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -15,16 +16,19 @@ from tests.word_embedder import WordHashEmbedder
 
 
 class BlindEmbedder:
-    """Every memory points one way, the query the same way, except memories that mention a
-    'zephyr', which point the other way: the vector channel ranks those last."""
+    """Every memory points the query's way, except memories that mention a 'zephyr', which
+    point the other way: the vector channel ranks those last. A second direction picked by
+    the text's digest keeps distinct texts from looking like near-duplicates."""
 
     model = "test-blind-v1"
-    dims = 8
+    dims = 256
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         out = np.zeros((len(texts), self.dims), np.float32)
         for row, text in enumerate(texts):
             out[row, 0] = -1.0 if "zephyr" in text.lower() else 1.0
+            digest = hashlib.blake2b(text.encode(), digest_size=4).digest()
+            out[row, 1 + int.from_bytes(digest) % (self.dims - 1)] = 1.0
         return out
 
     def embed_query(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:

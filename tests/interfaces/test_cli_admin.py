@@ -25,7 +25,7 @@ from aether_memory.core import keys
 from aether_memory.core.errors import Conflict, InvalidInput
 from aether_memory.core.types import Capabilities
 from aether_memory.server.local import RedisProcess, free_port
-from tests.conftest import REDIS_BACKENDS
+from tests.conftest import REDIS_BACKENDS, server_named
 from tests.word_embedder import WordHashEmbedder
 
 HOUR_MS = 3_600_000
@@ -57,7 +57,7 @@ def aether(
 @pytest.fixture(params=REDIS_BACKENDS)
 def backend(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> RedisProcess:
     """Each session server in turn (the test needs to know which kind it got)."""
-    return servers[request.param]
+    return server_named(servers, request.param)
 
 
 @pytest.fixture
@@ -199,6 +199,8 @@ def assert_same(source: dict[bytes, Any], target: dict[bytes, Any]) -> None:
 def test_export_import_round_trip_is_exact(
     backend: RedisProcess, namespace: str, tmp_path: Path
 ) -> None:
+    if backend.binary is not None:
+        pytest.skip("the data to move uses Redis 8 types (vector sets, hash-field TTLs)")
     ids = populate(backend, namespace)
     before = snapshot(backend.url, namespace)
     types = {kind for kind, _, _ in before.values()}
@@ -364,7 +366,7 @@ def test_doctor_on_the_test_servers(backend: RedisProcess, namespace: str, tmp_p
         mem.agent("a").state.set(status="idle")
     out = aether("doctor", "--url", backend.url, "-n", namespace, home=tmp_path).stdout
     assert "0 FAIL" in out
-    assert "Redis 8.2" in out and "AOF on" in out and "everysec" in out and "noeviction" in out
+    assert ("Redis 7.0" if backend.binary else "Redis 8.2") in out and "AOF on" in out and "everysec" in out and "noeviction" in out
     assert f"2 keys in namespace '{namespace}'" in out  # the agents set and the state hash
     if backend.modules:
         assert "0 WARN" in out and "Query Engine present" in out
@@ -430,8 +432,8 @@ def _facts(**caps: Any) -> doctor.ServerFacts:
         (
             {"search": False, "vector_sets": False, "server_version": "7.2.4"},
             "modules",
-            "FAIL",
-            "cannot work",
+            "WARN",
+            "scans every vector",
         ),
         ({"server_version": "7.2.4", "search": False}, "server", "WARN", "Redis 7.2.4"),
         ({"used": 85, "limit": 100}, "memory", "WARN", "85%"),

@@ -40,7 +40,7 @@ from aether_memory.rest.errors import STATUS_BY_CODE
 from aether_memory.rest.server import is_loopback
 from aether_memory.rest.settings import RestSettings, parse_api_keys
 from aether_memory.server.local import RedisProcess, free_port
-from tests.conftest import REDIS_BACKENDS
+from tests.conftest import REDIS_BACKENDS, server_named
 
 RUN = new_id().lower()[-8:]
 KEY_ALL = f"test-admin-{secrets.token_hex(8)}"
@@ -153,7 +153,7 @@ def api(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Api]:
     """A server process per kind of Redis, shared by the module's tests."""
-    redis_url = servers[request.param].url
+    redis_url = server_named(servers, request.param).url
     server = start(redis_url, tmp_path_factory.mktemp("rest"))
     try:
         yield Api(server, request.param, redis_url)
@@ -233,7 +233,9 @@ def test_health_and_readiness(api: Api) -> None:
     assert body["store"] == "redis"
     assert body["url"] == api.redis_url
     assert body["capabilities"]["search"] is (api.backend == "redis-modules")
-    assert body["capabilities"]["server_version"].startswith("8.")
+    assert body["capabilities"]["server_version"].startswith(
+        "7." if api.backend == "redis-7" else "8."
+    )
 
 
 def test_openapi_and_docs(http: httpx.Client) -> None:

@@ -55,9 +55,10 @@ def epoch_ms(value: datetime | int | float | None, default: int) -> int:
 
 
 def when_text(ms: int) -> str:
-    """Words for the date, indexed with the text so 'in March' or '2026' can match."""
+    """Words for the date, indexed with the text so 'in March', '29 Dec 2023' or '2026' can
+    match (the day unpadded, as people write it; the month named in full and short)."""
     day = datetime.fromtimestamp(ms / 1000, UTC)
-    return day.strftime("%Y %B %d %A %Y-%m-%d")
+    return f"{day.day} {day:%B} {day:%b} {day.year} {day:%A} {day:%Y-%m-%d}"
 
 
 MESSAGE_KEYS = frozenset({"role", "speaker", "content", "at"})

@@ -31,13 +31,13 @@ class RankingWeights:
 
     # Chosen on the evaluation set (docs/evaluation.md): the best recall@5 and MRR, keeping a
     # small BM25 weight, which tied with none here and helps on keyword-heavy dialogue.
-    vector: float = 0.95
-    text: float = 0.05
+    vector: float = 0.3
+    text: float = 0.7
     exact: float = 0.5
     recency: float = 0.1
     importance: float = 0.05
     half_life_days: float = 30.0
-    fusion: str = "blend"
+    fusion: str = "rrf"
     rrf_k: int = 60
 
 
