@@ -60,8 +60,7 @@ from aether_memory.backends.redis._async.longterm import (
     RANKING_FIELDS,
 )
 from aether_memory.core import keys
-from aether_memory.core.query import Filters, escape, text_terms
-from aether_memory.core.ranking import identifiers
+from aether_memory.core.query import Filters, text_terms
 
 DIMS = 384
 BATCH = 256
@@ -481,18 +480,19 @@ class Run:
         return samples
 
     async def raw_search(self, i: int) -> list[str]:
-        """The library's search round trip by hand: KNN over the ranking fields, plus a
-        full-text query for the query's codes when it has any; returns the top K ids."""
+        """The library's search round trip by hand: KNN over the ranking fields, plus the
+        full-text query (BM25 over the namespace) for the query's words; returns the top K
+        ids."""
         if self.plain:
             return await self.raw_plain(i)
         pipe = self.r.pipeline(transaction=False)
         pipe.execute_command(*self.knn_args(self.qvec[i], CANDIDATES, EF_RUNTIME, RANKING_FIELDS))
-        codes = identifiers(text_terms(self.corpus.query_texts[i]))
-        if codes:
-            words = " | ".join(escape(c) for c in codes)
+        terms = text_terms(self.corpus.query_texts[i])
+        if terms:
             pipe.execute_command(
-                "FT.SEARCH", self.index, f"@content|when:({words})", "RETURN",
-                len(RANKING_FIELDS), *RANKING_FIELDS, "LIMIT", 0, CANDIDATES, "DIALECT", 2,
+                "FT.SEARCH", self.index, Filters().text_query(terms), "SCORER", "BM25STD",
+                "WITHSCORES", "RETURN", len(RANKING_FIELDS), *RANKING_FIELDS,
+                "LIMIT", 0, CANDIDATES, "DIALECT", 2,
             )  # fmt: skip
         replies = await pipe.execute()
         return _doc_ids(replies[0])[:K]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,12 @@ from aether_memory.core.ids import new_id
 from aether_memory.server.local import RedisProcess
 from tests.word_embedder import WordHashEmbedder
 
-REDIS_BACKENDS = ("redis-modules", "redis-plain")
+# redis-7: Debian's redis-server package (Redis 7.0: neither the Query Engine nor vector sets),
+# as `.ci/run` installs it; `AETHER_TEST_REDIS7` names another binary.
+REDIS7 = os.environ.get("AETHER_TEST_REDIS7") or (
+    "/usr/bin/redis-server" if Path("/usr/bin/redis-server").is_file() else ""
+)
+REDIS_BACKENDS = ("redis-modules", "redis-plain", "redis-7")
 BACKENDS = (*REDIS_BACKENDS, "sqlite")
 
 
@@ -32,7 +38,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Redi
     started: dict[str, RedisProcess] = {}
     try:
         for name in REDIS_BACKENDS:
-            server = RedisProcess(tmp_path_factory.mktemp(name), modules=name == "redis-modules")
+            if name == "redis-7" and not REDIS7:
+                continue  # the fixtures below skip its tests, saying why
+            server = RedisProcess(
+                tmp_path_factory.mktemp(name),
+                modules=name == "redis-modules",
+                binary=Path(REDIS7) if name == "redis-7" else None,
+            )
             server.start()
             started[name] = server
         yield started
@@ -52,13 +64,20 @@ def url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str
     """The URL of each kind of store in turn."""
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
-    return servers[request.param].url
+    return server_named(servers, request.param).url
+
+
+def server_named(servers: dict[str, RedisProcess], name: str) -> RedisProcess:
+    """The session server `name`, or a skip when its binary is not installed."""
+    if name not in servers:
+        pytest.skip("no redis-server 7 binary (apt-get install redis-server)")
+    return servers[name]
 
 
 @pytest.fixture(params=REDIS_BACKENDS)
 def redis_url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str:
     """The URL of each kind of Redis server in turn."""
-    return servers[request.param].url
+    return server_named(servers, request.param).url
 
 
 @pytest.fixture

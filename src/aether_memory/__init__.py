@@ -55,6 +55,7 @@ from aether_memory.core.types import (
     Hit,
     Introspection,
     MemoryRecord,
+    Message,
     SessionInfo,
     Skill,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "Memorable",
     "Memory",
     "MemoryRecord",
+    "Message",
     "NotFound",
     "Options",
     "Page",

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from aether_memory.server.local import RedisProcess
-from tests.conftest import REDIS_BACKENDS
+from tests.conftest import REDIS_BACKENDS, server_named
 
 
 @pytest.fixture(params=REDIS_BACKENDS)
 def url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str:
-    return servers[request.param].url
+    return server_named(servers, request.param).url

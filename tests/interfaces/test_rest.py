@@ -43,7 +43,7 @@ from aether_memory.rest.errors import STATUS_BY_CODE
 from aether_memory.rest.server import is_loopback
 from aether_memory.rest.settings import RestSettings, parse_api_keys
 from aether_memory.server.local import RedisProcess, free_port
-from tests.conftest import REDIS_BACKENDS
+from tests.conftest import REDIS_BACKENDS, server_named
 from tests.net import lan_address
 
 RUN = new_id().lower()[-8:]
@@ -162,7 +162,7 @@ def api(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Api]:
     """A server process per kind of Redis, shared by the module's tests."""
-    redis_url = servers[request.param].url
+    redis_url = server_named(servers, request.param).url
     server = start(redis_url, tmp_path_factory.mktemp("rest"))
     try:
         yield Api(server, request.param, redis_url)
@@ -250,7 +250,9 @@ def test_health_and_readiness(api: Api) -> None:
     assert body["store"] == "redis"
     assert body["url"] == api.redis_url
     assert body["capabilities"]["search"] is (api.backend == "redis-modules")
-    assert body["capabilities"]["server_version"].startswith("8.")
+    assert body["capabilities"]["server_version"].startswith(
+        "7." if api.backend == "redis-7" else "8."
+    )
 
 
 def test_openapi_and_docs(http: httpx.Client) -> None:
@@ -700,6 +702,33 @@ def test_events_and_steps(http: httpx.Client, namespace: str) -> None:
     steps = http.get(s + "/events", params=[("type", "step"), ("type", "tool_call")])
     assert [e["type"] for e in steps.json()["events"]] == ["step", "step", "tool_call"]
     assert http.get(s + "/events", params={"limit": 0}).json() == {"events": []}
+
+
+def test_add_messages(http: httpx.Client, namespace: str) -> None:
+    s = session_path(namespace)
+    added = http.post(
+        s + "/messages",
+        json={
+            "messages": [
+                {"speaker": "Ana", "content": "I moved to Porto", "at": "2024-01-05T09:30:00Z"},
+                {"role": "user", "content": "Any refunds pending?", "at": 1704447060000},
+            ]
+        },
+    )
+    assert added.status_code == 201, added.text
+    turns = added.json()["messages"]
+    assert [(t["speaker"], t["at"]) for t in turns] == [
+        ("Ana", 1704447000000),
+        ("user", 1704447060000),
+    ]
+    events = http.get(s + "/events", params={"type": "message"}).json()["events"]
+    assert [e["data"]["memory_id"] for e in events] == [t["memory_id"] for t in turns]
+    hits = http.post(
+        f"/v1/namespaces/{namespace}/agents/a1/recall", json={"query": "refund", "k": 1}
+    ).json()
+    assert hits["hits"][0]["record"]["id"] == turns[1]["memory_id"]
+    unsaid = http.post(s + "/messages", json={"messages": [{"content": "who?"}]})
+    error(unsaid, 400, "invalid_input")
 
 
 def test_checkpoints_and_tool_schema(http: httpx.Client, namespace: str) -> None:

@@ -15,7 +15,8 @@ from tests.word_embedder import WordHashEmbedder
 
 NAMES = {
     "store_memory", "search_memory", "forget_memory", "summarize_memory", "get_working_memory",
-    "set_working_memory", "record_event", "checkpoint", "restore_checkpoint", "get_context",
+    "set_working_memory", "record_event", "add_messages", "checkpoint", "restore_checkpoint",
+    "get_context",
 }  # fmt: skip
 
 
@@ -54,6 +55,17 @@ def test_a_conversation_through_tools(mem: Memory) -> None:
     assert tools.call("get_working_memory", {"session": "s1"})["result"] == {"goal": "plan dinner"}
     assert tools.call("record_event", {"session": "s1", "event_type": "decision",
                                        "data": {"menu": "no peanuts"}})["ok"]  # fmt: skip
+    turns = tools.call(
+        "add_messages",
+        {
+            "session": "s1",
+            "messages": [
+                {"speaker": "user", "content": "Dinner is at 8 on Friday", "at": "2024-01-05T09:30"}
+            ],
+        },
+    )
+    found = tools.call("search_memory", {"query": "when is dinner", "k": 1})["result"]
+    assert found[0]["id"] == turns["result"]["memory_ids"][0]
     assert tools.call("checkpoint", {"session": "s1", "state": {"step": 2}})["result"] == {"n": 1}
     assert tools.call("restore_checkpoint", {"session": "s1"})["result"] == {"state": {"step": 2}}
     context = tools.call("get_context", {"query": "dinner", "session": "s1"})["result"]["context"]

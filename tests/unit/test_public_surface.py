@@ -20,7 +20,7 @@ def test_exported_members() -> None:
         "Event", "Health", "Identity", "InvalidInput", "Memory", "NotFound", "Options",
         "SerializationError", "Session", "SessionInfo", "Settings", "TTLs", "ToolCache",
         "TooLarge", "WorkingMemory", "__version__", "CachedEmbedder", "Embedder", "Episode",
-        "Hit", "Introspection", "Memorable", "MemoryRecord", "RankingWeights", "Skill",
+        "Hit", "Introspection", "Memorable", "MemoryRecord", "Message", "RankingWeights", "Skill",
         "default_embedder", "embedder_from_name", "AgentRun", "AsyncAgentRun", "Erasure", "Page",
         "StorageFull", "StoreDamaged",
     }  # fmt: skip

@@ -90,8 +90,8 @@ def assess(facts: ServerFacts) -> list[Check]:
             Check(
                 "WARN",
                 "modules",
-                f"no Query Engine ({modules}): recall re-scores a vector set's nearest "
-                "neighbours on the client, without full-text candidates or server-side filters",
+                f"no Query Engine ({modules}): recall fuses a vector set's nearest neighbours "
+                "with a text index the library keeps, and filters on the client",
                 "load the search module (Redis 8 with the Query Engine, redis-stack-server, "
                 "or `aether up` without --plain)",
             )
@@ -99,9 +99,11 @@ def assess(facts: ServerFacts) -> list[Check]:
     else:
         checks.append(
             Check(
-                "FAIL",
+                "WARN",
                 "modules",
-                f"no Query Engine and no vector sets ({modules}): remember/recall cannot work",
+                f"no Query Engine and no vector sets ({modules}): recall scans every vector "
+                "of a namespace on the client (fine for thousands of memories, slow for "
+                "hundreds of thousands)",
                 "use Redis 8 or load the search module",
             )
         )

@@ -55,9 +55,38 @@ def epoch_ms(value: datetime | int | float | None, default: int, what: str = "oc
 
 
 def when_text(ms: int) -> str:
-    """Words for the date, indexed with the text so 'in March' or '2026' can match."""
+    """Words for the date, indexed with the text so 'in March', '29 Dec 2023' or '2026' can
+    match (the day unpadded, as people write it; the month named in full and short)."""
     day = datetime.fromtimestamp(ms / 1000, UTC)
-    return day.strftime("%Y %B %d %A %Y-%m-%d")
+    return f"{day.day} {day:%B} {day:%b} {day.year} {day:%A} {day:%Y-%m-%d}"
+
+
+MESSAGE_KEYS = frozenset({"role", "speaker", "content", "at"})
+MAX_SPEAKER_CHARS = 200
+
+
+def check_message(message: Any, default_at: int) -> tuple[str, str, int]:
+    """(speaker, content, at ms) of one `add_messages` item, or InvalidInput."""
+    if not isinstance(message, Mapping):
+        raise InvalidInput("a message is a mapping with 'speaker' (or 'role'), 'content', 'at'")
+    unknown = set(message) - MESSAGE_KEYS
+    if unknown:
+        raise InvalidInput(f"unknown message keys: {', '.join(sorted(map(str, unknown)))}")
+    speaker = message.get("speaker", message.get("role"))
+    if not isinstance(speaker, str) or not speaker.strip() or len(speaker) > MAX_SPEAKER_CHARS:
+        raise InvalidInput(
+            f"a message needs a 'speaker' or 'role': text of 1 to {MAX_SPEAKER_CHARS} characters"
+        )
+    content = message.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise InvalidInput("a message's content must be non-empty text")
+    at = message.get("at")
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at)
+        except ValueError as exc:
+            raise InvalidInput(f"a message's 'at' is not an ISO 8601 time: {at!r}") from exc
+    return speaker.strip(), content, epoch_ms(at, default_at)
 
 
 def _listed(value: object, argument: str) -> tuple[object, ...]:

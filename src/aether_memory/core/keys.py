@@ -25,6 +25,10 @@ Layout (braces are Redis Cluster hash tags)::
     aether:{ns}:skills                              zset (all scores 0): skill names, for listing
     aether:{ns}:vectors                             vector set (plain Redis 8 only)
     aether:{ns}:applied                             zset: write ids applied (retries dedup)
+    aether:{ns}:vecs, :vecs_gen                     hash: id -> vector; its write count (no
+                                                    Query Engine and no vector sets)
+    aether:{ns}:term:{term}                         zset: memory id -> BM25 weight (no Query
+    aether:{ns}:terms                               Engine); hash: id -> the memory's terms
 
 Everything of one session shares the `{ns/agent/sid}` tag, so its multi-key writes can be
 atomic on one cluster shard; namespace-wide data shares `{ns}`. Identity is one hash per agent (one
@@ -133,6 +137,27 @@ def namespace_of(key: str) -> str | None:
     if end < 0:
         return None
     return key[len(head) : end].split("/", 1)[0] or None
+
+
+def vector_hash(ns: str) -> str:
+    """Every vector of the namespace (a Redis with neither the Query Engine nor vector sets)."""
+    return f"{PREFIX}:{{{ns}}}:vecs"
+
+
+def vector_generation(ns: str) -> str:
+    """Counts writes to `vector_hash`, so a client knows when its copy is stale."""
+    return f"{PREFIX}:{{{ns}}}:vecs_gen"
+
+
+def term(ns: str, stem: str) -> str:
+    """The postings of one index term (a Redis without the Query Engine); `stem` is a run of
+    word characters, so it holds no ``:`` or braces."""
+    return f"{PREFIX}:{{{ns}}}:term:{stem}"
+
+
+def memory_terms(ns: str) -> str:
+    """Memory id -> its index terms, so a delete or an update can remove its postings."""
+    return f"{PREFIX}:{{{ns}}}:terms"
 
 
 def namespace_pattern(ns: str) -> str:

@@ -90,6 +90,13 @@ class Filters:
             parts.append("-@superseded_at:[-inf +inf]")
         return " ".join(parts) if parts else "*"
 
+    def text_query(self, terms: Iterable[str]) -> str:
+        """A full-text query for any of `terms` (content and date words) within this scope;
+        the terms must come from `text_terms`, which keeps stop words out of the union."""
+        words = " | ".join(escape(t) for t in terms)
+        where = self.compile()
+        return f"@content|when:({words})" + ("" if where == "*" else f" {where}")
+
     def matches(self, record: dict[str, object]) -> bool:
         """The same filter, applied to a decoded record (for stores without an index)."""
         checks: list[bool] = []

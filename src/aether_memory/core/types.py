@@ -9,6 +9,26 @@ MemoryStatus = Literal["created", "duplicate", "near_duplicate", "superseded", "
 """What `remember` did with a memory (``stored``: a memory read back, not just written)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One conversation turn as `add_messages` recorded it: an event of the session and a
+    recallable long-term memory (kind ``message``).
+
+    Attributes:
+        event_id: the id of the ``message`` event in the session's record.
+        memory_id: the id of the memory, whose content is ``"{speaker}: {content}"``.
+        speaker: who said it (the ``speaker``, or else the ``role``, of the input).
+        content: what was said.
+        at: when it was said, in milliseconds since the epoch.
+    """
+
+    event_id: str
+    memory_id: str
+    speaker: str
+    content: str
+    at: int
+
+
 @dataclass(slots=True)  # not frozen: a frozen dataclass costs 4x to build, on a hot path
 class Event:
     """One entry of a session's episodic record: a step, a tool call, a message.

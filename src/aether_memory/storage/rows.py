@@ -13,12 +13,14 @@ Row = dict[str, Any]
 
 
 class Candidate(NamedTuple):
-    """A memory as ranking sees it; `similarity` is None for a text-only match."""
+    """A memory as ranking sees it: `similarity` is None for a text-only match, `relevance`
+    (the store's full-text score, higher is better) None for a vector-only one."""
 
     similarity: float | None
     content: str
     occurred_at: int
     importance: float
+    relevance: float | None = None
 
 
 def text(value: Any) -> str:

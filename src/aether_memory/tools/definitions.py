@@ -102,6 +102,17 @@ class RecordEvent(_Args):
     outcome: str = Field("success", description="success, failure, or another short word.")
 
 
+class Turn(_Args):
+    speaker: str = Field(description="Who said it (a name, or user / assistant).")
+    content: str = Field(description="What was said.")
+    at: str | None = Field(None, description="When, as ISO 8601; omit for now.")
+
+
+class AddMessages(_Args):
+    session: str = Field(description="The session id.")
+    messages: list[Turn] = Field(max_length=1000, description="The turns, oldest first.")
+
+
 class Checkpoint(_Args):
     session: str = Field(description="The session id.")
     state: JsonObject = Field(description="Everything needed to resume the task, as a JSON object.")
@@ -277,6 +288,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Append an event (a tool call, an observation, a decision) to the session's episodic "
         "record, so that later you or another agent can see what happened, in order.",
         RecordEvent,
+        Hints(read_only=False),
+    ),
+    ToolSpec(
+        "add_messages",
+        "Record conversation turns",
+        "Record turns of a conversation (who said what, when) in the session, each one "
+        "searchable later with search_memory. Returns the memory id of each turn.",
+        AddMessages,
         Hints(read_only=False),
     ),
     ToolSpec(

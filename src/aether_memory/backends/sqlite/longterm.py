@@ -24,7 +24,7 @@ from aether_memory.backends.sqlite import db as kv
 from aether_memory.core import keys
 from aether_memory.core.errors import ConfigurationError
 from aether_memory.core.query import Filters
-from aether_memory.storage.rows import Candidate, Row, decode_row, text
+from aether_memory.storage.rows import Candidate, Row, text
 
 # The fields a record is returned with: the Redis store's.
 FIELDS = (
@@ -68,21 +68,30 @@ CREATE TABLE IF NOT EXISTS lt_hash (
 CREATE TABLE IF NOT EXISTS lt_namespace (
     ns TEXT PRIMARY KEY, gen INTEGER NOT NULL, epoch INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS lt_fts USING fts5(
+-- Full text: FTS5 with the Porter stemmer ("Refunds" finds "refund", as in the Query Engine).
+-- It replaced lt_fts (no stemming), which is dropped and rebuilt from lt_memory once.
+DROP TRIGGER IF EXISTS lt_fts_insert;
+DROP TRIGGER IF EXISTS lt_fts_delete;
+DROP TRIGGER IF EXISTS lt_fts_update;
+DROP TABLE IF EXISTS lt_fts;
+CREATE TABLE IF NOT EXISTS lt_text_built (done INTEGER);
+CREATE VIRTUAL TABLE IF NOT EXISTS lt_text USING fts5(
     content, "when", content='lt_memory', content_rowid='rid',
-    tokenize="unicode61 tokenchars '_'"  -- as in the Query Engine, err_42 is one word
+    tokenize="porter unicode61 tokenchars '_'"  -- as in the Query Engine, err_42 is one word
 );
-CREATE TRIGGER IF NOT EXISTS lt_fts_insert AFTER INSERT ON lt_memory BEGIN
-    INSERT INTO lt_fts (rowid, content, "when") VALUES (new.rid, new.content, new."when");
+INSERT INTO lt_text (lt_text) SELECT 'rebuild' WHERE NOT EXISTS (SELECT 1 FROM lt_text_built);
+INSERT INTO lt_text_built SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM lt_text_built);
+CREATE TRIGGER IF NOT EXISTS lt_text_insert AFTER INSERT ON lt_memory BEGIN
+    INSERT INTO lt_text (rowid, content, "when") VALUES (new.rid, new.content, new."when");
 END;
-CREATE TRIGGER IF NOT EXISTS lt_fts_delete AFTER DELETE ON lt_memory BEGIN
-    INSERT INTO lt_fts (lt_fts, rowid, content, "when")
+CREATE TRIGGER IF NOT EXISTS lt_text_delete AFTER DELETE ON lt_memory BEGIN
+    INSERT INTO lt_text (lt_text, rowid, content, "when")
     VALUES ('delete', old.rid, old.content, old."when");
 END;
-CREATE TRIGGER IF NOT EXISTS lt_fts_update AFTER UPDATE OF content, "when" ON lt_memory BEGIN
-    INSERT INTO lt_fts (lt_fts, rowid, content, "when")
+CREATE TRIGGER IF NOT EXISTS lt_text_update AFTER UPDATE OF content, "when" ON lt_memory BEGIN
+    INSERT INTO lt_text (lt_text, rowid, content, "when")
     VALUES ('delete', old.rid, old.content, old."when");
-    INSERT INTO lt_fts (rowid, content, "when") VALUES (new.rid, new.content, new."when");
+    INSERT INTO lt_text (rowid, content, "when") VALUES (new.rid, new.content, new."when");
 END;
 """
 
@@ -100,10 +109,10 @@ def migrate(db: kv.Database) -> None:
                 c.execute(f"ALTER TABLE lt_memory ADD COLUMN {name} {kind}")
 
 
-def match_expression(codes: Sequence[str]) -> str:
-    """An FTS5 query for any of `codes`, each quoted as a string so none can form syntax
+def match_expression(terms: Sequence[str]) -> str:
+    """An FTS5 query for any of `terms`, each quoted as a string so none can form syntax
     (NUL is dropped: FTS5 would read it as the end of the query)."""
-    quoted = ('"' + c.replace("\x00", "").replace('"', '""') + '"' for c in codes)
+    quoted = ('"' + c.replace("\x00", "").replace('"', '""') + '"' for c in terms)
     return " OR ".join(q for q in quoted if q != '""')
 
 
@@ -115,7 +124,7 @@ class _Matrix:
         self.gen, self.epoch, self.n, self.dead = gen, epoch, 0, 0
         self.buffer: _F32 = np.empty((0, 0), np.float32)
         self.ids: list[str] = []  # shared with successors, append-only
-        self.pos: dict[str, int] = {}  # id -> its newest row (only grow() reads it)
+        self.pos: dict[str, int] = {}  # id -> its newest row, shared: check it against `n`
         self.vocab: dict[str, int] = {}  # label -> code, shared, append-only
         self.live: npt.NDArray[np.bool_] = np.ones(0, bool)
         self.expires: _F64 = np.zeros(0)
@@ -185,9 +194,16 @@ class _Matrix:
             keep &= ~self.superseded
         return keep
 
-    def nearest(self, vector: bytes, scope: Filters, n: int, now: int) -> list[tuple[int, float]]:
-        """The exact top `n` rows in `scope` by cosine similarity, best first."""
-        rows = np.flatnonzero(self.mask(scope, now))
+    def nearest(
+        self,
+        vector: bytes,
+        scope: Filters,
+        n: int,
+        now: int,
+        keep: npt.NDArray[np.bool_] | None = None,
+    ) -> list[tuple[int, float]]:
+        """The exact top `n` rows in `scope` (or `keep`, its mask) by cosine similarity."""
+        rows = np.flatnonzero(self.mask(scope, now) if keep is None else keep)
         if not rows.size or n < 1:
             return []
         query = _unit(np.frombuffer(vector, np.float32))
@@ -263,9 +279,13 @@ class LongTerm:
     def put(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
         """Store records (id, fields incl. ``embedding`` and ``hash``, ttl ms) atomically; on
         an existing id, the given fields replace theirs and the others stay (like HSET)."""
-        if not rows:
-            return
-        with self._db.write() as c:
+        if rows:
+            with self._db.write() as c:
+                self.put_rows(c, ns, rows)
+
+    def put_rows(self, c: Any, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
+        """`put` inside the caller's write transaction."""
+        if rows:
             now = kv.now_ms()
             gen = _bump(c, ns, now, rebuild=False)
             for memory_id, fields, ttl_ms in rows:
@@ -306,44 +326,45 @@ class LongTerm:
             )
 
     def search(
-        self, ns: str, scope: Filters, vector: bytes, codes: Sequence[str], n: int
+        self, ns: str, scope: Filters, vector: bytes, terms: Sequence[str], n: int
     ) -> dict[str, Candidate]:
-        """Up to `n` nearest memories in `scope`, plus up to `n` in `scope` that contain one
-        of `codes` (best BM25 first, similarity None), with what ranking needs."""
-        now, out = kv.now_ms(), {}
+        """Up to `n` nearest memories in `scope`, and up to `n` in `scope` with the best BM25
+        for `terms` over the whole namespace, with what ranking needs."""
+        now = kv.now_ms()
         matrix = self._matrix(ns)
-        near = {matrix.ids[i]: sim for i, sim in matrix.nearest(vector, scope, n, now)}
+        keep = matrix.mask(scope, now)  # the one place filters are decided, for both lists
+        near = {matrix.ids[i]: sim for i, sim in matrix.nearest(vector, scope, n, now, keep)}
+        relevance: dict[str, float] = {}
         with self._db.read() as c:
+            if expression := match_expression(terms):
+                for memory_id, score in c.execute(
+                    "SELECT m.id, -bm25(lt_text, 1.0, 0.5) FROM lt_text"
+                    " JOIN lt_memory m ON m.rid = lt_text.rowid"
+                    " WHERE lt_text MATCH ? AND m.ns = ?"
+                    " ORDER BY bm25(lt_text, 1.0, 0.5)",  # `when` weighs half, as in the index
+                    (expression, ns),
+                ):
+                    row = matrix.pos.get(memory_id)
+                    if row is not None and row < matrix.n and keep[row]:
+                        relevance[memory_id] = score
+                        if len(relevance) == n:
+                            break
+            wanted = list(dict.fromkeys([*near, *relevance]))
             fresh = {
                 r[0]: r[1:]
                 for r in c.execute(
                     "SELECT id, content, occurred_at, importance FROM lt_memory"
-                    f" WHERE ns = ? AND id IN ({_marks(near)}) AND {_LIVE}",
-                    (ns, *near, now),
+                    f" WHERE ns = ? AND id IN ({_marks(wanted)}) AND {_LIVE}",
+                    (ns, *wanted, now),
                 )
             }
-            for memory_id, sim in near.items():
-                if memory_id in fresh:  # else deleted since the matrix was read
-                    out[memory_id] = _candidate(sim, *fresh[memory_id])
-            if not (expression := match_expression(codes)):
-                return out
-            found = 0
-            for memory_id, content, occurred, importance, *labels in c.execute(
-                "SELECT m.id, m.content, m.occurred_at, m.importance, m.kind, m.agent,"
-                " m.session, m.tags FROM lt_fts JOIN lt_memory m ON m.rid = lt_fts.rowid"
-                f" WHERE lt_fts MATCH ? AND m.ns = ? AND {_LIVE}"
-                " AND (? OR m.superseded_at IS NULL)"
-                " ORDER BY bm25(lt_fts, 1.0, 0.5)",  # `when` weighs half, as in the index
-                (expression, ns, now, scope.include_superseded),
-            ):
-                row = {**dict(zip(_LABELS, labels, strict=True)), "occurred_at": occurred}
-                row["importance"] = importance
-                if not scope.matches(decode_row({k: v for k, v in row.items() if v is not None})):
-                    continue
-                if found == n:
-                    break
-                found += 1
-                out.setdefault(memory_id, _candidate(None, content, occurred, importance))
+        out = {}
+        for memory_id in wanted:
+            if memory_id in fresh:  # else deleted since the matrix was read
+                content, occurred, importance = fresh[memory_id]
+                out[memory_id] = _candidate(
+                    near.get(memory_id), content, occurred, importance, relevance.get(memory_id)
+                )
         return out
 
     def fetch(self, ns: str, ids: Sequence[str], now_ms: int | None = None) -> list[Row | None]:
@@ -604,6 +625,14 @@ def _marks(values: Sequence[Any] | Mapping[str, Any]) -> str:
     return ",".join("?" * len(values))
 
 
-def _candidate(similarity: float | None, content: Any, occurred: Any, importance: Any) -> Candidate:
+def _candidate(
+    similarity: float | None,
+    content: Any,
+    occurred: Any,
+    importance: Any,
+    relevance: float | None = None,
+) -> Candidate:
     importance = 0.5 if importance is None else importance
-    return Candidate(similarity, text(content), int(float(occurred or 0)), float(importance))
+    return Candidate(
+        similarity, text(content), int(float(occurred or 0)), float(importance), relevance
+    )

@@ -37,7 +37,6 @@ from aether_memory.core.ranking import (
     RankingWeights,
     exact_share,
     identifiers,
-    keyword_scores,
     rank,
     tokens,
 )
@@ -206,6 +205,56 @@ class AsyncLongTermMemory:
         rows = await self._store.get(self._ns, ids)
         return {i: text(row["content"]) for i, row in zip(ids, rows, strict=True) if row}
 
+    def _new(
+        self, agent: str, item: Memorable, vector: bytes, digest: str, memory_id: str, ts: int
+    ) -> tuple[MemoryRecord, dict[str, Any]]:
+        """A new memory's record and the fields a store keeps for it."""
+        occurred = epoch_ms(item.occurred_at, ts)
+        fields: dict[str, Any] = {
+            "content": item.content,
+            "when": when_text(occurred),
+            "kind": item.kind,
+            "agent": agent,
+            "session": item.session or "",
+            "tags": ",".join(item.tags),
+            "source": item.source or "",
+            "importance": float(item.importance),
+            "occurred_at": occurred,
+            "created_at": ts,
+            "last_accessed": ts,
+            "access_count": 0,
+            "related": ",".join(item.related),
+            "metadata": self._codec.encode(dict(item.metadata or {})),
+            "hash": digest,
+            "embedding": vector,
+            "v": 1,
+        }
+        record = MemoryRecord(
+            id=memory_id, content=item.content, kind=item.kind, agent=agent,
+            session=item.session, importance=float(item.importance), tags=tuple(item.tags),
+            source=item.source, metadata=dict(item.metadata or {}), related=tuple(item.related),
+            occurred_at=occurred, created_at=ts, last_accessed=ts, status="created",
+        )  # fmt: skip
+        return record, fields
+
+    async def message_rows(
+        self, agent: str, items: Sequence[Memorable], embed_texts: Sequence[str]
+    ) -> tuple[list[MemoryRecord], list[tuple[str, dict[str, Any], int | None]]]:
+        """New memories for conversation turns, never deduplicated (the same words said
+        twice are two turns), embedded from `embed_texts`; the caller stores the rows."""
+        items = [check_item(item) for item in items]
+        await self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
+        vectors = await self._embed(list(embed_texts))
+        ts = now_ms()
+        records, rows = [], []
+        for item, vector in zip(items, vectors, strict=True):
+            memory_id = new_id()
+            digest = content_hash(agent, item.kind, item.content)
+            record, fields = self._new(agent, item, vector, digest, memory_id, ts)
+            records.append(record)
+            rows.append((memory_id, fields, self._ttl_ms(item.kind)))
+        return records, rows
+
     async def _stored_duplicates(self, records: list[MemoryRecord]) -> list[MemoryRecord]:
         """Replace the duplicates' placeholders with the stored, reinforced memories."""
         ids = [r.id for r in records if r.status in ("duplicate", "near_duplicate")]
@@ -230,19 +279,16 @@ class AsyncLongTermMemory:
         k = check_int(k, "k", 1, 1000)
         await self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
         vector = await self._embed_query(query)
-        # Twice k candidates: on eval/ 2x, 3x and 4x rank identically; fewer cost less.
+        # Twice k candidates from each channel: on eval/ 2x, 3x and 4x rank identically.
         n = max(k * 2, 20)
         terms = text_terms(query)
         codes = identifiers(terms)
-        found = await self._store.search(self._ns, scope, vector, codes, n)
+        found = await self._store.search(self._ns, scope, vector, terms, n)
         ts = now_ms()
-        # Text relevance is BM25 over the candidates' own words: measured on eval/, it ranks
-        # as well as the Query Engine's BM25 over the whole index, at a fraction of the cost.
-        words = {i: tokens(c.content) for i, c in found.items()}
         ranked = rank(
             {i: c.similarity for i, c in found.items() if c.similarity is not None},
-            keyword_scores(terms, words),
-            {i: exact_share(codes, w) for i, w in words.items()} if codes else {},
+            {i: c.relevance for i, c in found.items() if c.relevance is not None},
+            {i: exact_share(codes, tokens(c.content)) for i, c in found.items()} if codes else {},
             {i: c.occurred_at for i, c in found.items()},
             {i: c.importance for i, c in found.items()},
             ts,

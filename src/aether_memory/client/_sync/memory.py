@@ -33,6 +33,7 @@ from aether_memory.client.common import (
 from aether_memory.client.records import (
     MAX_EPISODE_STEPS,
     Memorable,
+    check_message,
     episode_from_record,
     memorable,
     recall_filters,
@@ -62,6 +63,7 @@ from aether_memory.core.types import (
     Hit,
     Introspection,
     MemoryRecord,
+    Message,
     SessionInfo,
     Skill,
 )
@@ -730,6 +732,44 @@ class Session:
             self._mem._open_session(self._keys)
             self._mem._store.events_append(self._keys, rows, ts, self._mem._ttls)
         return built
+
+    def add_messages(self, messages: Iterable[Mapping[str, Any]]) -> list[Message]:
+        """Record conversation turns: each becomes a ``message`` event of this session and a
+        long-term memory (kind ``message``, content ``"{speaker}: {content}"``, the speaker
+        in its metadata, the time as its ``occurred_at``) that `recall` finds.
+
+        Each item is ``{"speaker" or "role": str, "content": str, "at": datetime | epoch ms
+        | ISO 8601 text}`` (``at`` defaults to now). One embedding call and one round trip
+        per batch (plus one the first time this client writes to the session); turns are
+        never merged as duplicates. A bad item raises `InvalidInput` and nothing is written.
+        """
+        ts = now_ms()
+        turns = [check_message(m, ts) for m in messages]
+        check_batch(turns, "add_messages")
+        if not turns:
+            return []
+        items = [
+            Memorable(
+                content=f"{speaker}: {content}", kind="message", session=self.id,
+                source="message", metadata={"speaker": speaker}, occurred_at=at,
+            )
+            for speaker, content, at in turns
+        ]  # fmt: skip
+        longterm = self._mem.longterm
+        records, memories = longterm.message_rows(
+            self.agent.id, items, [item.content for item in items]
+        )
+        encode = self._mem._codec.encode
+        events: list[EventRow] = []
+        out: list[Message] = []
+        for (speaker, content, at), record in zip(turns, records, strict=True):
+            data = {"speaker": speaker, "content": content, "at": at, "memory_id": record.id}
+            event_id = new_id()
+            events.append((event_id, "message", "success", ts, None, encode(data)))
+            out.append(Message(event_id, record.id, speaker, content, at))
+        self._mem._open_session(self._keys)
+        self._mem._store.messages_append(self._keys, events, ts, self._mem._ttls, memories)
+        return out
 
     def events(self, limit: int = 20, types: Iterable[str] | None = None) -> list[Event]:
         """The last `limit` events (of the given types, if any), oldest first."""

@@ -3,6 +3,7 @@ saving a session as an episode."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
@@ -54,6 +55,37 @@ class EventsIn(_Body):
     """Several events, appended in order in one round trip."""
 
     events: list[EventIn] = Field(max_length=MAX_BATCH)
+
+
+class MessageIn(_Body):
+    """One conversation turn: who said it (`speaker`, or `role`), what, and when."""
+
+    speaker: str | None = Field(None, description="Who said it; `role` if absent.")
+    role: str | None = Field(None, description="e.g. user, assistant.")
+    content: str
+    at: datetime | int | None = Field(None, description="ISO 8601 or epoch ms; now if absent.")
+
+
+class MessagesIn(_Body):
+    """Conversation turns, in order: recorded as events and made recallable in one batch."""
+
+    messages: list[MessageIn] = Field(max_length=MAX_BATCH)
+
+
+class MessageOut(BaseModel):
+    """A recorded turn: its event, its memory, and what was said."""
+
+    event_id: str
+    memory_id: str
+    speaker: str
+    content: str
+    at: int
+
+
+class MessagesOut(BaseModel):
+    """The recorded turns, in order."""
+
+    messages: list[MessageOut]
 
 
 class StepIn(_Body):
@@ -152,6 +184,23 @@ async def record_events(session: Session, body: EventsIn) -> EventsOut:
     """Append several events in order, in one round trip."""
     rows = [(e.type, e.data, e.outcome, e.latency_ms) for e in body.events]
     return EventsOut(events=[EventOut.of(e) for e in await session.record_many(rows)])
+
+
+@router.post("/messages", name="add_messages", tags=["events"], status_code=status.HTTP_201_CREATED)
+async def add_messages(session: Session, body: MessagesIn) -> MessagesOut:
+    """Record conversation turns as events and recallable memories (kind ``message``)."""
+    added = await session.add_messages(
+        [m.model_dump(exclude_none=True, exclude_defaults=True) for m in body.messages]
+    )
+    return MessagesOut(
+        messages=[
+            MessageOut(
+                event_id=m.event_id, memory_id=m.memory_id, speaker=m.speaker,
+                content=m.content, at=m.at,
+            )
+            for m in added
+        ]
+    )  # fmt: skip
 
 
 @router.get("/events", name="list_events", tags=["events"])

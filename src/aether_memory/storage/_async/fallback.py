@@ -414,6 +414,16 @@ class AsyncFallbackStore:
     ) -> None:
         return await self._call("events_append", s, rows, now_ms, ttls)
 
+    async def messages_append(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        return await self._call("messages_append", s, rows, now_ms, ttls, memories)
+
     async def events_tail(
         self, s: SessionKeys, limit: int, types: frozenset[str] | None
     ) -> list[EventRow]:

@@ -93,6 +93,16 @@ class AsyncStore(Protocol):
         self, s: SessionKeys, limit: int, types: frozenset[str] | None
     ) -> list[EventRow]: ...
 
+    async def messages_append(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        """`events_append` and `longterm.put` (in `s`'s namespace) in one round trip."""
+
     # -- checkpoints -----------------------------------------------------------------------
     async def checkpoint_save(
         self,

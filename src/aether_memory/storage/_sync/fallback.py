@@ -415,6 +415,16 @@ class FallbackStore:
     ) -> None:
         return self._call("events_append", s, rows, now_ms, ttls)
 
+    def messages_append(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        return self._call("messages_append", s, rows, now_ms, ttls, memories)
+
     def events_tail(
         self, s: SessionKeys, limit: int, types: frozenset[str] | None
     ) -> list[EventRow]:

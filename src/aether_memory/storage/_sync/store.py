@@ -94,6 +94,16 @@ class Store(Protocol):
         self, s: SessionKeys, limit: int, types: frozenset[str] | None
     ) -> list[EventRow]: ...
 
+    def messages_append(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        """`events_append` and `longterm.put` (in `s`'s namespace) in one round trip."""
+
     # -- checkpoints -----------------------------------------------------------------------
     def checkpoint_save(
         self,

@@ -115,6 +115,11 @@ class Tools:
                 args.event_type, args.data, outcome=args.outcome
             )
             return {"id": event.id}
+        if isinstance(args, d.AddMessages):
+            added = agent.session(args.session).add_messages(
+                [t.model_dump(exclude_none=True) for t in args.messages]
+            )
+            return {"memory_ids": [m.memory_id for m in added]}
         if isinstance(args, d.Checkpoint):
             return {"n": agent.session(args.session).checkpoint(args.state)}
         if isinstance(args, d.RestoreCheckpoint):

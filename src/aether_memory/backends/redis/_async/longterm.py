@@ -1,21 +1,28 @@
 """Long-term memory on Redis: records as hashes, found by the Query Engine where it is loaded
-(HNSW vectors + BM25 full text + tag/numeric filters), by a Redis 8 vector set otherwise."""
+(HNSW vectors + BM25 full text + tag/numeric filters). Without it, the library keeps the text
+index itself (postings per stemmed term, written in the record's own transaction) and finds
+vectors in a Redis 8 vector set, or, on an older server, by an exact scan of the namespace's
+vectors held in this process."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aether_memory.backends.redis.errors import TRANSLATE
 from aether_memory.backends.redis.scripts import MEMORY_DELETE, REINFORCE, SKILL_RUN
 from aether_memory.core import keys
+from aether_memory.core import text as lexical
 from aether_memory.core.errors import ConfigurationError
 from aether_memory.core.ids import new_id
 from aether_memory.core.ids import now_ms as clock_ms
-from aether_memory.core.query import Filters, escape
+from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities
 from aether_memory.storage.rows import Candidate, Row, decode_row, text
+
+if TYPE_CHECKING:
+    import numpy
 
 log = logging.getLogger("aether_memory")
 
@@ -34,6 +41,9 @@ NEAR_POOL = 10  # neighbours a vector set offers per new memory, to find a live 
 # How far a plain-Redis search widens to fill `n` from a narrow scope; beyond this a recall may
 # come back short (the Query Engine filters inside the index instead).
 PLAIN_MAX_CANDIDATES = 12_800
+# Without the Query Engine: the postings read per query term (its heaviest first), so a common
+# term costs a bounded read; such a term has a low idf and ranks little anyway.
+POSTINGS_PER_TERM = 1000
 _TAG_FIELDS = ("kind", "agent", "session", "tags", "source")
 
 # KEYS: the content-hash map.  ARGV: the memory key prefix, then content hashes.
@@ -74,6 +84,7 @@ class AsyncRedisLongTerm:
         self._caps = capabilities
         self._ready: set[str] = set()
         self._warned = False
+        self._vectors: dict[str, _Vectors] = {}
 
     @property
     def indexed(self) -> bool:
@@ -108,10 +119,17 @@ class AsyncRedisLongTerm:
                 await self._add_field(ns, "superseded_at", "NUMERIC")
         elif not self._warned:
             self._warned = True
+            vectors = (
+                "a vector set"
+                if self._caps.vector_sets
+                else "an exact scan of the namespace's vectors, copied into each client (fine "
+                "for thousands of memories per namespace, slow for hundreds of thousands)"
+            )
             log.warning(
                 "aether-memory: this Redis has no Query Engine (RediSearch); long-term recall "
-                "uses a vector set, and text relevance only re-scores its nearest candidates. "
-                "Load the search module for full-text recall and server-side filters."
+                "uses %s and a text index kept by the library, and applies filters after "
+                "the search. Load the search module (or use Redis 8) for large namespaces.",
+                vectors,
             )
         await self._backfill_ids(ns)
         self._ready.add(ns)
@@ -134,6 +152,13 @@ class AsyncRedisLongTerm:
     def forget_namespace(self, ns: str) -> None:
         """The namespace was erased: its index must be created again on the next use."""
         self._ready.discard(ns)
+        self._vectors.pop(ns, None)
+
+    def can_queue(self, name: str) -> bool:
+        """Whether the write `name` has a pipelined form here (`_q_` + name) that needs no
+        read first: without the Query Engine, a delete or an update reads the memory's index
+        terms, so a replay runs it whole."""
+        return self.indexed or name not in ("delete", "update")
 
     async def _add_field(self, ns: str, name: str, kind: str) -> None:
         """Add a field to an index made by an earlier version. Documents without the field
@@ -155,18 +180,26 @@ class AsyncRedisLongTerm:
         round trip with the Query Engine; two on plain Redis (neighbours, then their fields)."""
         pipe = self._r.pipeline(transaction=False)
         pipe.eval(LIVE_HASHES, 1, keys.content_hashes(ns), keys.memory_prefix(ns), *hashes)
+        scan = not self.indexed and not self._caps.vector_sets
+        if scan:
+            pipe.get(keys.vector_generation(ns))
         for vector in vectors:
             if self.indexed:
                 self._knn(pipe, ns, scope, vector, 1, ("importance",))
-            else:
+            elif not scan:
                 pipe.execute_command(
                     "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", NEAR_POOL, "WITHSCORES"
                 )
         with TRANSLATE:
             replies = await pipe.execute()
         exact = [None if v is None else text(v) for v in replies[0]]
+        if scan:
+            matrix = await self._scan_matrix(ns, replies[1])
+            pools = [dict(matrix.nearest(vector, NEAR_POOL)) for vector in vectors]
+            return exact, await self._nearest_plain(ns, scope, vectors, pools)
         if not self.indexed:
-            return exact, await self._nearest_plain(ns, scope, vectors, replies[1:])
+            pools = [{text(k): 2 * float(v) - 1 for k, v in (r or {}).items()} for r in replies[1:]]
+            return exact, await self._nearest_plain(ns, scope, vectors, pools)
         nearest: list[tuple[str, float, float] | None] = []
         for reply in replies[1:]:
             results = reply[b"results"]
@@ -180,11 +213,11 @@ class AsyncRedisLongTerm:
         return exact, nearest
 
     async def _nearest_plain(
-        self, ns: str, scope: Filters, vectors: Sequence[bytes], replies: Sequence[Any]
+        self, ns: str, scope: Filters, vectors: Sequence[bytes], pools: Sequence[dict[str, float]]
     ) -> list[tuple[str, float, float] | None]:
-        """The best live neighbour in `scope` of each VSIM reply: a vector set holds the
-        vectors of expired and evicted memories too, and knows nothing of the filters."""
-        pools = [{text(k): 2 * float(v) - 1 for k, v in (r or {}).items()} for r in replies]
+        """The best live neighbour in `scope` of each pool (id -> cosine similarity, from a
+        vector set or the exact scan): those hold the vectors of expired and evicted memories
+        too, and know nothing of the filters."""
         ids = list(dict.fromkeys(i for pool in pools for i in pool))
         pipe = self._r.pipeline(transaction=False)
         for memory_id in ids:
@@ -200,7 +233,7 @@ class AsyncRedisLongTerm:
                     best = (memory_id, sim, float(row.get("importance", 0.5)))
                     break
             if best is None and len(pool) == NEAR_POOL:  # all out of scope: look further
-                found = await self._search_plain(ns, scope, vector, 1)
+                found = await self._search_plain(ns, scope, vector, (), 1)
                 best = next(
                     ((i, c.similarity or 0.0, c.importance) for i, c in found.items()), None
                 )
@@ -215,6 +248,7 @@ class AsyncRedisLongTerm:
             await pipe.execute()
 
     def _q_put(self, pipe: Any, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
+        """Queue the commands of `put` on `pipe` (for a write that also does other things)."""
         hashes, expiring = {}, []
         for memory_id, fields, ttl_ms in rows:
             key = keys.memory(ns, memory_id)
@@ -225,14 +259,34 @@ class AsyncRedisLongTerm:
             hashes[fields["hash"]] = memory_id
             pipe.zadd(keys.memory_ids(ns), {memory_id: 0})
             if not self.indexed:
-                pipe.execute_command(
-                    "VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id
-                )
+                self._index_plain(pipe, ns, memory_id, fields)
         pipe.hset(keys.content_hashes(ns), mapping=hashes)
         if field_ttl(self._caps.server_version):
             # The dedup entry dies with its memory (a lookup also drops one that outlived it).
             for digest, ttl_ms in expiring:
                 pipe.hpexpire(keys.content_hashes(ns), ttl_ms, digest)
+
+    def _index_plain(
+        self, pipe: Any, ns: str, memory_id: str, fields: Mapping[str, Any], old: Any = None
+    ) -> None:
+        """Queue what the Query Engine would index: the vector, and one posting per term
+        (moving the old terms' postings when `old`, the memory's term list, is given)."""
+        if "embedding" in fields:
+            if self._caps.vector_sets:
+                pipe.execute_command(
+                    "VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id
+                )
+            else:
+                pipe.hset(keys.vector_hash(ns), memory_id, fields["embedding"])
+                pipe.incr(keys.vector_generation(ns))
+        if "content" in fields:
+            for term in text(old or b"").split(","):
+                if term:
+                    pipe.zrem(keys.term(ns, term), memory_id)
+            weights = lexical.term_weights(f"{text(fields['content'])} {fields.get('when', '')}")
+            for term, weight in weights.items():
+                pipe.zadd(keys.term(ns, term), {memory_id: weight})
+            pipe.hset(keys.memory_terms(ns), memory_id, ",".join(weights))
 
     async def reinforce(
         self,
@@ -266,36 +320,38 @@ class AsyncRedisLongTerm:
             )  # fmt: skip
 
     async def search(
-        self, ns: str, scope: Filters, vector: bytes, codes: Sequence[str], n: int
+        self, ns: str, scope: Filters, vector: bytes, terms: Sequence[str], n: int
     ) -> dict[str, Candidate]:
-        """Up to `n` nearest memories in `scope`, plus (with the Query Engine) those that
-        contain one of `codes` verbatim, with what ranking needs. One round trip with the
-        Query Engine; two on plain Redis (neighbours, then their fields)."""
+        """Up to `n` nearest memories in `scope` and up to `n` in `scope` with the best
+        full-text relevance for `terms` (the query's words, stop words dropped), with what
+        ranking needs. One round trip with the Query Engine; two without."""
         if not self.indexed:
-            return await self._search_plain(ns, scope, vector, n)
+            return await self._search_plain(ns, scope, vector, terms, n)
         pipe = self._r.pipeline(transaction=False)
         self._knn(pipe, ns, scope, vector, n, RANKING_FIELDS)
-        if codes:
-            # Codes are rare words, so this full-text query stays cheap; a union of every
-            # word of a question matched a third of a 100k index and cost ~10 ms.
-            words = " | ".join(escape(c) for c in codes)
-            where = scope.compile()
-            query = f"@content|when:({words})" + ("" if where == "*" else f" {where}")
+        if terms:
+            # BM25 over the whole namespace: the Query Engine stems both sides alike.
             pipe.execute_command(
-                "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), query, "RETURN",
-                len(RANKING_FIELDS), *RANKING_FIELDS, "LIMIT", 0, n, "DIALECT", 2,
+                "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), scope.text_query(terms),
+                "SCORER", "BM25STD", "WITHSCORES", "RETURN", len(RANKING_FIELDS),
+                *RANKING_FIELDS, "LIMIT", 0, n, "DIALECT", 2,
             )  # fmt: skip
         with TRANSLATE:
             replies = await pipe.execute()
         out: dict[str, Candidate] = {}
         for result in replies[0][b"results"]:
             attrs = result[b"extra_attributes"]
-            out[_memory_id(result)] = _ranked(attrs, 1.0 - float(attrs[b"dist"]))
-        if codes:
+            out[_memory_id(result)] = _ranked(attrs, 1.0 - float(attrs[b"dist"]), None)
+        if terms:
             for result in replies[1][b"results"]:
                 memory_id = _memory_id(result)
-                if memory_id not in out:
-                    out[memory_id] = _ranked(result[b"extra_attributes"], None)
+                score = float(result[b"score"])
+                known = out.get(memory_id)
+                out[memory_id] = (
+                    _ranked(result[b"extra_attributes"], None, score)
+                    if known is None
+                    else known._replace(relevance=score)
+                )
         return out
 
     def _knn(
@@ -314,38 +370,81 @@ class AsyncRedisLongTerm:
         )  # fmt: skip
 
     async def _search_plain(
-        self, ns: str, scope: Filters, vector: bytes, n: int
+        self, ns: str, scope: Filters, vector: bytes, terms: Sequence[str], n: int
     ) -> dict[str, Candidate]:
-        # Filters run here, after the neighbours are found: ask for more when there are any,
-        # and again (4x wider) while the scope leaves fewer than `n` and the set has more.
+        # Filters run here, after both searches: ask for more when there are any, and again
+        # (4x wider) while the scope leaves fewer than `n` neighbours and the set has more.
         everything = Filters(include_superseded=True)
         unfiltered = scope == everything
         wide = n if scope in (Filters(), everything) else max(n * 8, 200)
+        stems = lexical.query_terms(terms)
         wanted = list(dict.fromkeys((*RANKING_FIELDS, *FILTER_FIELDS)))
+        scan = not self._caps.vector_sets
         while True:
-            with TRANSLATE:
-                reply = await self._r.execute_command(
+            pipe = self._r.pipeline(transaction=False)
+            if scan:
+                pipe.get(keys.vector_generation(ns))
+            else:
+                pipe.execute_command(
                     "VSIM", keys.vectors(ns), "FP32", vector, "COUNT", wide, "WITHSCORES"
                 )
-            near = {text(k): 2 * float(v) - 1 for k, v in (reply or {}).items()}
-            pipe = self._r.pipeline(transaction=False)
-            for memory_id in near:
-                pipe.hmget(keys.memory(ns, memory_id), wanted)
+            pipe.hlen(keys.memory_terms(ns))
+            for term in stems:
+                pipe.zcard(keys.term(ns, term))
+                pipe.zrange(
+                    keys.term(ns, term), 0, POSTINGS_PER_TERM - 1, desc=True, withscores=True
+                )
             with TRANSLATE:
                 replies = await pipe.execute()
+            if scan:
+                near = dict((await self._scan_matrix(ns, replies[0])).nearest(vector, wide))
+            else:
+                near = {text(k): 2 * float(v) - 1 for k, v in (replies[0] or {}).items()}
+            relevance = lexical.bm25(
+                [{text(m): float(w) for m, w in r} for r in replies[3::2]],
+                [int(c) for c in replies[2::2]],
+                int(replies[1]),
+            )
+            best = sorted(relevance, key=relevance.__getitem__, reverse=True)[:wide]
+            ids = list(dict.fromkeys([*near, *best]))
+            pipe = self._r.pipeline(transaction=False)
+            for memory_id in ids:
+                pipe.hmget(keys.memory(ns, memory_id), wanted)
+            with TRANSLATE:
+                rows = await pipe.execute()
             out: dict[str, Candidate] = {}
-            for (memory_id, sim), values in zip(near.items(), replies, strict=True):
+            by_vector = by_text = 0
+            for memory_id, values in zip(ids, rows, strict=True):
                 if values[0] is None:
-                    continue  # expired or forgotten since the vector set was searched
+                    continue  # expired or forgotten since it was indexed
                 row = _present(dict(zip(wanted, values, strict=True)))
                 if not unfiltered and not scope.matches(decode_row(row)):
                     continue
-                out[memory_id] = _candidate(row, sim)
-                if len(out) == n:
-                    return out
-            if len(near) < wide or wide >= PLAIN_MAX_CANDIDATES:
+                sim, score = near.get(memory_id), relevance.get(memory_id)
+                keep_vector = sim is not None and by_vector < n
+                keep_text = score is not None and memory_id in best and by_text < n
+                if keep_vector or keep_text:
+                    by_vector += keep_vector
+                    by_text += keep_text
+                    out[memory_id] = _candidate(row, sim, score)
+            if by_vector >= n or len(near) < wide or wide >= PLAIN_MAX_CANDIDATES:
                 return out
             wide = min(wide * 4, PLAIN_MAX_CANDIDATES)
+
+    async def _scan_matrix(self, ns: str, generation: Any) -> _Vectors:
+        """The namespace's vectors as of `generation` (re-read only when it moved on)."""
+        gen = int(generation or 0)
+        cached = self._vectors.get(ns)
+        if cached is not None and cached.gen == gen:
+            return cached
+        with TRANSLATE:
+            pipe = self._r.pipeline(transaction=True)
+            pipe.get(keys.vector_generation(ns))
+            pipe.hgetall(keys.vector_hash(ns))
+            gen_now, rows = await pipe.execute()
+        matrix = _Vectors(int(gen_now or 0), {text(k): v for k, v in rows.items()})
+        self._vectors[ns] = matrix
+        return matrix
 
     async def fetch(
         self, ns: str, ids: Sequence[str], now_ms: int | None = None
@@ -389,20 +488,38 @@ class AsyncRedisLongTerm:
         id whose record the caller never saw is deleted whole); returns how many existed."""
         if not ids:
             return 0
+        old = await self._terms_of(ns, ids)
         pipe = self._r.pipeline(transaction=True)
-        self._q_delete(pipe, ns, ids, hashes)
+        self._q_delete(pipe, ns, ids, hashes, old)
         with TRANSLATE:
             replies = await pipe.execute()
         return int(replies[0])
 
-    def _q_delete(self, pipe: Any, ns: str, ids: Sequence[str], hashes: Sequence[str]) -> None:
+    def _q_delete(
+        self,
+        pipe: Any,
+        ns: str,
+        ids: Sequence[str],
+        hashes: Sequence[str],
+        old: Sequence[Any] | None = None,
+    ) -> None:
+        """Queue a delete; without the Query Engine `old` (the memories' index terms, from
+        `_terms_of`) says which postings to remove, so a replay runs `delete` itself."""
         shared = (keys.content_hashes(ns), keys.access_counts(ns), keys.last_accessed(ns))
         records = [keys.memory(ns, memory_id) for memory_id in ids]
         pipe.eval(MEMORY_DELETE, 3 + len(ids), *shared, *records, *ids)
         pipe.zrem(keys.memory_ids(ns), *ids)
         if not self.indexed:
-            for memory_id in ids:
-                pipe.execute_command("VREM", keys.vectors(ns), memory_id)
+            for memory_id, terms in zip(ids, old or [None] * len(ids), strict=True):
+                for term in text(terms or b"").split(","):
+                    if term:
+                        pipe.zrem(keys.term(ns, term), memory_id)
+                if self._caps.vector_sets:
+                    pipe.execute_command("VREM", keys.vectors(ns), memory_id)
+            pipe.hdel(keys.memory_terms(ns), *ids)
+            if not self._caps.vector_sets:
+                pipe.hdel(keys.vector_hash(ns), *ids)
+                pipe.incr(keys.vector_generation(ns))
 
     async def update(
         self,
@@ -412,8 +529,9 @@ class AsyncRedisLongTerm:
         rehash: tuple[str, str] | None = None,
     ) -> None:
         """Change fields of a memory; `rehash` moves its dedup entry (old hash, new hash)."""
+        old = await self._terms_of(ns, [memory_id]) if not self.indexed else [None]
         pipe = self._r.pipeline(transaction=True)
-        self._q_update(pipe, ns, memory_id, fields, rehash)
+        self._q_update(pipe, ns, memory_id, fields, rehash, old[0])
         with TRANSLATE:
             await pipe.execute()
 
@@ -424,14 +542,24 @@ class AsyncRedisLongTerm:
         memory_id: str,
         fields: Mapping[str, Any],
         rehash: tuple[str, str] | None = None,
+        old: Any = None,
     ) -> None:
+        """Queue an update; `old` as for `_q_delete`."""
         key = keys.memory(ns, memory_id)
         pipe.hset(key, mapping=dict(fields))
         if rehash is not None:
             pipe.hdel(keys.content_hashes(ns), rehash[0])
             pipe.hset(keys.content_hashes(ns), rehash[1], memory_id)
-        if not self.indexed and "embedding" in fields:
-            pipe.execute_command("VADD", keys.vectors(ns), "FP32", fields["embedding"], memory_id)
+        if not self.indexed:
+            self._index_plain(pipe, ns, memory_id, fields, old)
+
+    async def _terms_of(self, ns: str, ids: Sequence[str]) -> list[Any]:
+        """The index terms of memories (none with the Query Engine, which keeps its own)."""
+        if self.indexed or not ids:
+            return [None] * len(ids)
+        with TRANSLATE:
+            terms: list[Any] = await self._r.hmget(keys.memory_terms(ns), list(ids))
+        return terms
 
     # -- skills ------------------------------------------------------------------------------
     async def skill_put(
@@ -530,8 +658,9 @@ class AsyncRedisLongTerm:
 
     async def load(self, ns: str, rows: Sequence[tuple[str, Row, int | None]]) -> None:
         """Records exactly as exported, replacing any with the same id, in one transaction."""
+        old = await self._terms_of(ns, [memory_id for memory_id, _, _ in rows])
         pipe = self._r.pipeline(transaction=True)
-        for memory_id, fields, expires_at in rows:
+        for (memory_id, fields, expires_at), terms in zip(rows, old, strict=True):
             key = keys.memory(ns, memory_id)
             record = {k: v for k, v in fields.items() if k not in _STATISTICS}
             pipe.delete(key)
@@ -543,8 +672,7 @@ class AsyncRedisLongTerm:
             pipe.hset(keys.access_counts(ns), memory_id, int(fields.get("access_count", 0)))
             pipe.hset(keys.last_accessed(ns), memory_id, int(fields.get("last_accessed", 0)))
             if not self.indexed:
-                pipe.execute_command("VADD", keys.vectors(ns), "FP32", record["embedding"],
-                                     memory_id)  # fmt: skip
+                self._index_plain(pipe, ns, memory_id, record, terms)
         with TRANSLATE:
             await pipe.execute()
 
@@ -584,12 +712,42 @@ def _present(row: dict[str, Any]) -> Row:
     return {k: v for k, v in row.items() if v is not None}
 
 
-def _candidate(row: Mapping[str, Any], similarity: float | None) -> Candidate:
+class _Vectors:
+    """A namespace's vectors as of one write count, for an exact cosine scan."""
+
+    def __init__(self, gen: int, rows: Mapping[str, bytes]) -> None:
+        import numpy as np  # only here: importing the package must not load numpy
+
+        self.gen = gen
+        self.ids = list(rows)
+        flat = np.frombuffer(b"".join(rows.values()), np.float32)
+        matrix = flat.reshape(len(rows), -1) if rows else flat.reshape(0, 0)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        self.unit: numpy.ndarray = np.divide(
+            matrix, norms, out=np.zeros_like(matrix), where=norms > 0
+        )
+
+    def nearest(self, vector: bytes, n: int) -> list[tuple[str, float]]:
+        import numpy as np
+
+        if not self.ids:
+            return []
+        query = np.frombuffer(vector, np.float32)
+        sims = self.unit @ (query / (float(np.linalg.norm(query)) or 1.0))
+        top = np.argpartition(-sims, n - 1)[:n] if len(sims) > n else np.arange(len(sims))
+        top = top[np.argsort(-sims[top], kind="stable")]
+        return [(self.ids[i], float(sims[i])) for i in top]
+
+
+def _candidate(
+    row: Mapping[str, Any], similarity: float | None, relevance: float | None = None
+) -> Candidate:
     return Candidate(
         similarity,
         text(row["content"]),
         int(float(row.get("occurred_at") or 0)),
         float(row.get("importance") or 0.5),
+        relevance,
     )
 
 
@@ -598,11 +756,14 @@ def _memory_id(result: Mapping[bytes, Any]) -> str:
     return key[key.rindex(b":") + 1 :].decode()
 
 
-def _ranked(attrs: Mapping[bytes, Any], similarity: float | None) -> Candidate:
+def _ranked(
+    attrs: Mapping[bytes, Any], similarity: float | None, relevance: float | None
+) -> Candidate:
     """A candidate straight from a search reply's attributes (the hot path: no dict)."""
     return Candidate(
         similarity,
         attrs[b"content"].decode(),
         int(attrs.get(b"occurred_at", 0)),
         float(attrs.get(b"importance", 0.5)),
+        relevance,
     )

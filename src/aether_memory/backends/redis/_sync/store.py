@@ -38,6 +38,7 @@ from aether_memory.storage._sync.store import (
     LongTermStore,
 )
 from aether_memory.storage.inventory import count_keys
+from aether_memory.storage.rows import Row
 
 log = logging.getLogger("aether_memory")
 
@@ -219,8 +220,8 @@ class RedisStore:
         run: list[tuple[str, Sequence[Any]]] = []
         for op, args in writes:
             role, _, name = op.rpartition(".")
-            owner: Any = self.longterm if role else self
-            if hasattr(owner, "_q_" + name):
+            owner: Any = self._longterm if role else self
+            if hasattr(owner, "_q_" + name) and (not role or self._longterm.can_queue(name)):
                 run.append((op, args))
                 continue
             if run:
@@ -247,7 +248,7 @@ class RedisStore:
             for op, args in writes:
                 start = len(pipe)
                 role, _, name = op.rpartition(".")
-                getattr(self.longterm if role else self, "_q_" + name)(pipe, *args)
+                getattr(self._longterm if role else self, "_q_" + name)(pipe, *args)
                 spans.append((start, len(pipe)))
             with TRANSLATE:
                 replies = pipe.execute(raise_on_error=False)
@@ -428,6 +429,37 @@ class RedisStore:
         self._script(
             "events_append", keys_, args, also=lambda pipe: pipe.zadd(s.sessions, {s.sid: now_ms})
         )
+
+    def messages_append(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        # Not MULTI: the session's keys and the namespace's sit under different hash tags,
+        # which a cluster transaction cannot span. One pipeline, one round trip; the events
+        # go through the append script, so a retry applies them once.
+        keys_, args = self._events_args(s, rows, now_ms, ttls)
+
+        def also(pipe: Any) -> None:
+            pipe.zadd(s.sessions, {s.sid: now_ms})
+            self._longterm._q_put(pipe, s.ns, memories)
+
+        self._script("events_append", keys_, args, also=also)
+
+    def _q_messages_append(
+        self,
+        pipe: Any,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        self._q_events_append(pipe, s, rows, now_ms, ttls)
+        self._longterm._q_put(pipe, s.ns, memories)
 
     def _q_events_append(
         self, pipe: Any, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs

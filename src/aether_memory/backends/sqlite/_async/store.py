@@ -196,6 +196,8 @@ class AsyncSqliteStore:
         role, _, name = op.rpartition(".")
         if name == "erase_namespace":  # spans both roles: the store itself runs it
             return self._erase_namespace
+        if name == "messages_append":  # events and memories: the store runs both
+            return self._messages
         return getattr(self._tables if role else self._kernel, name)
 
     def _apply(self, writes: list[tuple[str, Sequence[Any]]]) -> None:
@@ -317,6 +319,29 @@ class AsyncSqliteStore:
         self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
     ) -> None:
         return await asyncio.to_thread(self._kernel.events_append, s, rows, now_ms, ttls)
+
+    async def messages_append(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        return await asyncio.to_thread(self._messages, s, rows, now_ms, ttls, memories)
+
+    def _messages(
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        memories: Sequence[tuple[str, Row, int | None]],
+    ) -> None:
+        """The events and the memories in one transaction."""
+        with self._db.write() as c:
+            self._kernel.events_append(s, rows, now_ms, ttls)
+            self._tables.put_rows(c, s.ns, memories)
 
     async def events_tail(
         self, s: SessionKeys, limit: int, types: frozenset[str] | None
