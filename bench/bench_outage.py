@@ -115,8 +115,7 @@ def run(writers: int, outage: float, after: float) -> dict[str, Any]:
         back = time.monotonic_ns()
         drain = wait(
             lambda: all(
-                not p["degraded"] and p["outbox"] == 0
-                for p in (progress(folder, n) for n in names)
+                not p["degraded"] and p["outbox"] == 0 for p in (progress(folder, n) for n in names)
             ),
             600,
         )
