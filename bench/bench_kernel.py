@@ -42,11 +42,36 @@ from redis.utils import HIREDIS_AVAILABLE
 from timing import Timing, no_gc
 
 from aether_memory import AsyncMemory, Memory, Options
-from aether_memory.backends.redis.scripts import CHECKPOINT_LATEST, CHECKPOINT_SAVE
+from aether_memory.backends.redis.scripts import CHECKPOINT_LATEST
 from aether_memory.core import keys
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import SessionTTLs
 from aether_memory.core.keys import SessionKeys
+
+# The raw side's checkpoint: the same numbering, trimming and TTLs as the library's script,
+# without its write ids (which make a retried save apply once). Kept here so the ratio shows
+# what that idempotency costs; events likewise go raw as a plain XADD pipeline, while the
+# library runs them through a script that records the write id.
+RAW_CHECKPOINT_SAVE = """
+local n = redis.call('HINCRBY', KEYS[1], 'checkpoint_seq', 1)
+local member = string.format('%012d', n)
+redis.call('ZADD', KEYS[2], ARGV[2], member)
+redis.call('HSET', KEYS[3], member, ARGV[1])
+local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+if extra > 0 then
+  local old = redis.call('ZRANGE', KEYS[2], 0, extra - 1)
+  redis.call('ZREM', KEYS[2], unpack(old))
+  redis.call('HDEL', KEYS[3], unpack(old))
+end
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+local meta_ttl = tonumber(ARGV[5])
+if meta_ttl > 0 then redis.call('PEXPIRE', KEYS[1], meta_ttl) end
+return n
+"""
 
 SyncOp = Callable[[], Any]
 AsyncOp = Callable[[], Awaitable[Any]]
@@ -624,7 +649,7 @@ def run_sync(url: str, ns: str, n: int) -> list[Row]:
     mem = Memory.open(url, namespace=ns)
     r = redis.Redis.from_url(url)
     raw = Raw(ns + "-raw", mem.options)
-    raw.sha_save = r.script_load(CHECKPOINT_SAVE)
+    raw.sha_save = r.script_load(RAW_CHECKPOINT_SAVE)
     raw.sha_latest = r.script_load(CHECKPOINT_LATEST)
     try:
         return sync_rows(mem, r, raw, n)
