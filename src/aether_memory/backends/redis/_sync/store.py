@@ -25,7 +25,7 @@ from aether_memory.backends.redis.scripts import (
 )
 from aether_memory.core import keys
 from aether_memory.core.config import Options, SessionTTLs
-from aether_memory.core.errors import AetherError, ConfigurationError
+from aether_memory.core.errors import AetherError, BackendUnavailable, ConfigurationError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.types import Capabilities, Checkup
 from aether_memory.storage import background
@@ -112,10 +112,16 @@ class RedisStore:
         pipe.config_get("maxmemory-policy")
         with TRANSLATE:
             info, policy = pipe.execute(raise_on_error=False)
+        notes = tuple(self.notes)
         if isinstance(info, RedisError):
-            raise translate(info)
+            error = translate(info)
+            if isinstance(error, BackendUnavailable):
+                raise error
+            # A managed server may refuse INFO: memory and evictions are then unknown.
+            notes += (f"{self.where} refused INFO ({error}): memory use and evictions unknown",)
+            info = {}
         policy = None if isinstance(policy, RedisError) else policy
-        return probe.checkup(info, policy, self.where) + Checkup(warnings=tuple(self.notes))
+        return probe.checkup(info, policy, self.where) + Checkup(warnings=notes)
 
     def _watch(self) -> None:
         """Re-check the server every `watch_interval` seconds and log each new problem: a
