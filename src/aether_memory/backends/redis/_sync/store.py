@@ -124,10 +124,16 @@ class RedisStore:
         pipe.config_get("maxmemory-policy")
         with TRANSLATE:
             info, policy = pipe.execute(raise_on_error=False)
+        notes = tuple(self.notes)
         if isinstance(info, RedisError):
-            raise translate(info)
+            error = translate(info)
+            if isinstance(error, BackendUnavailable):
+                raise error
+            # A managed server may refuse INFO: memory and evictions are then unknown.
+            notes += (f"{self.where} refused INFO ({error}): memory use and evictions unknown",)
+            info = {}
         policy = None if isinstance(policy, RedisError) else policy
-        return probe.checkup(info, policy, self.where) + Checkup(warnings=tuple(self.notes))
+        return probe.checkup(info, policy, self.where) + Checkup(warnings=notes)
 
     def _watch(self) -> None:
         """Re-check the server every `watch_interval` seconds and log each new problem: a
