@@ -103,6 +103,9 @@ class AsyncLongTermMemory:
         if not items:
             return []
         items = [check_item(item) for item in items]
+        # Encoded before any I/O: a value JSON cannot hold is refused even when the memory
+        # turns out to be a duplicate (whose metadata is then not stored).
+        metadata = [self._codec.encode(dict(item.metadata or {})) for item in items]
         await self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
         vectors = await self._embed([item.content for item in items])
         hashes = [content_hash(agent, item.kind, item.content) for item in items]
@@ -113,8 +116,8 @@ class AsyncLongTermMemory:
         rows: list[tuple[str, dict[str, Any], int | None]] = []
         reinforce: list[tuple[str, float]] = []
         batch_hashes: dict[str, str] = {}
-        for item, vector, digest, same, near in zip(
-            items, vectors, hashes, exact, nearest, strict=True
+        for item, meta, vector, digest, same, near in zip(
+            items, metadata, vectors, hashes, exact, nearest, strict=True
         ):
             status, existing = "created", same or batch_hashes.get(digest)
             if existing is not None:
@@ -144,7 +147,7 @@ class AsyncLongTermMemory:
                 "last_accessed": ts,
                 "access_count": 0,
                 "related": ",".join(item.related),
-                "metadata": self._codec.encode(dict(item.metadata or {})),
+                "metadata": meta,
                 "hash": digest,
                 "embedding": vector,
                 "v": 1,
