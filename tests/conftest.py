@@ -8,11 +8,16 @@ import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from hypothesis import Phase, settings
 
 from aether_memory import AsyncMemory, Memory
 from aether_memory.core.ids import new_id
 from aether_memory.server.local import RedisProcess
 from tests.word_embedder import WordHashEmbedder
+
+# `pytest --hypothesis-profile=find`: report failing examples without shrinking them, which is
+# quick where many examples fail (checking that a property test fails on older code).
+settings.register_profile("find", phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 REDIS_BACKENDS = ("redis-modules", "redis-plain")
 BACKENDS = (*REDIS_BACKENDS, "sqlite")
