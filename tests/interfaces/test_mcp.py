@@ -26,13 +26,14 @@ from mcp.client.session import IncomingMessage
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from pydantic_core import PydanticSerializationError
 
 from aether_memory import AsyncMemory, Memory
 from aether_memory.core.ids import new_id
 from aether_memory.mcp import SERVER_NAME, build_server
 from aether_memory.server.local import RedisProcess, free_port
 from aether_memory.tools.definitions import TOOLS
-from tests.hostile import invalid_utf8, json_fragments
+from tests.hostile import hostile, invalid_utf8, json_fragments, with_surrogate
 from tests.net import lan_address
 from tests.word_embedder import WordHashEmbedder
 
@@ -528,3 +529,59 @@ def test_hostile_tool_arguments_over_http_are_tool_errors_that_write_nothing(
         code = result["structuredContent"]["error"]["code"]
         assert code in ("invalid_input", "too_large", "not_found"), result
     assert wire_footprint(wire, sid) == before, f"{tool} refused {args[:80]!r} but wrote"
+
+
+# (tool, arguments with HOLE where the hostile value goes); in-process, so any Python value.
+HOLE = object()
+IN_PROCESS_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("store_memory", {"content": HOLE}),
+    ("store_memory", {"content": "note", "tags": [HOLE]}),
+    ("search_memory", {"query": HOLE}),
+    ("summarize_memory", {"topic": HOLE}),
+    ("get_working_memory", {"session": "s", "key": HOLE}),
+    ("set_working_memory", {"session": "s", "values": {"k": HOLE}}),
+    ("set_working_memory", {"session": "s", "values": {HOLE: 1}}),
+    ("record_event", {"session": "s", "event_type": "t", "data": {"d": HOLE}}),
+    ("checkpoint", {"session": "s", "state": {"s": HOLE}}),
+    ("get_context", {"query": HOLE, "session": "s"}),
+]
+
+
+def _fill(arguments: Any, value: Any) -> Any:
+    if arguments is HOLE:
+        return value
+    if isinstance(arguments, dict):
+        return {_fill(k, value): _fill(v, value) for k, v in arguments.items()}
+    if isinstance(arguments, list):
+        return [_fill(v, value) for v in arguments]
+    return arguments
+
+
+@pytest.mark.parametrize("template", IN_PROCESS_CALLS, ids=[t for t, _ in IN_PROCESS_CALLS])
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=st.one_of(with_surrogate, hostile))
+async def test_hostile_tool_arguments_in_process_are_tool_errors_that_write_nothing(
+    url: str, template: tuple[str, dict[str, Any]], value: Any
+) -> None:
+    """Python values the wire cannot carry (lone surrogates above all), through the SDK's
+    in-process client, on every backend: a tool error with a typed code, and nothing written."""
+    tool, arguments = template
+    try:
+        filled = _fill(arguments, value)
+    except TypeError:
+        return  # an unhashable value cannot be a mapping key, in any client
+    namespace = "mcp-in-" + new_id().lower()
+    memory = await AsyncMemory.open(url, namespace=namespace, embedder=WordHashEmbedder())
+    async with memory, Client(build_server(AGENT, memory=memory)) as client:
+        try:
+            result = await client.call_tool(tool, filled)
+        except (PydanticSerializationError, UnicodeError):
+            return  # the client itself cannot send it (an arbitrary object, bytes as a key)
+        if result.is_error:
+            assert result.structured_content["error"]["code"] in ("invalid_input", "too_large")
+            session = memory.agent(AGENT).session("s")
+            assert await session.working.all() == {}
+            assert await session.events() == [] and await session.checkpoints() == []
+            assert await memory.agent(AGENT).recall("note", k=5) == []
