@@ -9,11 +9,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 
 from aether_memory import AsyncMemory, Memory
 from aether_memory.core.ids import new_id
 from aether_memory.server.local import RedisProcess
 from tests.word_embedder import WordHashEmbedder
+
+# `pytest --hypothesis-profile=find`: report failing examples without shrinking them, which is
+# quick where many examples fail (checking that a property test fails on older code).
+settings.register_profile("find", phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 # redis-7: Debian's redis-server package (Redis 7.0: neither the Query Engine nor vector sets),
 # as `.ci/run` installs it; `AETHER_TEST_REDIS7` names another binary.

@@ -97,7 +97,11 @@ def test_serve_starts_the_rest_server(url: str, tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                ready = httpx.get(
+                    f"http://127.0.0.1:{port}/readyz",
+                    headers={"X-API-Key": "test-key-0123456789"},  # an admin key: the details
+                    timeout=2,
+                )
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "aether serve did not start"

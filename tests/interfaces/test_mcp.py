@@ -10,23 +10,30 @@ import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import httpx2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from mcp import Client, ClientSession, StdioServerParameters, types
 from mcp.client.session import IncomingMessage
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from pydantic_core import PydanticSerializationError
 
-from aether_memory import AsyncMemory
+from aether_memory import AsyncMemory, Memory
+from aether_memory.core.ids import new_id
 from aether_memory.mcp import SERVER_NAME, build_server
 from aether_memory.server.local import RedisProcess, free_port
 from aether_memory.tools.definitions import TOOLS
+from tests.hostile import hostile, invalid_utf8, json_fragments, with_surrogate
 from tests.net import lan_address
 from tests.word_embedder import CloseEmbedder, WordHashEmbedder
 
@@ -408,3 +415,190 @@ def test_aether_mcp_command_serves_stdio_help() -> None:
     )  # fmt: skip
     assert result.returncode == 0
     assert "--transport" in result.stdout
+
+
+# -- hostile arguments over the wire --------------------------------------------------------------
+
+
+@dataclass
+class McpWire:
+    """A real `aether mcp --transport http` process and an initialized session with it."""
+
+    http: httpx.Client
+    endpoint: str
+    headers: dict[str, str]
+    url: str
+    namespace: str
+
+    def call(self, body: bytes) -> httpx.Response:
+        return self.http.post(
+            self.endpoint,
+            content=body,
+            headers={**self.headers, "content-type": "application/json"},
+        )
+
+    def tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        """Call a tool that must succeed; its structured result."""
+        body = {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                "params": {"name": name, "arguments": arguments}}  # fmt: skip
+        reply = rpc_reply(self.call(json.dumps(body).encode()))
+        assert not reply["result"].get("isError"), reply
+        return reply["result"]["structuredContent"]
+
+
+def rpc_reply(response: httpx.Response) -> dict[str, Any]:
+    """The JSON-RPC message of a response, whether sent as JSON or as one SSE event."""
+    assert response.status_code < 500, response.text
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        data = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
+        return dict(json.loads(data[-1]))
+    return dict(response.json())
+
+
+@pytest.fixture(scope="module")
+def wire(servers: dict[str, RedisProcess]) -> Iterator[McpWire]:
+    url, namespace = servers["redis-modules"].url, "mcp-wire-" + new_id().lower()
+    port = free_port()
+    args = server_args(url, namespace, "--transport", "http", "--port", str(port))
+    process = subprocess.Popen(
+        [sys.executable, *args], env={**os.environ, **SERVER_ENV},
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}/mcp"
+    try:
+        with httpx.Client(timeout=60, headers=MCP_HEADERS) as http:
+            for _ in range(300):
+                assert process.poll() is None, "the MCP server exited"
+                try:
+                    opened = http.post(endpoint, json=INIT)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            assert opened.status_code == 200, opened.text
+            headers = {"mcp-session-id": opened.headers["mcp-session-id"],
+                       "mcp-protocol-version": INIT["params"]["protocolVersion"]}  # fmt: skip
+            note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+            assert http.post(endpoint, json=note, headers=headers).status_code == 202
+            yield McpWire(http, endpoint, headers, url, namespace)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+# (tool, arguments as JSON text with %s where the hostile value goes); {sid} is the session.
+HOSTILE_CALLS: list[tuple[str, str]] = [
+    ("store_memory", '{"content": %s}'),
+    ("store_memory", '{"content": "note {sid}", "importance": %s}'),
+    ("store_memory", '{"content": "note {sid}", "tags": [%s]}'),
+    ("store_memory", '{"content": "note {sid}", "kind": %s}'),
+    ("search_memory", '{"query": %s}'),
+    ("search_memory", '{"query": "q", "k": %s}'),
+    ("forget_memory", '{"memory_id": %s}'),
+    ("summarize_memory", '{"topic": %s}'),
+    ("get_working_memory", '{"session": "{sid}", "key": %s}'),
+    ("set_working_memory", '{"session": "{sid}", "values": {"k": %s}}'),
+    ("set_working_memory", '{"session": "{sid}", "values": {%s: 1}}'),
+    ("set_working_memory", '{"session": %s, "values": {"k": 1}}'),
+    ("record_event", '{"session": "{sid}", "event_type": "t", "data": {"d": %s}}'),
+    ("record_event", '{"session": "{sid}", "event_type": %s, "data": {}}'),
+    ("checkpoint", '{"session": "{sid}", "state": {"s": %s}}'),
+    ("restore_checkpoint", '{"session": "{sid}", "n": %s}'),
+    ("get_context", '{"query": %s, "session": "{sid}"}'),
+    ("get_context", '{"query": "q", "budget_tokens": %s}'),
+]
+
+
+def wire_footprint(w: McpWire, sid: str) -> dict[str, Any]:
+    """What a call in `HOSTILE_CALLS` could have written for session `sid`."""
+    with Memory.open(w.url, namespace=w.namespace) as mem:
+        session = mem.agent(AGENT).session(sid)
+        stored = (session.working.all(), session.events(limit=100), session.checkpoints())
+    found = w.tool("search_memory", {"query": f"note {sid}", "k": 50})["result"]
+    return {"session": stored, "memories": sorted(h["content"] for h in found)}
+
+
+@pytest.mark.parametrize("template", HOSTILE_CALLS, ids=[f"{t} {a[:30]}" for t, a in HOSTILE_CALLS])
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(fragment=st.one_of(json_fragments, invalid_utf8))
+def test_hostile_tool_arguments_over_http_are_tool_errors_that_write_nothing(
+    wire: McpWire, template: tuple[str, str], fragment: str | bytes
+) -> None:
+    """The same value classes as the REST test, in every tool argument, sent as bytes on the
+    wire: a protocol error for a body that is not JSON, else a tool result — the stored value
+    on success, or ``isError`` with the error table's code — and nothing written."""
+    tool, arguments = template
+    sid = "s" + new_id().lower()
+    before = wire_footprint(wire, sid)
+    raw = fragment if isinstance(fragment, bytes) else fragment.encode()
+    args = arguments.replace("{sid}", sid).encode().replace(b"%s", raw)
+    body = b'{"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "' + (
+        tool.encode() + b'", "arguments": ' + args + b"}}"
+    )
+    response = wire.call(body)
+    assert response.status_code < 500, response.text
+    reply = rpc_reply(response) if response.status_code == 200 else {}
+    result = reply.get("result")
+    if result is not None and not result.get("isError"):
+        return  # accepted: a JSON-safe value in a place that takes it
+    if result is not None:
+        code = result["structuredContent"]["error"]["code"]
+        assert code in ("invalid_input", "too_large", "not_found"), result
+    assert wire_footprint(wire, sid) == before, f"{tool} refused {args[:80]!r} but wrote"
+
+
+# (tool, arguments with HOLE where the hostile value goes); in-process, so any Python value.
+HOLE = object()
+IN_PROCESS_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("store_memory", {"content": HOLE}),
+    ("store_memory", {"content": "note", "tags": [HOLE]}),
+    ("search_memory", {"query": HOLE}),
+    ("summarize_memory", {"topic": HOLE}),
+    ("get_working_memory", {"session": "s", "key": HOLE}),
+    ("set_working_memory", {"session": "s", "values": {"k": HOLE}}),
+    ("set_working_memory", {"session": "s", "values": {HOLE: 1}}),
+    ("record_event", {"session": "s", "event_type": "t", "data": {"d": HOLE}}),
+    ("checkpoint", {"session": "s", "state": {"s": HOLE}}),
+    ("get_context", {"query": HOLE, "session": "s"}),
+]
+
+
+def _fill(arguments: Any, value: Any) -> Any:
+    if arguments is HOLE:
+        return value
+    if isinstance(arguments, dict):
+        return {_fill(k, value): _fill(v, value) for k, v in arguments.items()}
+    if isinstance(arguments, list):
+        return [_fill(v, value) for v in arguments]
+    return arguments
+
+
+@pytest.mark.parametrize("template", IN_PROCESS_CALLS, ids=[t for t, _ in IN_PROCESS_CALLS])
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=st.one_of(with_surrogate, hostile))
+async def test_hostile_tool_arguments_in_process_are_tool_errors_that_write_nothing(
+    url: str, template: tuple[str, dict[str, Any]], value: Any
+) -> None:
+    """Python values the wire cannot carry (lone surrogates above all), through the SDK's
+    in-process client, on every backend: a tool error with a typed code, and nothing written."""
+    tool, arguments = template
+    try:
+        filled = _fill(arguments, value)
+    except TypeError:
+        return  # an unhashable value cannot be a mapping key, in any client
+    namespace = "mcp-in-" + new_id().lower()
+    memory = await AsyncMemory.open(url, namespace=namespace, embedder=WordHashEmbedder())
+    async with memory, Client(build_server(AGENT, memory=memory)) as client:
+        try:
+            result = await client.call_tool(tool, filled)
+        except (PydanticSerializationError, UnicodeError):
+            return  # the client itself cannot send it (an arbitrary object, bytes as a key)
+        if result.is_error:
+            assert result.structured_content["error"]["code"] in ("invalid_input", "too_large")
+            session = memory.agent(AGENT).session("s")
+            assert await session.working.all() == {}
+            assert await session.events() == [] and await session.checkpoints() == []
+            assert await memory.agent(AGENT).recall("note", k=5) == []

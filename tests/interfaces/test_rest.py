@@ -27,7 +27,8 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -39,11 +40,12 @@ from aether_memory.core.errors import ConfigurationError
 from aether_memory.core.ids import _NAME, new_id
 from aether_memory.rest.app import create_app
 from aether_memory.rest.deps import NAME_PATTERN
-from aether_memory.rest.errors import STATUS_BY_CODE
+from aether_memory.rest.errors import CODE_BY_STATUS, STATUS_BY_CODE
 from aether_memory.rest.server import is_loopback
 from aether_memory.rest.settings import RestSettings, parse_api_keys
 from aether_memory.server.local import RedisProcess, free_port
 from tests.conftest import REDIS_BACKENDS, server_named
+from tests.hostile import invalid_utf8, is_json_safe, json_fragments
 from tests.net import lan_address
 
 RUN = new_id().lower()[-8:]
@@ -1203,3 +1205,147 @@ def test_readyz_reports_the_fallback_while_redis_is_down(tmp_path: Path) -> None
     finally:
         server.stop()
         redis.stop()
+
+
+# -- hostile bodies -------------------------------------------------------------------------------
+# (method, path under the agent or session, body with %s where the hostile JSON goes, and where
+# a stored value reads back: a path whose JSON has the value under "value", or None).
+HOSTILE_BODIES: list[tuple[str, str, str, str | None]] = [
+    ("PUT", "{s}/working/k", '{"value": %s}', "{s}/working/k"),
+    ("PATCH", "{s}/working", '{"values": {"k": %s}}', "{s}/working/k"),
+    ("PATCH", "{s}/working", '{"values": {%s: 1}}', None),
+    ("PATCH", "{s}/working", '{"values": %s}', None),
+    ("POST", "{s}/working/delete", '{"keys": [%s]}', None),
+    ("PUT", "{s}/scratch/k", '{"value": %s}', "{s}/scratch/k"),
+    ("POST", "{s}/events", '{"type": "t", "data": %s}', None),
+    ("POST", "{s}/events", '{"type": %s, "data": 1}', None),
+    ("POST", "{s}/events", '{"type": "t", "data": 1, "latency_ms": %s}', None),
+    ("POST", "{s}/events/batch", '{"events": [%s]}', None),
+    ("POST", "{s}/steps", '{"action": %s}', None),
+    ("POST", "{s}/steps", '{"action": "a", "success": %s}', None),
+    ("POST", "{s}/checkpoints", '{"state": %s}', None),
+    ("POST", "{s}/tool-schema", '{"value": %s}', None),
+    ("POST", "{s}/episode", '{"task_prompt": %s, "outcome": "o", "success": true}', None),
+    (
+        "POST",
+        "{s}/episode",
+        '{"task_prompt": "t", "outcome": "o", "success": true, "duration_seconds": %s}',
+        None,
+    ),
+    ("PUT", "{a}/identity/d", '{"text": %s}', None),
+    ("PATCH", "{a}/identity", '{"documents": {"d": %s}}', None),
+    ("PATCH", "{a}/state", '{"fields": {"f": %s}}', None),
+    ("POST", "{a}/memories", '{"content": %s}', None),
+    ("POST", "{a}/memories", '{"content": "{t}", "importance": %s}', None),
+    ("POST", "{a}/memories", '{"content": "{t}", "tags": [%s]}', None),
+    ("POST", "{a}/memories", '{"content": "{t}", "tags": %s}', None),
+    ("POST", "{a}/memories", '{"content": "{t}", "metadata": {"m": %s}}', None),
+    ("POST", "{a}/memories", '{"content": "{t}", "occurred_at": %s}', None),
+    ("POST", "{a}/memories/batch", '{"items": [%s]}', None),
+    ("POST", "{a}/recall", '{"query": %s}', None),
+    ("POST", "{a}/recall", '{"query": "q", "since": %s}', None),
+    ("POST", "{a}/recall", '{"query": "q", "k": %s}', None),
+    ("POST", "{a}/context", '{"query": %s}', None),
+    ("POST", "{a}/introspect", '{"topic": %s}', None),
+    ("PUT", "{a}/skills/{k}", '{"description": %s, "steps": []}', None),
+    ("PUT", "{a}/skills/{k}", '{"description": "d", "steps": [%s]}', None),
+    ("POST", "{a}/skills/{k}/executions", '{"success": true, "duration": %s}', None),
+    ("POST", "{a}/skills/{k}/executions", '{"success": %s, "duration": 1}', None),
+    ("PUT", "{n}/cache/probe", '{"args": %s, "result": 1}', None),
+    ("PUT", "{n}/cache/probe", '{"args": "{t}", "result": %s}', None),
+    ("PUT", "{n}/cache/probe", '{"args": "{t}", "result": 1, "ttl": %s}', None),
+    ("POST", "{a}/tools/store_memory", '{"content": %s}', None),
+    ("POST", "{a}/tools/set_working_memory", '{"session": "{sid}", "values": {"k": %s}}', None),
+    ("POST", "{a}/tools/set_working_memory", '{"session": "{sid}", "values": {%s: 1}}', None),
+    (
+        "POST",
+        "{a}/tools/record_event",
+        '{"session": "{sid}", "event_type": "t", "data": %s}',
+        None,
+    ),
+]
+
+
+def rest_footprint(http: httpx.Client, p: dict[str, str]) -> dict[str, Any]:
+    """Everything a request in `HOSTILE_BODIES` could have written for these paths."""
+    s, a = p["s"], p["a"]
+    recall = http.post(a + "/recall", json={"query": "note anything", "k": 50,
+                                            "agents": [p["agent"]]})  # fmt: skip
+    assert recall.status_code == 200, recall.text
+    return {
+        "working": http.get(s + "/working").json(),
+        "scratch": http.get(s + "/scratch").json(),
+        "events": http.get(s + "/events", params={"limit": 100}).json(),
+        "checkpoints": http.get(s + "/checkpoints").json(),
+        "identity": http.get(a + "/identity").json(),
+        "state": {
+            k: v for k, v in http.get(a + "/state").json()["state"].items() if k != "updated_at"
+        },
+        "memories": sorted(h["record"]["content"] for h in recall.json()["hits"]),
+        "skill": {
+            k: v
+            for k, v in http.get(f"{a}/skills/{p['k']}").json().items()
+            if k not in ("updated_at", "score")
+        },
+        "cache": http.post(p["n"] + "/cache/probe/lookup", json={"args": p["t"]}).json(),
+    }
+
+
+def _expected_error(response: httpx.Response) -> str:
+    assert response.status_code < 500, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    code = body["error"]["code"]
+    status = response.status_code
+    assert STATUS_BY_CODE.get(code) == status or CODE_BY_STATUS.get(status) == code, body
+    return str(code)
+
+
+def _parsed(fragment: str) -> tuple[bool, Any]:
+    """(True, value) when a server would parse `fragment` into a value JSON holds exactly."""
+    try:
+        value = json.loads(fragment)
+    except (ValueError, RecursionError):
+        return False, None
+    return is_json_safe(value), value
+
+
+@pytest.mark.parametrize(
+    "template", HOSTILE_BODIES, ids=[f"{m} {p} {b[:28]}" for m, p, b, _ in HOSTILE_BODIES]
+)
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(fragment=st.one_of(json_fragments, invalid_utf8))
+def test_hostile_bodies_are_refused_with_the_error_table_and_write_nothing(
+    http: httpx.Client, template: tuple[str, str, str, str | None], fragment: str | bytes
+) -> None:
+    """NaN and infinities (JSON literals Python's parser accepts), numbers past 64 bits, lone
+    surrogates as escapes, invalid UTF-8, wrong types and deep nesting, in every field: the
+    answer is 2xx with the value reading back exactly, or a 4xx whose code is the error
+    table's, and nothing was written."""
+    method, path, body, readback = template
+    tag = new_id().lower()
+    n = f"/v1/namespaces/{NS_A}"
+    p = {"n": n, "agent": "h" + tag, "a": f"{n}/agents/h{tag}", "sid": "s" + tag,
+         "k": "sk" + tag, "t": f"note {tag}"}  # fmt: skip
+    p["s"] = f"{p['a']}/sessions/{p['sid']}"
+    assert http.put(f"{p['a']}/skills/{p['k']}", json={"description": "d", "steps": []}).is_success
+    before = rest_footprint(http, p)
+    filled = body.replace("{t}", p["t"]).replace("{sid}", p["sid"]).encode()
+    raw = fragment if isinstance(fragment, bytes) else fragment.encode()
+    content = filled.replace(b"%s", raw)
+    target = path.format(**p)
+    response = http.request(method, target, content=content,
+                            headers={"content-type": "application/json"})  # fmt: skip
+    safe, value = (False, None) if isinstance(fragment, bytes) else _parsed(fragment)
+    if response.status_code >= 400:
+        _expected_error(response)
+        assert rest_footprint(http, p) == before, f"{method} {target} refused but wrote"
+        if path.endswith("/tool-schema"):  # the first schema stored wins: none was
+            schema = http.post(target, json={"value": "probe"}).json()
+            assert schema["value"] == "probe", schema
+        return
+    assert safe, f"{method} {target} accepted {content[:80]!r}"
+    if readback is not None:
+        assert http.get(readback.format(**p)).json()["value"] == value

@@ -16,7 +16,7 @@ from aether_memory.core.config import Settings
 from aether_memory.core.context import Section
 from aether_memory.core.errors import ClientClosed, ConfigurationError, InvalidInput
 from aether_memory.core.types import Capabilities, Episode, Event, Hit, Skill
-from aether_memory.core.validate import check_text
+from aether_memory.core.validate import check_text, describe
 
 log = logging.getLogger("aether_memory")
 
@@ -35,7 +35,7 @@ class ClosedStore:
 def check_field(key: object) -> str:
     """A working-memory key: any non-empty string up to `MAX_FIELD_CHARS`."""
     if not isinstance(key, str) or not key:
-        raise InvalidInput(f"a working-memory key must be a non-empty string, not {key!r}")
+        raise InvalidInput(f"a working-memory key must be a non-empty string, not {describe(key)}")
     # Blank keys are allowed (they always were); lone surrogates are not: no store holds them.
     return check_text(key, "a working-memory key", max_chars=MAX_FIELD_CHARS, allow_empty=True)
 

@@ -12,7 +12,7 @@ import threading
 import time
 
 from aether_memory.core.errors import InvalidInput
-from aether_memory.core.validate import check_text
+from aether_memory.core.validate import check_text, describe
 
 # Names become parts of Redis keys; `:` separates key parts and `{}` are cluster hash tags,
 # so neither may appear, which is what keeps one namespace or agent from reaching another's keys.
@@ -65,7 +65,7 @@ def check_tag(value: object) -> str:
     """A free label: up to 100 characters, no commas (the stored separator) or control
     characters. Query syntax in a tag is harmless: filters escape every value."""
     if not isinstance(value, str) or not value.strip() or len(value) > 100:
-        raise InvalidInput(f"a tag must be 1-100 characters of text, not {value!r}")
+        raise InvalidInput(f"a tag must be 1-100 characters of text, not {describe(value)}")
     if _TAG_FORBIDDEN.search(value):
         raise InvalidInput(f"tag {value!r} contains a comma or a control character")
     return check_text(value, "a tag")

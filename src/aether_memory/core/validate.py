@@ -14,6 +14,7 @@ Each function returns the value in the form the caller stores, so a call site re
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -27,9 +28,14 @@ MAX_TTL_SECONDS = 100 * 365 * 24 * 3600  # longer is a mistake, not a retention 
 MAX_LIMIT = 100_000
 
 
-def _describe(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+
+
+def describe(value: object) -> str:
+    """A short repr of `value` for a message: bounded in length and depth (a list nested
+    thousands deep must not turn a refusal into a RecursionError)."""
+    return _REPR.repr(value)
 
 
 def check_text(
@@ -62,7 +68,7 @@ def check_number(value: object, what: str, lo: float, hi: float) -> float:
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidInput(f"{what} must be a finite number, not {value!r}")
     if not lo <= value <= hi:
-        raise InvalidInput(f"{what} must be between {lo:g} and {hi:g}, not {_describe(value)}")
+        raise InvalidInput(f"{what} must be between {lo:g} and {hi:g}, not {describe(value)}")
     return float(value)
 
 
@@ -71,7 +77,7 @@ def check_int(value: object, what: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{what} must be an integer, not {type(value).__name__}")
     if not lo <= value <= hi:
-        raise InvalidInput(f"{what} must be between {lo} and {hi}, not {_describe(value)}")
+        raise InvalidInput(f"{what} must be between {lo} and {hi}, not {describe(value)}")
     return int(value)
 
 
@@ -83,7 +89,7 @@ def check_limit(value: object, what: str = "limit", hi: int = MAX_LIMIT) -> int:
 def check_flag(value: object, what: str) -> bool:
     """`value` if it is a bool (``1`` or ``"yes"`` are refused: they are usually mistakes)."""
     if not isinstance(value, bool):
-        raise InvalidInput(f"{what} must be True or False, not {_describe(value)}")
+        raise InvalidInput(f"{what} must be True or False, not {describe(value)}")
     return value
 
 
@@ -91,7 +97,7 @@ def check_seconds(value: object, what: str = "ttl") -> float:
     """A positive, finite duration in seconds, at most `MAX_TTL_SECONDS`."""
     seconds = check_number(value, what, 0, MAX_TTL_SECONDS)
     if seconds <= 0:
-        raise InvalidInput(f"{what} must be positive, not {_describe(value)}")
+        raise InvalidInput(f"{what} must be positive, not {describe(value)}")
     return seconds
 
 
@@ -118,7 +124,7 @@ def check_epoch_ms(value: object, what: str) -> int:
     else:
         ms = math.floor(check_number(value, what, MIN_EPOCH_MS, MAX_EPOCH_MS))
     if not MIN_EPOCH_MS <= ms <= MAX_EPOCH_MS:
-        raise InvalidInput(f"{what} {_describe(value)} is outside the years 1-9999")
+        raise InvalidInput(f"{what} {describe(value)} is outside the years 1-9999")
     return ms
 
 

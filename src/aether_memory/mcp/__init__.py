@@ -10,6 +10,9 @@ or build it in code and run it on a transport::
     server = build_server("planner", url="redis://localhost:6379/0")
     anyio.run(serve_stdio, server)
 
+Over HTTP it takes the REST server's API keys (``AETHER_API_KEYS``) as bearer tokens, and
+without keys it refuses a non-loopback host unless ``--insecure-no-auth``.
+
 The eleven tools come from `aether_memory.tools.definitions` (one definition for function calling,
 REST and MCP); calls run through `AsyncTools.run`; an `AetherError` comes back as a tool result
 with ``isError`` set. Identity documents are the resources ``identity://<agent>/<name>``.

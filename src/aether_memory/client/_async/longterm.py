@@ -111,6 +111,9 @@ class AsyncLongTermMemory:
         if not items:
             return []
         items = [check_item(item) for item in items]
+        # Encoded before any I/O: a value JSON cannot hold is refused even when the memory
+        # turns out to be a duplicate (whose metadata is then not stored).
+        metadata = [self._codec.encode(dict(item.metadata or {})) for item in items]
         await self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
         vectors = await self._embed([item.content for item in items])
         hashes = [content_hash(agent, item.kind, item.content) for item in items]
@@ -123,8 +126,8 @@ class AsyncLongTermMemory:
         reinforce: list[tuple[str, float]] = []
         superseded: list[tuple[str, str]] = []
         batch_hashes: dict[str, str] = {}
-        for item, vector, digest, same, near in zip(
-            items, vectors, hashes, exact, nearest, strict=True
+        for item, meta, vector, digest, same, near in zip(
+            items, metadata, vectors, hashes, exact, nearest, strict=True
         ):
             status: MemoryStatus = "created"
             existing, corrects = same or batch_hashes.get(digest), None
@@ -162,7 +165,7 @@ class AsyncLongTermMemory:
                 "last_accessed": ts,
                 "access_count": 0,
                 "related": ",".join(item.related),
-                "metadata": self._codec.encode(dict(item.metadata or {})),
+                "metadata": meta,
                 "hash": digest,
                 "embedding": vector,
                 "v": 1,
