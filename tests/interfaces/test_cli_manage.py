@@ -76,8 +76,15 @@ def test_list_pages_fit_80_columns_and_ids_paste(url: str, namespace: str, tmp_p
     assert orjson.loads(aether("list", "agents", *common, "--json", home=tmp_path).stdout)[
         "items"
     ] == ["planner"]
-    namespaces = aether("list", "namespaces", "--url", url, "--json", home=tmp_path).stdout
-    assert namespace in orjson.loads(namespaces)["items"]
+    listed, cursor = [], None
+    while True:  # every namespace of the test run, a page of 1000 at a time
+        more = ("--cursor", cursor) if cursor else ()
+        page = orjson.loads(aether("list", "namespaces", "--url", url, "--json", "--limit",
+                                   "1000", *more, home=tmp_path).stdout)  # fmt: skip
+        listed += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert namespace in listed and listed == sorted(set(listed))
 
 
 def test_search_fits_80_columns_with_whole_ids(url: str, namespace: str, tmp_path: Path) -> None:
