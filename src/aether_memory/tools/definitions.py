@@ -105,7 +105,7 @@ class RecordEvent(_Args):
 class Turn(_Args):
     speaker: str = Field(description="Who said it (a name, or user / assistant).")
     content: str = Field(description="What was said.")
-    at: str | None = Field(None, description="When, as ISO 8601; omit for now.")
+    at: str | None = Field(None, description="When, as ISO 8601; null for now.")
 
 
 class AddMessages(_Args):
@@ -193,16 +193,23 @@ class ToolSpec:
 
 
 def strict_schema(model: type[BaseModel], omit: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The strict-mode JSON schema of a flat argument model: every property required, the
+    """The strict-mode JSON schema of an argument model: every property required, the
     optional ones nullable with their default in the description, no titles, no defaults,
-    ``additionalProperties: false``."""
+    ``additionalProperties: false``; nested models (a list of turns) are inlined the same
+    way, so the schema has no ``$defs`` to resolve."""
     raw = model.model_json_schema()
+    return _strict_object(raw, raw.get("$defs", {}), omit)
+
+
+def _strict_object(
+    raw: dict[str, Any], defs: dict[str, Any], omit: tuple[str, ...] = ()
+) -> dict[str, Any]:
     required = set(raw.get("required", ()))
     properties: dict[str, Any] = {}
     for name, prop in raw["properties"].items():
         if name in omit:
             continue
-        prop = {k: v for k, v in prop.items() if k not in ("title", "default")}
+        prop = _inline({k: v for k, v in prop.items() if k not in ("title", "default")}, defs)
         if name not in required:
             prop = _nullable(prop)
             default = raw["properties"][name].get("default")
@@ -216,6 +223,20 @@ def strict_schema(model: type[BaseModel], omit: tuple[str, ...] = ()) -> dict[st
         "required": list(properties),
         "additionalProperties": False,
     }
+
+
+def _inline(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """`prop` with every ``$ref`` to a nested model replaced by its strict schema."""
+    ref = prop.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        rest = {k: v for k, v in prop.items() if k != "$ref"}
+        return {**_strict_object(defs[ref.rsplit("/", 1)[1]], defs), **rest}
+    out = dict(prop)
+    if isinstance(out.get("items"), dict):
+        out["items"] = _inline(out["items"], defs)
+    if isinstance(out.get("anyOf"), list):
+        out["anyOf"] = [_inline(o, defs) if isinstance(o, dict) else o for o in out["anyOf"]]
+    return out
 
 
 def _nullable(prop: dict[str, Any]) -> dict[str, Any]:
