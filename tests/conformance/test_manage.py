@@ -62,7 +62,7 @@ def leftovers(url: str, ns: str) -> dict[str, int]:
                 query = f"SELECT count(*) FROM {table} WHERE ns = ?"
                 out[table] = db.execute(query, (ns,)).fetchone()[0]
             out["lt_fts"] = db.execute(
-                "SELECT count(*) FROM lt_fts_docsize d LEFT JOIN lt_memory m ON m.rid = d.id"
+                "SELECT count(*) FROM lt_text_docsize d LEFT JOIN lt_memory m ON m.rid = d.id"
                 " WHERE m.rid IS NULL"
             ).fetchone()[0]  # full-text rows whose record is gone
     else:

@@ -94,7 +94,7 @@ def _listed(value: object, argument: str) -> tuple[object, ...]:
     its characters (``kinds="fact"`` would otherwise match nothing, silently)."""
     if value is None:
         return ()
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+    if isinstance(value, str | bytes | bytearray | Mapping) or not isinstance(value, Iterable):
         raise InvalidInput(
             f"{argument} must be a list of strings (e.g. {argument}=['x']), "
             f"not {type(value).__name__}"
