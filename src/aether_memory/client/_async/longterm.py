@@ -260,6 +260,7 @@ class AsyncLongTermMemory:
         check_name(memory_id, "memory id")
         todo, seen, hashes = [memory_id], {memory_id}, []
         found: list[str] = []
+        corrected: list[tuple[str, str]] = []  # (what a forgotten correction replaced, it)
         while todo:
             rows = await self._store.get(self._ns, todo)
             next_ids = []
@@ -269,6 +270,8 @@ class AsyncLongTermMemory:
                 found.append(mid)
                 data = decode_row(row)
                 hashes.append(data["hash"])
+                if data["supersedes"]:
+                    corrected.append((data["supersedes"], mid))
                 if cascade:
                     for other in data["related"]:
                         if other not in seen:
@@ -277,7 +280,20 @@ class AsyncLongTermMemory:
             todo = next_ids
         if not found:
             return 0
-        return await self._store.delete(self._ns, found, hashes)
+        removed = await self._store.delete(self._ns, found, hashes)
+        await self._restore(corrected)
+        return removed
+
+    async def _restore(self, corrected: Sequence[tuple[str, str]]) -> None:
+        """Bring back into recall the memories whose correction was forgotten."""
+        if not corrected:
+            return
+        rows = await self._store.get(self._ns, [old for old, _ in corrected])
+        for (old, correction), row in zip(corrected, rows, strict=True):
+            if row is not None and decode_row(row)["superseded_by"] == correction:
+                await self._store.update(
+                    self._ns, old, {"superseded_by": None, "superseded_at": None}
+                )
 
     async def update(
         self,
