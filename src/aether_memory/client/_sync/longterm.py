@@ -180,7 +180,25 @@ class LongTermMemory:
         if reinforce:
             self._store.reinforce(self._ns, reinforce, ts)
             out = self._stored_duplicates(out)
+            out = [self._restated(r, ts) for r in out]
         return out
+
+    def _restated(self, record: MemoryRecord, ts: int) -> MemoryRecord:
+        """A fact said again after a correction replaced it corrects the correction: it is
+        current again, and what replaced it becomes history."""
+        current = record.superseded_by
+        if record.status != "duplicate" or current is None:
+            return record
+        row = (self._store.get(self._ns, [current]))[0]
+        alive = row is not None and decode_row(row)["superseded_by"] is None
+        revived: dict[str, Any] = {"superseded_by": None, "superseded_at": None, "supersedes": None}
+        if alive:
+            revived["supersedes"] = current
+        self._store.update(self._ns, record.id, revived)
+        if not alive:
+            return replace(record, superseded_by=None)
+        self._store.update(self._ns, current, {"superseded_by": record.id, "superseded_at": ts})
+        return replace(record, status="superseded", supersedes=current, superseded_by=None)
 
     def _near_contents(
         self, exact: Sequence[str | None], nearest: Sequence[tuple[str, float, float] | None]
