@@ -51,6 +51,28 @@ def test_a_correction_supersedes_the_fact_it_corrects(
     assert history == {first.id, second.id}
 
 
+def test_forgetting_a_correction_brings_back_what_it_replaced(close: Memory) -> None:
+    agent = close.agent("a")
+    old = agent.remember("The meeting is at 3pm")
+    new = agent.remember("The meeting is at 4pm")
+    assert agent.forget(new.id) == 1
+    assert agent.memory_record(old.id).superseded_by is None
+    assert [h.record.id for h in agent.recall("when is the meeting", k=5)] == [old.id]
+    again = agent.remember("The meeting is at 4pm")  # the correction, made anew
+    assert (again.status, again.supersedes) == ("superseded", old.id)
+
+
+def test_a_fact_said_again_after_its_correction_is_current_again(close: Memory) -> None:
+    agent = close.agent("a")
+    march = agent.remember("Leonor moved to Porto in March")
+    may = agent.remember("Leonor moved to Porto in May")
+    again = agent.remember("Leonor moved to Porto in March")
+    assert (again.id, again.status, again.supersedes) == (march.id, "superseded", may.id)
+    assert agent.memory_record(may.id).superseded_by == march.id
+    assert [h.record.id for h in agent.recall("where did Leonor move", k=5)] == [march.id]
+    assert agent.remember("Leonor moved to Porto in March").status == "duplicate"
+
+
 def test_a_rewording_with_the_same_facts_still_reinforces(close: Memory) -> None:
     agent = close.agent("a")
     first = agent.remember("User moved from Lisbon to Porto in March")

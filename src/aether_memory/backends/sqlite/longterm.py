@@ -420,7 +420,8 @@ class LongTerm:
         fields: Mapping[str, Any],
         rehash: tuple[str, str] | None = None,
     ) -> None:
-        """Change fields of a memory; `rehash` moves its dedup entry (old hash, new hash)."""
+        """Change fields of a memory (a None value removes the field); `rehash` moves its
+        dedup entry (old hash, new hash)."""
         with self._db.write() as c:
             now = kv.now_ms()
             values = _values(fields, _bump(c, ns, now, rebuild=False))
@@ -603,7 +604,9 @@ def _values(fields: Mapping[str, Any], gen: int) -> dict[str, Any]:
     """Fields as their columns store them (callers pass bytes, text or numbers), stamped."""
     out: dict[str, Any] = {"gen": gen}
     for name, value in fields.items():
-        if name in ("embedding", "metadata"):
+        if value is None and name in _COLUMNS:
+            out[name] = None  # a field removed, as HDEL would
+        elif name in ("embedding", "metadata"):
             out[name] = (
                 bytes(value) if isinstance(value, bytes | bytearray | memoryview) else text(value)
             )

@@ -192,7 +192,27 @@ class AsyncLongTermMemory:
         if reinforce:
             await self._store.reinforce(self._ns, reinforce, ts)
             out = await self._stored_duplicates(out)
+            out = [await self._restated(r, ts) for r in out]
         return out
+
+    async def _restated(self, record: MemoryRecord, ts: int) -> MemoryRecord:
+        """A fact said again after a correction replaced it corrects the correction: it is
+        current again, and what replaced it becomes history."""
+        current = record.superseded_by
+        if record.status != "duplicate" or current is None:
+            return record
+        row = (await self._store.get(self._ns, [current]))[0]
+        alive = row is not None and decode_row(row)["superseded_by"] is None
+        revived: dict[str, Any] = {"superseded_by": None, "superseded_at": None, "supersedes": None}
+        if alive:
+            revived["supersedes"] = current
+        await self._store.update(self._ns, record.id, revived)
+        if not alive:
+            return replace(record, superseded_by=None)
+        await self._store.update(
+            self._ns, current, {"superseded_by": record.id, "superseded_at": ts}
+        )
+        return replace(record, status="superseded", supersedes=current, superseded_by=None)
 
     async def _near_contents(
         self, exact: Sequence[str | None], nearest: Sequence[tuple[str, float, float] | None]
@@ -318,6 +338,7 @@ class AsyncLongTermMemory:
         check_flag(cascade, "cascade")
         todo, seen, hashes = [memory_id], {memory_id}, []
         found: list[str] = []
+        corrected: list[tuple[str, str]] = []  # (what a forgotten correction replaced, it)
         while todo:
             rows = await self._store.get(self._ns, todo)
             next_ids = []
@@ -327,6 +348,8 @@ class AsyncLongTermMemory:
                 found.append(mid)
                 data = decode_row(row)
                 hashes.append(data["hash"])
+                if data["supersedes"]:
+                    corrected.append((data["supersedes"], mid))
                 if cascade:
                     for other in data["related"]:
                         if other not in seen:
@@ -337,7 +360,20 @@ class AsyncLongTermMemory:
             # Not here, but perhaps on a primary that is down: a fallback queues the delete
             # for it (a healthy store deletes nothing and says 0).
             return await self._store.delete(self._ns, [memory_id], [])
-        return await self._store.delete(self._ns, found, hashes)
+        removed = await self._store.delete(self._ns, found, hashes)
+        await self._restore(corrected)
+        return removed
+
+    async def _restore(self, corrected: Sequence[tuple[str, str]]) -> None:
+        """Bring back into recall the memories whose correction was forgotten."""
+        if not corrected:
+            return
+        rows = await self._store.get(self._ns, [old for old, _ in corrected])
+        for (old, correction), row in zip(corrected, rows, strict=True):
+            if row is not None and decode_row(row)["superseded_by"] == correction:
+                await self._store.update(
+                    self._ns, old, {"superseded_by": None, "superseded_at": None}
+                )
 
     async def update(
         self,

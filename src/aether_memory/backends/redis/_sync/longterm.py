@@ -527,7 +527,8 @@ class RedisLongTerm:
         fields: Mapping[str, Any],
         rehash: tuple[str, str] | None = None,
     ) -> None:
-        """Change fields of a memory; `rehash` moves its dedup entry (old hash, new hash)."""
+        """Change fields of a memory (a None value removes the field); `rehash` moves its
+        dedup entry (old hash, new hash)."""
         old = self._terms_of(ns, [memory_id]) if not self.indexed else [None]
         pipe = self._r.pipeline(transaction=True)
         self._q_update(pipe, ns, memory_id, fields, rehash, old[0])
@@ -545,7 +546,10 @@ class RedisLongTerm:
     ) -> None:
         """Queue an update; `old` as for `_q_delete`."""
         key = keys.memory(ns, memory_id)
-        pipe.hset(key, mapping=dict(fields))
+        if kept := {k: v for k, v in fields.items() if v is not None}:
+            pipe.hset(key, mapping=kept)
+        if gone := [k for k, v in fields.items() if v is None]:
+            pipe.hdel(key, *gone)
         if rehash is not None:
             pipe.hdel(keys.content_hashes(ns), rehash[0])
             pipe.hset(keys.content_hashes(ns), rehash[1], memory_id)
