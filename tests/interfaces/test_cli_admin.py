@@ -366,7 +366,12 @@ def test_doctor_on_the_test_servers(backend: RedisProcess, namespace: str, tmp_p
         mem.agent("a").state.set(status="idle")
     out = aether("doctor", "--url", backend.url, "-n", namespace, home=tmp_path).stdout
     assert "0 FAIL" in out
-    assert ("Redis 7.0" if backend.binary else "Redis 8.2") in out and "AOF on" in out and "everysec" in out and "noeviction" in out
+    assert (
+        ("Redis 7.0" if backend.binary else "Redis 8.2") in out
+        and "AOF on" in out
+        and "everysec" in out
+        and "noeviction" in out
+    )
     assert f"2 keys in namespace '{namespace}'" in out  # the agents set and the state hash
     if backend.modules:
         assert "0 WARN" in out and "Query Engine present" in out

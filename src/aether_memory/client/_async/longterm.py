@@ -32,11 +32,13 @@ from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.query import Filters, text_terms
 from aether_memory.core.ranking import (
     RankingWeights,
+    coverage_share,
     exact_share,
     identifiers,
     rank,
     tokens,
 )
+from aether_memory.core.text import analyze, query_terms
 from aether_memory.core.types import Episode, Event, Hit, Introspection, MemoryRecord, Skill
 from aether_memory.storage._async.store import AsyncLongTermStore
 from aether_memory.storage.rows import decode_row, text
@@ -239,6 +241,15 @@ class AsyncLongTermMemory:
         codes = identifiers(terms)
         found = await self._store.search(self._ns, scope, vector, terms, n)
         ts = now_ms()
+        weights = weights or self.weights
+        coverage = None
+        if weights.coverage:
+            # The query's terms as the index sees them, in each candidate's text and date.
+            stems = query_terms(terms)
+            coverage = {
+                i: coverage_share(stems, analyze(f"{c.content} {when_text(c.occurred_at)}"))
+                for i, c in found.items()
+            }
         ranked = rank(
             {i: c.similarity for i, c in found.items() if c.similarity is not None},
             {i: c.relevance for i, c in found.items() if c.relevance is not None},
@@ -246,7 +257,8 @@ class AsyncLongTermMemory:
             {i: c.occurred_at for i, c in found.items()},
             {i: c.importance for i, c in found.items()},
             ts,
-            weights or self.weights,
+            weights,
+            coverage,
         )[:k]
         rows = await self._store.fetch(self._ns, [s.id for s in ranked], ts if touch else None)
         return [
