@@ -5,7 +5,7 @@ round trip, ranking, the fetch (touch) round trip and decoding, each timed insid
     python bench/bench_recall_phases.py [--data DIR] [--conversation N] [--queries N]
                                         [--plain | --redis7 BIN | --sqlite] [--markdown PATH]
 
-One REALTALK conversation (default 8, the largest: 1,548 turns) is ingested through
+One REALTALK conversation (default 5, the largest: 1,548 turns) is ingested through
 `session.add_messages` with the MiniLM embedder into a fresh namespace of its own local
 server; its questions are then asked with ``recall(k=10)`` through the sync API, each several
 times. The phases are measured by wrapping the store's and the embedder's methods with timers
@@ -62,7 +62,7 @@ def pct(values: list[int], q: float) -> float:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=realtalk.DEFAULT_DATA)
-    parser.add_argument("--conversation", type=int, default=8)
+    parser.add_argument("--conversation", type=int, default=5)
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--plain", action="store_true")
