@@ -120,37 +120,10 @@ class AsyncLongTermMemory:
                 out.append(record)
                 continue
             memory_id = new_id()
-            occurred = epoch_ms(item.occurred_at, ts)
-            fields: dict[str, Any] = {
-                "content": item.content,
-                "when": when_text(occurred),
-                "kind": item.kind,
-                "agent": agent,
-                "session": item.session or "",
-                "tags": ",".join(item.tags),
-                "source": item.source or "",
-                "importance": float(item.importance),
-                "occurred_at": occurred,
-                "created_at": ts,
-                "last_accessed": ts,
-                "access_count": 0,
-                "related": ",".join(item.related),
-                "metadata": self._codec.encode(dict(item.metadata or {})),
-                "hash": digest,
-                "embedding": vector,
-                "v": 1,
-            }
             batch_hashes[digest] = memory_id
+            record, fields = self._new(agent, item, vector, digest, memory_id, ts)
             rows.append((memory_id, fields, self._ttl_ms(item.kind)))
-            out.append(
-                MemoryRecord(
-                    id=memory_id, content=item.content, kind=item.kind, agent=agent,
-                    session=item.session, importance=float(item.importance),
-                    tags=tuple(item.tags), source=item.source,
-                    metadata=dict(item.metadata or {}), related=tuple(item.related),
-                    occurred_at=occurred, created_at=ts, last_accessed=ts, status="created",
-                )
-            )  # fmt: skip
+            out.append(record)
         if rows:
             await self._store.put(self._ns, rows)
         if reinforce:
