@@ -15,7 +15,9 @@ turn-level recall@1/5/10, hit@5 and MRR@10 of
 - the library's `recall` through the public API (default ranking).
 
 ``--explore`` also prints the offline variants the default was chosen from (text enrichment,
-stemming, fusion weights), computed here over the same turns. The data is read from ``--data``
+stemming, query stop words, fusion weights), computed here over the same turns; ``--fusion``
+compares fusion schemes on the dev half and on the project's own set side by side; ``--sweep``
+runs the library's own ranking under several weights on the dev half. The data is read from ``--data``
 (default ``../shared/eval/realtalk`` from the project root) and never copied; embeddings are
 cached in ``--cache`` (default a folder under the system temp dir).
 """
@@ -298,43 +300,6 @@ def vector_ranker(cache: DiskCache, variant: str = "speaker") -> Ranker:
     def rank(c: Conversation, q: Question) -> list[str]:
         s = sims(c, q)
         return [c.turns[i].id for i in np.argsort(-s)[:10]]
-
-    return rank
-
-
-def fused_ranker(
-    cache: DiskCache,
-    text_variant: str,
-    vector_variant: str,
-    stem: Any,
-    text_weight: float,
-    method: str = "rrf",
-    depth: int = 100,
-    k: int = 60,
-) -> Ranker:
-    """Weighted fusion of BM25 and vectors, each over its own top `depth`."""
-    sims = vector_scores(cache, vector_variant)
-    built: dict[int, BM25] = {}
-
-    def rank(c: Conversation, q: Question) -> list[str]:
-        if c.number not in built:
-            docs = [words(TEXTS[text_variant](c.turns, i), stem) for i in range(len(c.turns))]
-            built[c.number] = BM25(docs)
-        t = built[c.number].scores(words(q.text, stem))
-        t_top = top(t, depth)
-        s = sims(c, q)
-        v_top = np.argsort(-s)[:depth].tolist()
-        fused: dict[int, float] = {}
-        if method == "rrf":
-            for r, i in enumerate(t_top, 1):
-                fused[i] = fused.get(i, 0.0) + text_weight / (k + r)
-            for r, i in enumerate(v_top, 1):
-                fused[i] = fused.get(i, 0.0) + (1 - text_weight) / (k + r)
-        else:  # scores normalised to the best of each list
-            best = max(t.values(), default=1.0)
-            for i in set(t_top) | set(v_top):
-                fused[i] = text_weight * t.get(i, 0.0) / best + (1 - text_weight) * float(s[i])
-        return [c.turns[i].id for i in top(fused, 10)]
 
     return rank
 
