@@ -15,9 +15,11 @@ turn-level recall@1/5/10, hit@5 and MRR@10 of
 - the library's `recall` through the public API (default ranking).
 
 ``--explore`` also prints the offline variants the default was chosen from (text enrichment,
-stemming, fusion weights), computed here over the same turns. The data is read from ``--data``
-(default ``../shared/eval/realtalk`` from the project root) and never copied; embeddings are
-cached in ``--cache`` (default a folder under the system temp dir).
+stemming, query stop words, fusion weights), computed here over the same turns; ``--fusion``
+compares fusion schemes on the dev half and on the project's own set side by side; ``--sweep``
+runs the library's own ranking under several weights on the dev half. The data is read from
+``--data`` (default ``../shared/eval/realtalk`` from the project root) and never copied;
+embeddings are cached in ``--cache`` (default a folder under the system temp dir).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from aether_memory.core.query import QUERY_STOPWORDS as QUESTION_WORDS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "eval" / "realtalk"
@@ -300,47 +304,12 @@ def vector_ranker(cache: DiskCache, variant: str = "speaker") -> Ranker:
     return rank
 
 
-def fused_ranker(
-    cache: DiskCache,
-    text_variant: str,
-    vector_variant: str,
-    stem: Any,
-    text_weight: float,
-    method: str = "rrf",
-    depth: int = 100,
-    k: int = 60,
-) -> Ranker:
-    """Weighted fusion of BM25 and vectors, each over its own top `depth`."""
-    sims = vector_scores(cache, vector_variant)
-    built: dict[int, BM25] = {}
-
-    def rank(c: Conversation, q: Question) -> list[str]:
-        if c.number not in built:
-            docs = [words(TEXTS[text_variant](c.turns, i), stem) for i in range(len(c.turns))]
-            built[c.number] = BM25(docs)
-        t = built[c.number].scores(words(q.text, stem))
-        t_top = top(t, depth)
-        s = sims(c, q)
-        v_top = np.argsort(-s)[:depth].tolist()
-        fused: dict[int, float] = {}
-        if method == "rrf":
-            for r, i in enumerate(t_top, 1):
-                fused[i] = fused.get(i, 0.0) + text_weight / (k + r)
-            for r, i in enumerate(v_top, 1):
-                fused[i] = fused.get(i, 0.0) + (1 - text_weight) / (k + r)
-        else:  # scores normalised to the best of each list
-            best = max(t.values(), default=1.0)
-            for i in set(t_top) | set(v_top):
-                fused[i] = text_weight * t.get(i, 0.0) / best + (1 - text_weight) * float(s[i])
-        return [c.turns[i].id for i in top(fused, 10)]
-
-    return rank
-
-
 # -- the library --------------------------------------------------------------------------------
 def library_ranker(url: str, embedder: Any, convs: Sequence[Conversation]) -> tuple[Ranker, str]:
-    """Ingest each conversation through `session.add_messages`; rank with `recall(k=10)`."""
+    """Ingest each conversation through `session.add_messages`; rank with `recall(k=10)`
+    (the default ranking; ``rank.weights`` set to `RankingWeights` ranks with those)."""
     from aether_memory import Memory
+    from aether_memory.core.query import Filters
 
     stamp = int(time.time())
     ids: dict[int, dict[str, str]] = {}
@@ -364,8 +333,12 @@ def library_ranker(url: str, embedder: Any, convs: Sequence[Conversation]) -> tu
     latencies: list[float] = []
 
     def rank(c: Conversation, q: Question) -> list[str]:
+        weights = getattr(rank, "weights", None)
         t0 = time.perf_counter()
-        hits = mems[c.number].agent("reader").recall(q.text, k=10)
+        if weights is None:
+            hits = mems[c.number].agent("reader").recall(q.text, k=10)
+        else:
+            hits = mems[c.number].longterm.recall(q.text, 10, Filters(), weights=weights)
         latencies.append(time.perf_counter() - t0)
         return [ids[c.number].get(h.record.id, "") for h in hits]
 
@@ -451,11 +424,122 @@ def explore(convs: Sequence[Conversation], cache: DiskCache) -> None:
         print(flush=True)
 
 
-# Words of a question that name its form, not its subject (dropped from the query only).
-QUESTION_WORDS = frozenset(
-    "what when where who whom whose which why how did does do has have had was were is "  # noqa: SIM905
-    "are been being can could would should ever".split()
-)
+def fusion_study(convs: Sequence[Conversation], cache: DiskCache) -> None:
+    """Fusion schemes over the library's candidates (the top 20 of each channel, as recall at
+    k=10 takes them), on REALTALK dev and on the project's own set (eval/data), side by side:
+    a ranking must win on the first without losing the second."""
+    import snowballstemmer
+
+    stem = snowballstemmer.stemmer("english").stemWords
+    sets = []
+    part = [c for c in convs if c.number in DEV]
+    rt = []
+    for c in part:
+        docs = [words(TEXTS["date+speaker"](c.turns, i), stem) for i in range(len(c.turns))]
+        index = BM25(docs, k1=1.2)
+        sims = vector_scores(cache, "speaker")
+        for q in c.questions:
+            terms = [w for w in words(q.text, stem) if w not in QUESTION_WORDS]
+            rt.append((q.evidence, [t.id for t in c.turns], docs, index.scores(terms),
+                       sims(c, q), terms))  # fmt: skip
+    sets.append(("realtalk dev", rt))
+    data = ROOT / "eval" / "data"
+    memories = [json.loads(line) for line in (data / "memories.jsonl").open()]
+    queries = [json.loads(line) for line in (data / "queries.jsonl").open()]
+    own = []
+    by_agent: dict[str, list[dict[str, Any]]] = {}
+    for m in memories:
+        by_agent.setdefault(m["agent"], []).append(m)
+    built = {}
+    for agent, ms in by_agent.items():
+        docs = [words(m["content"] + " " + date_words(datetime.fromisoformat(m["occurred_at"])),
+                      stem) for m in ms]  # fmt: skip
+        built[agent] = (ms, docs, BM25(docs, k1=1.2), cache.get([m["content"] for m in ms]))
+    for q in queries:
+        agents = [q["agent"]] if q.get("agent") else list(built)
+        for agent in agents[:1]:
+            ms, docs, index, matrix = built[agent]
+            terms = [w for w in words(q["query"], stem) if w not in QUESTION_WORDS]
+            sims = matrix @ cache.get([q["query"]], "query")[0]
+            own.append((frozenset(q["gold"]), [m["id"] for m in ms], docs,
+                        index.scores(terms), sims, terms))  # fmt: skip
+    sets.append(("own set", own))
+
+    def score(items: list[Any], fuse: Callable[..., dict[int, float]]) -> tuple[float, float]:
+        r5 = mrr = 0.0
+        for gold, ids, docs, text, sims, terms in items:
+            t_top = top(text, 20)
+            v_top = np.argsort(-sims)[:20].tolist()
+            fused = fuse(t_top, v_top, text, sims, docs, terms)
+            ranked = [ids[i] for i in top(fused, 10)]
+            r5 += len(gold.intersection(ranked[:5])) / len(gold)
+            first = next((i for i, x in enumerate(ranked, 1) if x in gold), None)
+            mrr += 1 / first if first else 0.0
+        return r5 / len(items), mrr / len(items)
+
+    def coverage(doc: list[str], terms: list[str]) -> float:
+        have = set(doc)
+        return sum(t in have for t in set(terms)) / max(1, len(set(terms)))
+
+    def rrf(w: float, k: int = 60, p: float = 0.0) -> Callable[..., dict[int, float]]:
+        def fuse(t_top: Any, v_top: Any, text: Any, sims: Any, docs: Any, terms: Any) -> Any:
+            out: dict[int, float] = {}
+            for r, i in enumerate(t_top, 1):
+                gate = coverage(docs[i], terms) ** p if p else 1.0
+                out[i] = out.get(i, 0.0) + w * gate / (k + r)
+            for r, i in enumerate(v_top, 1):
+                out[i] = out.get(i, 0.0) + (1 - w) / (k + r)
+            return out
+
+        return fuse
+
+    def blend(w: float, p: float = 0.0) -> Callable[..., dict[int, float]]:
+        def fuse(t_top: Any, v_top: Any, text: Any, sims: Any, docs: Any, terms: Any) -> Any:
+            best = max(text.values(), default=1.0)
+            out = {}
+            for i in set(t_top) | set(v_top):
+                gate = coverage(docs[i], terms) ** p if p else 1.0
+                out[i] = w * gate * text.get(i, 0.0) / best + (1 - w) * float(sims[i])
+            return out
+
+        return fuse
+
+    schemes: list[tuple[str, Any]] = []
+    for w in (0.5, 0.7, 0.8):
+        schemes.append((f"rrf k=60 w_text {w}", rrf(w)))
+        schemes.append((f"rrf k=60 w_text {w} coverage^1", rrf(w, p=1.0)))
+    for w in (0.05, 0.1, 0.15, 0.2, 0.3, 0.5):
+        schemes.append((f"blend w_text {w}", blend(w)))
+        for p in (1.0, 2.0, 3.0):
+            schemes.append((f"blend w_text {w} coverage^{p}", blend(w, p)))
+    for name, fuse in schemes:
+        cells = []
+        for _, items in sets:
+            r5, mrr = score(items, fuse)
+            cells.append(f"r@5 {r5:.3f} mrr {mrr:.3f}")
+        print(f"  {name:36s} | " + " | ".join(cells), flush=True)
+
+
+def sweep(convs: Sequence[Conversation], library: Any) -> None:
+    """The library's own ranking under several weights, on the dev half."""
+    from dataclasses import replace
+
+    from aether_memory.core.ranking import RankingWeights
+
+    part = [c for c in convs if c.number in DEV]
+    base = RankingWeights()
+    for fusion, k in (("rrf", 60), ("rrf", 10), ("blend", 60)):
+        for text in (0.5, 0.6, 0.7, 0.8, 1.0):
+            for exact in (0.0, base.exact):
+                w = replace(base, vector=1 - text, text=text, fusion=fusion, rrf_k=k, exact=exact)
+                library.weights = w
+                r = run(part, library)["all"]
+                print(
+                    f"  library {fusion} k={k} text={text} exact={exact}: r@5 {r['r@5']:.3f}"
+                    f" r@10 {r['r@10']:.3f} mrr {r['mrr@10']:.3f}",
+                    flush=True,
+                )
+    library.weights = None
 
 
 def main(argv: list[str]) -> int:
@@ -469,7 +553,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--half", choices=("dev", "test", "all"), default="all")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "aether-eval")
     parser.add_argument("--explore", action="store_true")
+    parser.add_argument("--fusion", action="store_true", help="fusion schemes, both sets")
     parser.add_argument("--no-library", action="store_true")
+    parser.add_argument("--sweep", action="store_true", help="library weights on dev")
     args = parser.parse_args(argv)
 
     from aether_memory.backends.embedders import embedder_from_name
@@ -487,6 +573,8 @@ def main(argv: list[str]) -> int:
     cache = DiskCache(args.cache, embedder_from_name(args.embedder))
     if args.explore:
         explore(convs, cache)
+    if args.fusion:
+        fusion_study(convs, cache)
     server, url = None, args.url
     if url is None and args.sqlite:
         url = f"sqlite:///{tempfile.mkdtemp()}/realtalk.db"
@@ -501,6 +589,8 @@ def main(argv: list[str]) -> int:
         where = ""
         if not args.no_library:
             library, where = library_ranker(url, CachedModel(cache), convs)
+        if args.sweep and library is not None:
+            sweep(convs, library)
         for half, part_range in (("dev (1-5)", DEV), ("held-out (6-10)", TEST), ("all", chosen)):
             part = [c for c in convs if c.number in part_range]
             if not part or (half == "all" and args.half != "all"):

@@ -99,7 +99,7 @@ def score(
 
 NO_BLEND = {"exact": 0.0, "recency": 0.0, "importance": 0.0}
 RANKINGS = {
-    "bm25 over the candidates": RankingWeights(vector=0.0, text=1.0, **NO_BLEND),
+    "text channel only (BM25 over the namespace)": RankingWeights(vector=0.0, text=1.0, **NO_BLEND),
     "vector only": RankingWeights(vector=1.0, text=0.0, **NO_BLEND),
     "hybrid: vector + bm25": replace(RankingWeights(), **NO_BLEND),
     "hybrid + exact codes": replace(RankingWeights(), recency=0.0, importance=0.0),

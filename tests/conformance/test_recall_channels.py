@@ -16,9 +16,10 @@ from tests.word_embedder import WordHashEmbedder
 
 
 class BlindEmbedder:
-    """Every memory points the query's way, except memories that mention a 'zephyr', which
-    point the other way: the vector channel ranks those last. A second direction picked by
-    the text's digest keeps distinct texts from looking like near-duplicates."""
+    """Every memory leans the query's way, except memories that mention a 'zephyr', which
+    are orthogonal to it: the vector channel ranks those last. A second direction picked by
+    the text's digest keeps distinct texts from looking like near-duplicates (and makes the
+    others only loosely similar to the query, as real unrelated text is)."""
 
     model = "test-blind-v1"
     dims = 256
@@ -26,7 +27,7 @@ class BlindEmbedder:
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         out = np.zeros((len(texts), self.dims), np.float32)
         for row, text in enumerate(texts):
-            out[row, 0] = -1.0 if "zephyr" in text.lower() else 1.0
+            out[row, 0] = 0.0 if "zephyr" in text.lower() else 0.3
             digest = hashlib.blake2b(text.encode(), digest_size=4).digest()
             out[row, 1 + int.from_bytes(digest) % (self.dims - 1)] = 1.0
         return out

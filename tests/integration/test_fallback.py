@@ -225,3 +225,24 @@ def test_long_term_memories_made_during_an_outage_reach_redis(
         assert [h.record.id for h in hits] == [during.id]
         skill = agent.skill("deploy")
         assert skill.runs == 1 and skill.successes == 1
+
+
+def test_messages_added_during_an_outage_reach_redis(server: RedisProcess, tmp_path: Path) -> None:
+    fallback = f"sqlite:///{tmp_path}/fallback.db"
+    embedder = WordHashEmbedder()
+    with Memory.open(server.url, options=OPTIONS, fallback=fallback, embedder=embedder) as mem:
+        session = mem.agent("writer").session("chat")
+        session.add_messages([{"speaker": "Ana", "content": "The boat leaves at nine"}])
+        server.kill()
+        during = session.add_messages([{"speaker": "Rui", "content": "Pack the zephyr tent"}])
+        assert mem.health().degraded
+        hits = mem.agent("writer").recall("zephyr tent", k=1)
+        assert [h.record.id for h in hits] == [during[0].memory_id]  # from the fallback
+        server.restart()
+        wait_for(lambda: replayed(mem.health()), "the replay")
+    with Memory.open(server.url, options=OPTIONS, embedder=embedder) as direct:
+        session = direct.agent("writer").session("chat")
+        events = session.events(limit=10, types=["message"])
+        assert [e.data["speaker"] for e in events] == ["Ana", "Rui"]
+        hits = direct.agent("writer").recall("zephyr tent", k=1)
+        assert [h.record.id for h in hits] == [during[0].memory_id]

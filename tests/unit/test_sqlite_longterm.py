@@ -232,7 +232,7 @@ def test_codes_match_whole_words_in_content_and_date(lt: LongTerm) -> None:
 
     def text_hits(codes: list[str], scope: Filters = Filters()) -> set[str]:
         return {
-            i for i, c in lt.search("ns", scope, far, codes, 10).items() if c.similarity is None
+            i for i, c in lt.search("ns", scope, far, codes, 10).items() if c.relevance is not None
         }
 
     assert text_hits([]) == set() and lt.search("ns", Filters(), far, ["4471"], 0) == {}

@@ -333,6 +333,7 @@ class LongTerm:
         now = kv.now_ms()
         matrix = self._matrix(ns)
         keep = matrix.mask(scope, now)  # the one place filters are decided, for both lists
+        query = _unit(np.frombuffer(vector, np.float32))
         near = {matrix.ids[i]: sim for i, sim in matrix.nearest(vector, scope, n, now, keep)}
         relevance: dict[str, float] = {}
         with self._db.read() as c:
@@ -344,11 +345,11 @@ class LongTerm:
                     " ORDER BY bm25(lt_text, 1.0, 0.5)",  # `when` weighs half, as in the index
                     (expression, ns),
                 ):
+                    if len(relevance) >= n:
+                        break
                     row = matrix.pos.get(memory_id)
                     if row is not None and row < matrix.n and keep[row]:
                         relevance[memory_id] = score
-                        if len(relevance) == n:
-                            break
             wanted = list(dict.fromkeys([*near, *relevance]))
             fresh = {
                 r[0]: r[1:]
@@ -362,8 +363,11 @@ class LongTerm:
         for memory_id in wanted:
             if memory_id in fresh:  # else deleted since the matrix was read
                 content, occurred, importance = fresh[memory_id]
+                sim = near.get(memory_id)
+                if sim is None:  # a text match: its similarity too, from the matrix
+                    sim = float(matrix.buffer[matrix.pos[memory_id]] @ query)
                 out[memory_id] = _candidate(
-                    near.get(memory_id), content, occurred, importance, relevance.get(memory_id)
+                    sim, content, occurred, importance, relevance.get(memory_id)
                 )
         return out
 

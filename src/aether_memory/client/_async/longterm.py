@@ -35,11 +35,13 @@ from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.query import Filters, text_terms
 from aether_memory.core.ranking import (
     RankingWeights,
+    coverage_share,
     exact_share,
     identifiers,
     rank,
     tokens,
 )
+from aether_memory.core.text import analyze, query_terms
 from aether_memory.core.types import (
     Episode,
     Event,
@@ -150,41 +152,14 @@ class AsyncLongTermMemory:
                 out.append(record)
                 continue
             memory_id = new_id()
-            occurred = epoch_ms(item.occurred_at, ts)
-            fields: dict[str, Any] = {
-                "content": item.content,
-                "when": when_text(occurred),
-                "kind": item.kind,
-                "agent": agent,
-                "session": item.session or "",
-                "tags": ",".join(item.tags),
-                "source": item.source or "",
-                "importance": float(item.importance),
-                "occurred_at": occurred,
-                "created_at": ts,
-                "last_accessed": ts,
-                "access_count": 0,
-                "related": ",".join(item.related),
-                "metadata": meta,
-                "hash": digest,
-                "embedding": vector,
-                "v": 1,
-            }
             if corrects is not None:
-                fields["supersedes"] = corrects
                 superseded.append((corrects, memory_id))
             batch_hashes[digest] = memory_id
+            record, fields = self._new(
+                agent, item, vector, digest, memory_id, ts, meta, status, corrects
+            )
             rows.append((memory_id, fields, self._ttl_ms(item.kind)))
-            out.append(
-                MemoryRecord(
-                    id=memory_id, content=item.content, kind=item.kind, agent=agent,
-                    session=item.session, importance=float(item.importance),
-                    tags=tuple(item.tags), source=item.source,
-                    metadata=dict(item.metadata or {}), related=tuple(item.related),
-                    occurred_at=occurred, created_at=ts, last_accessed=ts, status=status,
-                    supersedes=corrects,
-                )
-            )  # fmt: skip
+            out.append(record)
         if rows:
             await self._store.put(self._ns, rows)
         for old, new in superseded:  # after the correction is stored: never neither of them
@@ -229,9 +204,19 @@ class AsyncLongTermMemory:
         return {i: text(row["content"]) for i, row in zip(ids, rows, strict=True) if row}
 
     def _new(
-        self, agent: str, item: Memorable, vector: bytes, digest: str, memory_id: str, ts: int
+        self,
+        agent: str,
+        item: Memorable,
+        vector: bytes,
+        digest: str,
+        memory_id: str,
+        ts: int,
+        meta: bytes | None = None,
+        status: MemoryStatus = "created",
+        supersedes: str | None = None,
     ) -> tuple[MemoryRecord, dict[str, Any]]:
-        """A new memory's record and the fields a store keeps for it."""
+        """A new memory's record and the fields a store keeps for it (`meta`: its metadata
+        already encoded; `supersedes`: the memory it corrects)."""
         occurred = epoch_ms(item.occurred_at, ts)
         fields: dict[str, Any] = {
             "content": item.content,
@@ -247,16 +232,19 @@ class AsyncLongTermMemory:
             "last_accessed": ts,
             "access_count": 0,
             "related": ",".join(item.related),
-            "metadata": self._codec.encode(dict(item.metadata or {})),
+            "metadata": self._codec.encode(dict(item.metadata or {})) if meta is None else meta,
             "hash": digest,
             "embedding": vector,
             "v": 1,
         }
+        if supersedes is not None:
+            fields["supersedes"] = supersedes
         record = MemoryRecord(
             id=memory_id, content=item.content, kind=item.kind, agent=agent,
             session=item.session, importance=float(item.importance), tags=tuple(item.tags),
             source=item.source, metadata=dict(item.metadata or {}), related=tuple(item.related),
-            occurred_at=occurred, created_at=ts, last_accessed=ts, status="created",
+            occurred_at=occurred, created_at=ts, last_accessed=ts, status=status,
+            supersedes=supersedes,
         )  # fmt: skip
         return record, fields
 
@@ -308,6 +296,15 @@ class AsyncLongTermMemory:
         codes = identifiers(terms)
         found = await self._store.search(self._ns, scope, vector, terms, n)
         ts = now_ms()
+        weights = weights or self.weights
+        coverage = None
+        if weights.coverage:
+            # The query's terms as the index sees them, in each candidate's text and date.
+            stems = query_terms(terms)
+            coverage = {
+                i: coverage_share(stems, analyze(f"{c.content} {when_text(c.occurred_at)}"))
+                for i, c in found.items()
+            }
         ranked = rank(
             {i: c.similarity for i, c in found.items() if c.similarity is not None},
             {i: c.relevance for i, c in found.items() if c.relevance is not None},
@@ -315,7 +312,8 @@ class AsyncLongTermMemory:
             {i: c.occurred_at for i, c in found.items()},
             {i: c.importance for i, c in found.items()},
             ts,
-            weights or self.weights,
+            weights,
+            coverage,
         )[:k]
         rows = await self._store.fetch(self._ns, [s.id for s in ranked], ts if touch else None)
         return [

@@ -18,6 +18,7 @@ from aether_memory.core.errors import ConfigurationError
 from aether_memory.core.ids import new_id
 from aether_memory.core.ids import now_ms as clock_ms
 from aether_memory.core.query import Filters
+from aether_memory.core.ranking import cosine
 from aether_memory.core.types import Capabilities
 from aether_memory.storage.rows import Candidate, Row, decode_row, text
 
@@ -331,10 +332,11 @@ class AsyncRedisLongTerm:
         self._knn(pipe, ns, scope, vector, n, RANKING_FIELDS)
         if terms:
             # BM25 over the whole namespace: the Query Engine stems both sides alike.
+            # With the vector, so a text match is also ranked by its similarity.
             pipe.execute_command(
                 "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), scope.text_query(terms),
-                "SCORER", "BM25STD", "WITHSCORES", "RETURN", len(RANKING_FIELDS),
-                *RANKING_FIELDS, "LIMIT", 0, n, "DIALECT", 2,
+                "SCORER", "BM25STD", "WITHSCORES", "RETURN", len(RANKING_FIELDS) + 1,
+                *RANKING_FIELDS, "embedding", "LIMIT", 0, n, "DIALECT", 2,
             )  # fmt: skip
         with TRANSLATE:
             replies = await pipe.execute()
@@ -347,11 +349,12 @@ class AsyncRedisLongTerm:
                 memory_id = _memory_id(result)
                 score = float(result[b"score"])
                 known = out.get(memory_id)
-                out[memory_id] = (
-                    _ranked(result[b"extra_attributes"], None, score)
-                    if known is None
-                    else known._replace(relevance=score)
-                )
+                if known is None:
+                    attrs = result[b"extra_attributes"]
+                    sim = cosine(vector, attrs.get(b"embedding"))
+                    out[memory_id] = _ranked(attrs, sim, score)
+                else:
+                    out[memory_id] = known._replace(relevance=score)
         return out
 
     def _knn(
@@ -378,7 +381,7 @@ class AsyncRedisLongTerm:
         unfiltered = scope == everything
         wide = n if scope in (Filters(), everything) else max(n * 8, 200)
         stems = lexical.query_terms(terms)
-        wanted = list(dict.fromkeys((*RANKING_FIELDS, *FILTER_FIELDS)))
+        wanted = list(dict.fromkeys((*RANKING_FIELDS, *FILTER_FIELDS, "embedding")))
         scan = not self._caps.vector_sets
         while True:
             pipe = self._r.pipeline(transaction=False)
@@ -421,7 +424,9 @@ class AsyncRedisLongTerm:
                 if not unfiltered and not scope.matches(decode_row(row)):
                     continue
                 sim, score = near.get(memory_id), relevance.get(memory_id)
-                keep_vector = sim is not None and by_vector < n
+                if sim is None:
+                    sim = cosine(vector, row["embedding"])
+                keep_vector = memory_id in near and by_vector < n
                 keep_text = score is not None and memory_id in best and by_text < n
                 if keep_vector or keep_text:
                     by_vector += keep_vector
