@@ -129,8 +129,8 @@ def check_epoch_ms(value: object, what: str) -> int:
 
 
 def check_strings(value: object, what: str) -> tuple[Any, ...]:
-    """The items of a list, tuple or set of strings' worth of values (checked one by one by
-    the caller); a lone string, bytes or a mapping is refused rather than iterated."""
+    """The items of a list, tuple or set (the caller checks each one); a lone string, bytes or
+    a mapping is refused rather than iterated, and so is anything that is not iterable."""
     if isinstance(value, str | bytes | bytearray | Mapping) or not isinstance(value, Iterable):
         raise InvalidInput(f"{what} must be a list of strings, not {type(value).__name__}")
     return tuple(value)
