@@ -13,7 +13,7 @@ import pytest
 
 from aether_memory import Memory, __version__
 from aether_memory.server.local import RedisProcess
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, server_named
 from tests.word_embedder import WordHashEmbedder
 
 
@@ -21,7 +21,7 @@ from tests.word_embedder import WordHashEmbedder
 def url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
-    return servers[request.param].url
+    return server_named(servers, request.param).url
 
 
 def aether(
