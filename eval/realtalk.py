@@ -17,9 +17,9 @@ turn-level recall@1/5/10, hit@5 and MRR@10 of
 ``--explore`` also prints the offline variants the default was chosen from (text enrichment,
 stemming, query stop words, fusion weights), computed here over the same turns; ``--fusion``
 compares fusion schemes on the dev half and on the project's own set side by side; ``--sweep``
-runs the library's own ranking under several weights on the dev half. The data is read from ``--data``
-(default ``../shared/eval/realtalk`` from the project root) and never copied; embeddings are
-cached in ``--cache`` (default a folder under the system temp dir).
+runs the library's own ranking under several weights on the dev half. The data is read from
+``--data`` (default ``../shared/eval/realtalk`` from the project root) and never copied;
+embeddings are cached in ``--cache`` (default a folder under the system temp dir).
 """
 
 from __future__ import annotations
