@@ -208,6 +208,9 @@ class AsyncRedisLongTerm:
                 nearest.append(None)
                 continue
             attrs = results[0][b"extra_attributes"]
+            if not attrs:  # expired after the index listed it
+                nearest.append(None)
+                continue
             memory_id = text(results[0][b"id"]).rsplit(":", 1)[1]
             sim = 1.0 - float(attrs[b"dist"])
             nearest.append((memory_id, sim, float(attrs.get(b"importance", 0.5))))
@@ -343,9 +346,13 @@ class AsyncRedisLongTerm:
         out: dict[str, Candidate] = {}
         for result in replies[0][b"results"]:
             attrs = result[b"extra_attributes"]
+            if not attrs:
+                continue  # expired after the index listed it: the engine found no fields
             out[_memory_id(result)] = _ranked(attrs, 1.0 - float(attrs[b"dist"]), None)
         if terms:
             for result in replies[1][b"results"]:
+                if not result[b"extra_attributes"]:
+                    continue  # expired, as above
                 memory_id = _memory_id(result)
                 score = float(result[b"score"])
                 known = out.get(memory_id)
