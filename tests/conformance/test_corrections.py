@@ -191,8 +191,6 @@ def test_listing_shows_current_memories_unless_asked_for_superseded_ones(close: 
     assert [r.id for r in every] == sorted([old.id, new.id, other.id])
     only = close.list_memories(superseded_only=True)
     assert [(r.id, r.superseded_by) for r in only] == [(old.id, new.id)]
-    assert [r.id for r in close.list_memories(agent="a", superseded_only=True, limit=1)] == [
-        old.id
-    ]
+    assert [r.id for r in close.list_memories(agent="a", superseded_only=True, limit=1)] == [old.id]
     with pytest.raises(InvalidInput):
         close.list_memories(include_superseded=1)  # type: ignore[arg-type]
