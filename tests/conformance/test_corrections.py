@@ -178,3 +178,19 @@ def test_introspection_reports_only_what_is_about_the_topic(lt: Memory) -> None:
     related = agent.introspect("billing service")
     assert [e.task_prompt for e in related.episodes] == ["deploy the billing service"]
     assert [s.name for s in related.skills] == ["rollback"]
+
+
+def test_listing_shows_current_memories_unless_asked_for_superseded_ones(close: Memory) -> None:
+    agent = close.agent("a")
+    old = agent.remember("The meeting is at 3pm")
+    new = agent.remember("The meeting is at 4pm")
+    other = agent.remember("Deploys need the release checklist QA-19.")
+    assert new.supersedes == old.id
+    assert [r.id for r in close.list_memories()] == sorted([new.id, other.id])
+    every = close.list_memories(include_superseded=True)
+    assert [r.id for r in every] == sorted([old.id, new.id, other.id])
+    only = close.list_memories(superseded_only=True)
+    assert [(r.id, r.superseded_by) for r in only] == [(old.id, new.id)]
+    assert [r.id for r in close.list_memories(agent="a", superseded_only=True, limit=1)] == [old.id]
+    with pytest.raises(InvalidInput):
+        close.list_memories(include_superseded=1)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ import pytest
 from aether_memory import Memory, __version__
 from aether_memory.server.local import RedisProcess
 from tests.conftest import BACKENDS, server_named
-from tests.word_embedder import WordHashEmbedder
+from tests.word_embedder import CloseEmbedder, WordHashEmbedder
 
 
 @pytest.fixture(params=BACKENDS)
@@ -124,3 +124,21 @@ def test_delete_asks_and_honours_yes_and_dry_run(url: str, namespace: str, tmp_p
         assert mem.agents() == [] and mem.agent("planner").identity.all() == {}
     gone = aether("delete", "namespace", namespace, "--url", url, "--yes", home=tmp_path)
     assert "erased namespace" in gone.stdout or "nothing" in gone.stdout
+
+
+def test_list_memories_shows_superseded_ones_when_asked(
+    url: str, namespace: str, tmp_path: Path
+) -> None:
+    with Memory.open(url, namespace=namespace, embedder=CloseEmbedder()) as mem:
+        old = mem.agent("a").remember("The meeting is at 3pm")
+        new = mem.agent("a").remember("The meeting is at 4pm")
+    assert new.supersedes == old.id
+    common = ("list", "memories", "--url", url, "-n", namespace, "--json")
+
+    def ids(*flags: str) -> list[str]:
+        out = aether(*common, *flags, home=tmp_path).stdout
+        return [m["id"] for m in orjson.loads(out)["items"]]
+
+    assert ids() == [new.id]
+    assert ids("--include-superseded") == sorted([old.id, new.id])
+    assert ids("--superseded-only") == [old.id]

@@ -867,6 +867,14 @@ def test_a_correction_supersedes_and_filters_are_typed(http: httpx.Client, names
         message = error(http.post(a + "/recall", json={"query": "Ana", name: value}), 400,
                         "invalid_input")  # fmt: skip
         assert name in message
+    listed = f"/v1/namespaces/{namespace}/memories"
+
+    def ids(**params: Any) -> list[str]:
+        return [m["id"] for m in http.get(listed, params=params).json()["memories"]]
+
+    assert ids() == [fix.json()["id"]]  # current memories only
+    assert ids(include_superseded="true") == sorted([old["id"], fix.json()["id"]])
+    assert ids(superseded_only="true") == [old["id"]]
 
 
 def test_episodes_skills_search_context_introspect(http: httpx.Client, namespace: str) -> None:

@@ -151,14 +151,23 @@ def list_memories(
     kind: list[str] = typer.Option([], "--kind", help="Only this kind (repeatable)."),
     tag: list[str] = typer.Option([], "--tag", help="Any of these tags (repeatable)."),
     session: str | None = typer.Option(None, "--session", help="Only this session."),
+    include_superseded: bool = typer.Option(
+        False, "--include-superseded", help="Also memories a correction replaced."
+    ),
+    superseded_only: bool = typer.Option(
+        False, "--superseded-only", help="Only memories a correction replaced."
+    ),
     url: str | None = UrlOption, namespace: str | None = NamespaceOption,
     limit: int = LimitOption, cursor: str | None = CursorOption, json_out: bool = JsonOption,
 ) -> None:  # fmt: skip
-    """Long-term memories, oldest first (ids paste into `aether inspect memory`)."""
+    """Long-term memories, oldest first, current ones unless asked (ids paste into
+    `aether inspect memory`)."""
     with reported(), Memory.open(url, namespace=namespace) as mem:
         page = mem.list_memories(
-            kinds=kind, agent=agent, tags=tag, session=session, cursor=cursor, limit=limit
-        )
+            kinds=kind, agent=agent, tags=tag, session=session,
+            include_superseded=include_superseded, superseded_only=superseded_only,
+            cursor=cursor, limit=limit,
+        )  # fmt: skip
         _show(
             page, f"memories in {mem.namespace!r}",
             [("id", lambda r: r.id, False), ("kind", lambda r: r.kind, False),

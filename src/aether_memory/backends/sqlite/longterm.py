@@ -415,6 +415,8 @@ class LongTerm:
             c.executemany(
                 "DELETE FROM lt_hash WHERE ns = ? AND hash = ?", [(ns, h) for h in hashes]
             )
+            if deleted:
+                _purge_text(c)
         return deleted
 
     def update(
@@ -545,6 +547,8 @@ class LongTerm:
         if not dry_run:
             for table in ("lt_memory", "lt_hash", "lt_namespace"):  # constants, not user text
                 c.execute(f"DELETE FROM {table} WHERE ns = ?", (ns,))
+            if counts["memories"]:
+                _purge_text(c)
         return counts
 
     def forget_namespace(self, ns: str) -> None:
@@ -643,3 +647,10 @@ def _candidate(
     return Candidate(
         similarity, text(content), int(float(occurred or 0)), float(importance), relevance
     )
+
+
+def _purge_text(c: Any) -> None:
+    """Rewrite the full-text index without the deleted memories: an FTS5 delete only adds
+    a tombstone, and the words of a forgotten or erased memory stay in the index's segments
+    until they are merged (this SQLite has no `secure-delete` option)."""
+    c.execute("INSERT INTO lt_text (lt_text) VALUES ('optimize')")

@@ -537,11 +537,12 @@ class AsyncLongTermMemory:
 
     # -- browsing and erasing --------------------------------------------------------------------
     async def browse(
-        self, scope: Filters, after: str | None, limit: int
+        self, scope: Filters, after: str | None, limit: int, superseded_only: bool = False
     ) -> tuple[list[MemoryRecord], str | None]:
-        """Up to `limit` memories in `scope` after id `after`, in id (creation) order, and
-        the id to continue after (None at the end). A selective filter reads a bounded
-        number of records per call, so a page may come back short with a continuation."""
+        """Up to `limit` memories in `scope` (with `superseded_only`, only those a correction
+        replaced) after id `after`, in id (creation) order, and the id to continue after
+        (None at the end). A selective filter reads a bounded number of records per call,
+        so a page may come back short with a continuation."""
         out: list[MemoryRecord] = []
         budget, chunk = max(limit * 20, 2000), min(max(limit, 100), 1000)
         examined = 0
@@ -549,7 +550,12 @@ class AsyncLongTermMemory:
             rows = await self._store.page(self._ns, after, chunk)
             for memory_id, row in rows:
                 after, examined = memory_id, examined + 1
-                if row is None or not scope.matches(decode_row(row)):
+                if row is None:
+                    continue
+                fields = decode_row(row)
+                if not scope.matches(fields) or (
+                    superseded_only and not fields.get("superseded_by")
+                ):
                     continue
                 out.append(to_record(memory_id, row, self._codec, "stored"))
                 if len(out) == limit:

@@ -227,15 +227,25 @@ class AsyncMemory:
         tags: Iterable[str] | None = None,
         since: datetime | int | None = None,
         until: datetime | int | None = None,
+        include_superseded: bool = False,
+        superseded_only: bool = False,
         cursor: str | None = None,
         limit: int = DEFAULT_LIMIT,
     ) -> Page[MemoryRecord]:
         """Long-term memories, oldest first, filtered like `recall` (a tag matches any of
-        `tags`; `since`/`until` bound ``occurred_at``). Reading statistics are not touched."""
+        `tags`; `since`/`until` bound ``occurred_at``). Memories replaced by a correction
+        (``superseded_by``) are left out unless `include_superseded`; `superseded_only` lists
+        only those. Reading statistics are not touched."""
         check_page_limit(limit)
+        check_flag(include_superseded, "include_superseded")
+        check_flag(superseded_only, "superseded_only")
         scope = _scope(kinds, agent, session, tags, since, until)
+        if not (include_superseded or superseded_only):
+            scope = replace(scope, include_superseded=False)
         key = decode_cursor(cursor, "memories")
-        records, after = await self.longterm.browse(scope, _text_key(key), limit)
+        records, after = await self.longterm.browse(
+            scope, _text_key(key), limit, superseded_only=superseded_only
+        )
         return Page(tuple(records), None if after is None else encode_cursor("memories", [after]))
 
     async def list_episodes(

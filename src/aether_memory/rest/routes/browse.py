@@ -173,13 +173,21 @@ async def list_memories(
     session: Annotated[str | None, Query(description="Only this session.")] = None,
     since: Annotated[Timestamp | None, Query(description="occurred_at from (ms or ISO).")] = None,
     until: Annotated[Timestamp | None, Query(description="occurred_at up to (ms or ISO).")] = None,
+    include_superseded: Annotated[
+        bool, Query(description="Also memories a correction replaced.")
+    ] = False,
+    superseded_only: Annotated[
+        bool, Query(description="Only memories a correction replaced.")
+    ] = False,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> MemoriesOut:
-    """The namespace's long-term memories, oldest first, filtered; reading them does not
-    count as recalling them."""
+    """The namespace's long-term memories, oldest first, filtered (current ones unless
+    ``include_superseded`` or ``superseded_only``); reading them does not count as
+    recalling them."""
     page = await mem.list_memories(
         kinds=kind, agent=agent, session=session, tags=tag, since=since, until=until,
+        include_superseded=include_superseded, superseded_only=superseded_only,
         cursor=cursor, limit=limit,
     )  # fmt: skip
     memories = [MemoryOut.of(r) for r in page]
