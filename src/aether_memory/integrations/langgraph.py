@@ -228,8 +228,10 @@ class AetherSaver(BaseCheckpointSaver[int]):
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first: of one thread (or all), filtered by metadata values."""
         records = self.store.checkpoints(_thread_id(config))
-        for record, metadata in _select(self.serde, records, config, filter, before, limit):
-            yield _tuple(self.serde, record, self.store.writes_of(record), metadata)
+        chosen = _select(self.serde, records, config, filter, before, limit)
+        writes = self.store.writes_of([record for record, _ in chosen])
+        for (record, metadata), pending in zip(chosen, writes, strict=True):
+            yield _tuple(self.serde, record, pending, metadata)
 
     def put(
         self,
@@ -341,8 +343,10 @@ class AsyncAetherSaver(BaseCheckpointSaver[int]):
     ) -> AsyncIterator[CheckpointTuple]:
         """Checkpoints newest first: of one thread (or all), filtered by metadata values."""
         records = await self.store.checkpoints(_thread_id(config))
-        for record, metadata in _select(self.serde, records, config, filter, before, limit):
-            yield _tuple(self.serde, record, await self.store.writes_of(record), metadata)
+        chosen = _select(self.serde, records, config, filter, before, limit)
+        writes = await self.store.writes_of([record for record, _ in chosen])
+        for (record, metadata), pending in zip(chosen, writes, strict=True):
+            yield _tuple(self.serde, record, pending, metadata)
 
     async def aput(
         self,
