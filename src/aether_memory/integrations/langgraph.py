@@ -12,7 +12,7 @@ A LangGraph thread is one aether session of the agent ``langgraph`` (configurabl
 checkpoint is one key of that session's working memory, beside a copy of the newest, and a
 checkpoint's pending writes are a session of their own (see `_async/checkpoints.py`), all kept
 forever unless a `ttl` is given. Reading a checkpoint is two round trips whatever the thread's
-length; `list` reads the thread's checkpoints, then the writes of those it returns.
+length; `list` is two: the thread's checkpoints, then the writes of all those it returns at once.
 Checkpoints and writes go through LangGraph's own serializer (its
 ``serde``, JSON + msgpack, pickle off) and are stored as that serializer's bytes.
 
