@@ -78,6 +78,15 @@ def test_working_memory_operations(mem: Memory) -> None:
     assert s.working.all() == {}
 
 
+def test_working_of_reads_several_sessions_in_order(mem: Memory) -> None:
+    agent = mem.agent("a")
+    agent.session("s1").working.update({"x": 1, "y": [2]})
+    agent.session("s2").working.set("z", {"k": None})
+    agent.session("s2").scratch.set("hidden", 1)  # scratch is not working memory
+    assert agent.working_of(["s2", "absent", "s1"]) == [{"z": {"k": None}}, {}, {"x": 1, "y": [2]}]
+    assert agent.working_of([]) == []
+
+
 def test_scratch_is_separate_from_working(mem: Memory) -> None:
     s = mem.agent("a").session("s1")
     s.working.set("k", 1)

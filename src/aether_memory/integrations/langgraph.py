@@ -12,7 +12,7 @@ A LangGraph thread is one aether session of the agent ``langgraph`` (configurabl
 checkpoint is one key of that session's working memory, beside a copy of the newest, and a
 checkpoint's pending writes are a session of their own (see `_async/checkpoints.py`), all kept
 forever unless a `ttl` is given. Reading a checkpoint is two round trips whatever the thread's
-length; `list` reads the thread's checkpoints, then the writes of those it returns.
+length; `list` is two: the thread's checkpoints, then the writes of all those it returns at once.
 Checkpoints and writes go through LangGraph's own serializer (its
 ``serde``, JSON + msgpack, pickle off) and are stored as that serializer's bytes.
 
@@ -228,8 +228,10 @@ class AetherSaver(BaseCheckpointSaver[int]):
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first: of one thread (or all), filtered by metadata values."""
         records = self.store.checkpoints(_thread_id(config))
-        for record, metadata in _select(self.serde, records, config, filter, before, limit):
-            yield _tuple(self.serde, record, self.store.writes_of(record), metadata)
+        chosen = _select(self.serde, records, config, filter, before, limit)
+        writes = self.store.writes_of([record for record, _ in chosen])
+        for (record, metadata), pending in zip(chosen, writes, strict=True):
+            yield _tuple(self.serde, record, pending, metadata)
 
     def put(
         self,
@@ -341,8 +343,10 @@ class AsyncAetherSaver(BaseCheckpointSaver[int]):
     ) -> AsyncIterator[CheckpointTuple]:
         """Checkpoints newest first: of one thread (or all), filtered by metadata values."""
         records = await self.store.checkpoints(_thread_id(config))
-        for record, metadata in _select(self.serde, records, config, filter, before, limit):
-            yield _tuple(self.serde, record, await self.store.writes_of(record), metadata)
+        chosen = _select(self.serde, records, config, filter, before, limit)
+        writes = await self.store.writes_of([record for record, _ in chosen])
+        for (record, metadata), pending in zip(chosen, writes, strict=True):
+            yield _tuple(self.serde, record, pending, metadata)
 
     async def aput(
         self,

@@ -121,6 +121,13 @@ class Kernel:
         with self._db.read() as c:
             return db.hgetall(c, _key(s, kind), db.now_ms())
 
+    def hash_all_many(
+        self, sessions: Sequence[SessionKeys], kind: HashKind
+    ) -> list[dict[str, bytes]]:
+        with self._db.read() as c:
+            now = db.now_ms()
+            return [db.hgetall(c, _key(s, kind), now) for s in sessions]
+
     def hash_delete(self, s: SessionKeys, kind: HashKind, fields: Sequence[str]) -> int:
         with self._db.write() as c:
             return db.hdel(c, _key(s, kind), fields, db.now_ms())

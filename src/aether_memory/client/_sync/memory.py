@@ -406,6 +406,18 @@ class Agent:
         handle = self.session(session) if not isinstance(session, Session) else session
         return AgentRun(self, handle, task, cacheable, cache_ttl)
 
+    def working_of(self, session_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The working memory of several sessions (``session.working.all()`` of each), in
+        their order, in one round trip."""
+        check_batch(session_ids, "working_of")
+        handles = [self.session(sid) for sid in session_ids]
+        if not handles:
+            return []
+        store = self.memory._store
+        found = store.hash_all_many([h._keys for h in handles], "working")
+        decode = self.memory._codec.decode
+        return [{k: decode(v) for k, v in raw.items()} for raw in found]
+
     def sessions(self, limit: int = 100) -> list[SessionInfo]:
         """This agent's sessions, most recently active first."""
         limit = check_limit(limit)

@@ -3,13 +3,14 @@
 A thread is one session of the saver's agent: each checkpoint is a key of its working memory,
 and the key ``["latest", ns]`` holds a copy of the newest one, so reading the latest (or any
 one) checkpoint never reads the whole thread. The pending writes of one checkpoint are a session
-of their own (of the agent ``<agent>-writes``), read in one round trip beside it. Records are
+of their own (of the agent ``<agent>-writes``), read in one round trip beside it (`list` reads
+those of every checkpoint it returns together). Records are
 plain JSON dicts here; `aether_memory.integrations.langgraph` builds and reads them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -62,7 +63,7 @@ class AsyncCheckpointStore:
         if thread_id is not None:
             loaded = [await self.threads.load(thread_id)]
         else:
-            loaded = [await self.threads.load_session(s) for s in await self.threads.sessions()]
+            loaded = await self.threads.load_sessions(await self.threads.sessions())
         return [
             record
             for records in loaded
@@ -70,10 +71,12 @@ class AsyncCheckpointStore:
             if is_checkpoint(record) and not key.startswith('["latest"')
         ]
 
-    async def writes_of(self, record: Record) -> list[Record]:
-        """The pending writes of one checkpoint record."""
-        found = await self.writes.load(writes_thread(record["t"], record["ns"], record["id"]))
-        return list(found.values())
+    async def writes_of(self, records: Sequence[Record]) -> list[list[Record]]:
+        """The pending writes of each checkpoint record, in their order, read together."""
+        found = await self.writes.load_many(
+            [writes_thread(r["t"], r["ns"], r["id"]) for r in records]
+        )
+        return [list(writes.values()) for writes in found]
 
     async def put(self, thread_id: str, record: Record) -> None:
         """Store a checkpoint and make it its namespace's newest, in one write."""

@@ -4,7 +4,7 @@
 A thread — a LangGraph thread, an OpenAI Agents session, a LangChain conversation — is one
 aether session of one agent, and its records are that session's working-memory keys. Working
 memory here never expires unless a TTL is given (see `durable`). Every method is one round
-trip, on every backend.
+trip, on every backend (the batch reads: one per `MAX_BATCH` threads).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aether_memory.client._sync.memory import Memory, Session
+from aether_memory.client.common import MAX_BATCH
 from aether_memory.core.ids import new_id
 from aether_memory.integrations._common import durable, session_id
 
@@ -38,6 +39,17 @@ class ThreadStore:
     def load_session(self, sid: str) -> dict[str, Any]:
         """Every record of the thread held by session `sid` (see `sessions`)."""
         return self.agent.session(sid).working.all()
+
+    def load_many(self, thread_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Every record of each thread, in their order (one round trip per `MAX_BATCH`)."""
+        return self.load_sessions([session_id(t) for t in thread_ids])
+
+    def load_sessions(self, sids: Sequence[str]) -> list[dict[str, Any]]:
+        """`load_session` of each of `sids`, in their order (one round trip per `MAX_BATCH`)."""
+        loaded: list[dict[str, Any]] = []
+        for start in range(0, len(sids), MAX_BATCH):
+            loaded += self.agent.working_of(sids[start : start + MAX_BATCH])
+        return loaded
 
     def get(self, thread_id: str, key: str) -> Any:
         """One record, or None."""

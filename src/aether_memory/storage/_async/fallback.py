@@ -403,6 +403,11 @@ class AsyncFallbackStore:
     async def hash_all(self, s: SessionKeys, kind: HashKind) -> dict[str, bytes]:
         return await self._call("hash_all", s, kind)
 
+    async def hash_all_many(
+        self, sessions: Sequence[SessionKeys], kind: HashKind
+    ) -> list[dict[str, bytes]]:
+        return await self._call("hash_all_many", sessions, kind)
+
     async def hash_delete(self, s: SessionKeys, kind: HashKind, fields: Sequence[str]) -> int:
         return await self._call("hash_delete", s, kind, fields)
 

@@ -404,6 +404,11 @@ class FallbackStore:
     def hash_all(self, s: SessionKeys, kind: HashKind) -> dict[str, bytes]:
         return self._call("hash_all", s, kind)
 
+    def hash_all_many(
+        self, sessions: Sequence[SessionKeys], kind: HashKind
+    ) -> list[dict[str, bytes]]:
+        return self._call("hash_all_many", sessions, kind)
+
     def hash_delete(self, s: SessionKeys, kind: HashKind, fields: Sequence[str]) -> int:
         return self._call("hash_delete", s, kind, fields)
 

@@ -412,6 +412,18 @@ class AsyncRedisStore:
             raw = await self._r.hgetall(s.working if kind == "working" else s.scratch)
         return {k.decode(): v for k, v in raw.items()}
 
+    async def hash_all_many(
+        self, sessions: Sequence[SessionKeys], kind: HashKind
+    ) -> list[dict[str, bytes]]:
+        if not sessions:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        for s in sessions:
+            pipe.hgetall(s.working if kind == "working" else s.scratch)
+        with TRANSLATE:
+            found = await pipe.execute()
+        return [{k.decode(): v for k, v in raw.items()} for raw in found]
+
     async def hash_delete(self, s: SessionKeys, kind: HashKind, fields: Sequence[str]) -> int:
         with TRANSLATE:
             return int(await self._r.hdel(s.working if kind == "working" else s.scratch, *fields))

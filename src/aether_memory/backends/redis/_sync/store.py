@@ -411,6 +411,18 @@ class RedisStore:
             raw = self._r.hgetall(s.working if kind == "working" else s.scratch)
         return {k.decode(): v for k, v in raw.items()}
 
+    def hash_all_many(
+        self, sessions: Sequence[SessionKeys], kind: HashKind
+    ) -> list[dict[str, bytes]]:
+        if not sessions:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        for s in sessions:
+            pipe.hgetall(s.working if kind == "working" else s.scratch)
+        with TRANSLATE:
+            found = pipe.execute()
+        return [{k.decode(): v for k, v in raw.items()} for raw in found]
+
     def hash_delete(self, s: SessionKeys, kind: HashKind, fields: Sequence[str]) -> int:
         with TRANSLATE:
             return int(self._r.hdel(s.working if kind == "working" else s.scratch, *fields))

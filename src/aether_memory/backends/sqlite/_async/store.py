@@ -309,6 +309,11 @@ class AsyncSqliteStore:
     async def hash_all(self, s: SessionKeys, kind: HashKind) -> dict[str, bytes]:
         return await asyncio.to_thread(self._kernel.hash_all, s, kind)
 
+    async def hash_all_many(
+        self, sessions: Sequence[SessionKeys], kind: HashKind
+    ) -> list[dict[str, bytes]]:
+        return await asyncio.to_thread(self._kernel.hash_all_many, sessions, kind)
+
     async def hash_delete(self, s: SessionKeys, kind: HashKind, fields: Sequence[str]) -> int:
         return await asyncio.to_thread(self._kernel.hash_delete, s, kind, fields)
 
