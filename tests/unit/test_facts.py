@@ -8,7 +8,7 @@ import pytest
 
 from aether_memory.client.records import recall_filters
 from aether_memory.core.errors import InvalidInput
-from aether_memory.core.facts import fact_differences
+from aether_memory.core.facts import fact_differences, value_correction
 from aether_memory.core.query import Filters
 
 
@@ -101,3 +101,36 @@ def test_superseded_memories_are_filtered_out_unless_asked_for() -> None:
     assert Filters().matches({"kind": "fact", "superseded_by": None})
     assert not Filters().narrows and not Filters(include_superseded=True).narrows
     assert Filters(kinds=("fact",)).narrows and Filters(min_importance=0.0).narrows
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("The meeting is at 3pm", "The meeting is at 4pm"),
+        ("Leonor moved to Porto in March", "Leonor moved to Porto in May"),
+        ("Ana is allergic to nuts", "Ana is not allergic to nuts"),
+        ("The API limit is 100 requests/min", "The API limit is 1000 requests/min"),
+        ("The team has 5 engineers", "The team has six engineers"),
+    ],
+)
+def test_a_changed_value_in_the_same_words_is_a_value_correction(old: str, new: str) -> None:
+    assert value_correction(old, new)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("Order 1234 shipped", "Order 1235 shipped"),  # another order
+        ("Ticket SUP-4471 is open", "Ticket SUP-4472 is open"),
+        ("We run version 2.3", "We run version 2.4"),
+        ("PR #12 was merged", "PR #13 was merged"),
+        ("Invoice 991 was paid", "invoice 992 was paid"),
+        ("Ana moved to Porto in May", "Bea moved to Porto in May"),  # a name: not a value
+        ("The meeting is at 3pm", "The meeting is at 3pm"),  # nothing changed
+        ("The meeting is at 3pm", "The standup is at 4pm"),  # another word changed too
+        ("The meeting is at 3pm", "We meet at 3pm"),  # a re-wording
+        ("The user likes tea", "Paris is the capital of France"),
+    ],
+)
+def test_identifiers_names_and_other_words_are_not_value_corrections(old: str, new: str) -> None:
+    assert not value_correction(old, new)

@@ -24,6 +24,11 @@ from aether_memory.core.validate import (
 from aether_memory.storage.rows import decode_row
 
 DEFAULT_NEAR_DUPLICATE = 0.95
+# Below the near-duplicate threshold, down to this floor, a candidate is a correction only when
+# the texts differ in nothing but a value (`core.facts.value_correction`). MiniLM puts "the
+# meeting is at 3pm"/"... 4pm" at 0.925, under 0.95, and "order 1234/1235 shipped" at 0.927:
+# the similarity cannot part them, only the words can.
+DEFAULT_CORRECTION_FLOOR = 0.88
 MAX_CONTENT_CHARS = 32_000
 MAX_TAGS = 32
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ASPECTS", "fact_differences"]
+__all__ = ["ASPECTS", "fact_differences", "value_correction"]
 
 ASPECTS = ("code", "number", "date", "name", "negation")
 
@@ -32,6 +32,13 @@ _DATE_WORDS = frozenset(
 _NEGATIONS = frozenset(
     "not no never none nobody nothing nowhere neither nor without cannot".split()  # noqa: SIM905
 )
+# Nouns a bare number after which names a thing rather than measures one: "order 1235" is
+# another order, not a corrected amount.
+_ID_NOUNS = frozenset(
+    "order ticket issue pr bug case invoice id no number ref reference account version v "  # noqa: SIM905
+    "release build room flight item job run commit row page chapter step line port".split()
+)
+_HASH_NUMBER = re.compile(r"#\s*\d")
 # Capitalised words that open sentences without naming anything.
 _NOT_NAMES = frozenset(
     "a an and are as at be but by for if in into is it no not of on or such that the their "  # noqa: SIM905
@@ -108,3 +115,50 @@ def fact_differences(old: str, new: str) -> frozenset[str]:
     if _negative(a) != _negative(b):
         found.add("negation")
     return frozenset(found)
+
+
+def _is_value(word: str) -> bool:
+    low = word.lower()
+    return (
+        any(ch.isdigit() for ch in low)
+        or low in _NUMBER_WORDS
+        or low in _DATE_WORDS
+        or word == "May"
+        or low in _NEGATIONS
+        or low.endswith(("n't", "n\u2019t"))
+    )
+
+
+def _identifiers(words: list[str]) -> set[str]:
+    """The numbers that name something: right after an identifier noun ("order 1234")."""
+    return {
+        w.replace(",", "")
+        for before, w in zip(["", *words], words, strict=False)
+        if w[0].isdigit() and before.lower() in _ID_NOUNS
+    }
+
+
+def value_correction(old: str, new: str) -> bool:
+    """Whether `new` is `old` with only an attribute value changed: the same words once the
+    values (numbers, dates and times, negations) are left out, and no changed value an
+    identifier (a number after "order", "ticket", "#" or "version"; a code like SUP-4471).
+
+    The test for candidates a little less similar than near-duplicates, where the embedding
+    alone cannot tell "the meeting is at 4pm" (a correction) from "order 1235 shipped"
+    (another order): a different name or any other changed word is not a correction here.
+
+    Example:
+        >>> value_correction("The meeting is at 3pm", "The meeting is at 4pm")
+        True
+        >>> value_correction("Order 1234 shipped", "Order 1235 shipped")
+        False
+    """
+    differs = fact_differences(old, new)
+    if not differs or "code" in differs or "name" in differs:
+        return False
+    if _HASH_NUMBER.search(old) or _HASH_NUMBER.search(new):
+        return False  # "#12": an issue, a PR, a row: never a measured value
+    a, b = _tokens(_CODE.sub(" ", old)), _tokens(_CODE.sub(" ", new))
+    if [w.lower() for w in a if not _is_value(w)] != [w.lower() for w in b if not _is_value(w)]:
+        return False
+    return _identifiers(a) == _identifiers(b)

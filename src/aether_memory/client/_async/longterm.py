@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aether_memory.client.records import (
+    DEFAULT_CORRECTION_FLOOR,
     DEFAULT_NEAR_DUPLICATE,
     MAX_CONTENT_CHARS,
     RELEVANT,
@@ -30,7 +31,7 @@ from aether_memory.client.records import (
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import TTLs
 from aether_memory.core.errors import NotFound
-from aether_memory.core.facts import fact_differences
+from aether_memory.core.facts import fact_differences, value_correction
 from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.query import Filters, text_terms
 from aether_memory.core.ranking import (
@@ -90,6 +91,8 @@ class AsyncLongTermMemory:
         self.weights = weights or RankingWeights()
         # The threshold depends on how the model spreads its scores: an embedder may say.
         self.near_duplicate = float(getattr(embedder, "near_duplicate", near_duplicate))
+        floor = float(getattr(embedder, "correction_floor", DEFAULT_CORRECTION_FLOOR))
+        self.correction_floor = min(floor, self.near_duplicate)
 
     async def _embed(self, texts: list[str]) -> list[bytes]:
         vectors = await asyncio.to_thread(self.embedder.embed, texts)
@@ -135,6 +138,9 @@ class AsyncLongTermMemory:
             existing, corrects = same or batch_hashes.get(digest), None
             if existing is not None:
                 status = "duplicate"
+            elif near is not None and near[0] in said and near[1] < self.near_duplicate:
+                if value_correction(said[near[0]], item.content):
+                    corrects, status = near[0], "superseded"  # only a value changed
             elif near is not None and near[0] in said:
                 differs = fact_differences(said[near[0]], item.content)
                 if not differs:
@@ -192,11 +198,12 @@ class AsyncLongTermMemory:
     async def _near_contents(
         self, exact: Sequence[str | None], nearest: Sequence[tuple[str, float, float] | None]
     ) -> dict[str, str]:
-        """The text of each live near-duplicate candidate (one read, only if there is one)."""
+        """The text of each live near-duplicate or correction candidate (one read, only if there
+        is one)."""
         ids = [
             near[0]
             for same, near in zip(exact, nearest, strict=True)
-            if same is None and near is not None and near[1] >= self.near_duplicate
+            if same is None and near is not None and near[1] >= self.correction_floor
         ]
         if not ids:
             return {}
