@@ -6,9 +6,9 @@ both) that it starts itself:
 
 1. ``put`` of a checkpoint (a parent chain in one thread; channel values of ~1 KB of messages);
 2. ``put_writes`` of one task's two writes;
-3. ``get_tuple`` of a thread's latest checkpoint, and of one by id, on threads of 10 and 100
-   checkpoints (the whole-thread read is aether's design: its cost grows with the thread);
-4. ``list(limit=10)``;
+3. ``get_tuple`` of a thread's latest checkpoint, and of one by id, on threads of 10, 100 and 1000
+   checkpoints (aether reads by key: the thread's length should not show);
+4. ``list(limit=10)`` (aether reads the thread's keys, then only the page);
 5. a whole compiled three-node ``StateGraph.invoke`` on a fresh thread.
 
 Sides alternate in chunks after a warm-up, in one process, so the ratios share the machine's
@@ -141,7 +141,7 @@ def main() -> None:
             t = measure({name: writer(name) for name in sides}, args.n)
             rows.append(("put_writes (2 writes)", t["aether"], t["redis"]))
 
-            for size in (10, 100):
+            for size in (10, 100, 1000):
                 threads = {
                     name: fill(sides[name], f"get{size}-{run}-{name}", size) for name in sides
                 }
@@ -165,7 +165,7 @@ def main() -> None:
                         limit=10)))
                     for name in sides
                 }  # fmt: skip
-                t = measure(listing, max(50, args.n // 5))
+                t = measure(listing, args.n)
                 rows.append((f"list limit=10 ({size} in thread)", t["aether"], t["redis"]))
 
             graphs = {name: graph(sides[name]) for name in sides}
@@ -179,7 +179,7 @@ def main() -> None:
 
                 return invoke
 
-            t = measure({name: invoker(name) for name in sides}, max(50, args.n // 5))
+            t = measure({name: invoker(name) for name in sides}, args.n)
             rows.append(("graph.invoke, 3 nodes, new thread", t["aether"], t["redis"]))
 
     lines = [

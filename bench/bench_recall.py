@@ -54,6 +54,7 @@ from timing import no_gc
 from aether_memory import AsyncMemory, Memory
 from aether_memory.backends.redis._async.longterm import (
     EF_RUNTIME,
+    FETCH_TOUCH,
     FIELDS,
     FILTER_FIELDS,
     INDEX_VERSION,
@@ -312,6 +313,7 @@ class Run:
         self.vset = keys.vectors(self.ns)
         self.qvec = [v.tobytes() for v in corpus.query_vectors]
         self.ids: list[str] = []
+        self.terms: list[Sequence[str]] = []  # per query: the words its text query sends
         self.result = Result("plain (vector set)" if plain else "Query Engine", len(corpus.texts))
         self.r: aredis.Redis = aredis.Redis.from_url(url, protocol=3)
         self.admin = redis.Redis.from_url(url)
@@ -326,6 +328,12 @@ class Run:
             await self.ingest(agent)
             self.memory(before)
             self.result.quality = await self.quality()
+            if not self.plain:  # the words the library's text query keeps (its own choice)
+                store = mem.longterm._store
+                self.terms = [
+                    await store._affordable(self.ns, text_terms(q)) if text_terms(q) else []
+                    for q in self.corpus.query_texts
+                ]
             await self.latency(mem)
             after = await self.quality(only_default=True)
             self.result.quality[f"EF {EF_RUNTIME} after"] = after[f"EF {EF_RUNTIME}"]
@@ -480,18 +488,20 @@ class Run:
         return samples
 
     async def raw_search(self, i: int) -> list[str]:
-        """The library's search round trip by hand: KNN over the ranking fields, plus the
-        full-text query (BM25 over the namespace) for the query's words; returns the top K
-        ids."""
+        """The library's search round trip by hand: KNN over the ranking fields, the
+        namespace's size, and the full-text query (BM25 over the namespace) for the words the
+        library keeps of the query (`TEXT_BUDGET`); returns the top K ids."""
         if self.plain:
             return await self.raw_plain(i)
         pipe = self.r.pipeline(transaction=False)
         pipe.execute_command(*self.knn_args(self.qvec[i], CANDIDATES, EF_RUNTIME, RANKING_FIELDS))
-        terms = text_terms(self.corpus.query_texts[i])
+        pipe.hget(keys.term_counts(self.ns), "*")
+        terms = self.terms[i]
         if terms:
             pipe.execute_command(
                 "FT.SEARCH", self.index, Filters().text_query(terms), "SCORER", "BM25STD",
-                "WITHSCORES", "RETURN", len(RANKING_FIELDS), *RANKING_FIELDS,
+                "WITHSCORES", "RETURN", len(RANKING_FIELDS) + 2, *RANKING_FIELDS, "embedding",
+                "superseded_at",
                 "LIMIT", 0, CANDIDATES, "DIALECT", 2,
             )  # fmt: skip
         replies = await pipe.execute()
@@ -510,18 +520,14 @@ class Run:
         return ids[:K]
 
     async def touch(self, ids: list[str]) -> None:
-        """The second round trip: the winners' records, counted as accessed."""
-        pipe = self.r.pipeline(transaction=False)
+        """The second round trip: the winners' records, counted as accessed (the library's
+        script)."""
         now = time.time_ns() // 1_000_000
-        counts, seen = keys.access_counts(self.ns), keys.last_accessed(self.ns)
-        for memory_id in ids:
-            pipe.hmget(keys.memory(self.ns, memory_id), list(FIELDS))
-        for memory_id in ids:
-            pipe.hincrby(counts, memory_id, 1)
-        pipe.hset(seen, mapping=dict.fromkeys(ids, now))
-        pipe.hmget(counts, ids)
-        pipe.hmget(seen, ids)
-        await pipe.execute()
+        records = [keys.memory(self.ns, memory_id) for memory_id in ids]
+        await self.r.eval(
+            FETCH_TOUCH, 2 + len(ids), keys.access_counts(self.ns), keys.last_accessed(self.ns),
+            *records, now, len(FIELDS), *FIELDS, *ids,
+        )  # fmt: skip
 
     # -- cleanup -----------------------------------------------------------------------------
     def drop(self) -> None:
@@ -774,9 +780,10 @@ def report(
             "Where a recall's time goes (p50, ms): `recall without touch` is the internal "
             "`longterm.recall(..., touch=False)`; `raw search RT` the library's search "
             f"commands sent by hand (FT.SEARCH KNN {CANDIDATES} returning the ranking fields, "
-            "plus a full-text query for the query's codes when it has any; VSIM COUNT "
+            "plus the full-text query for the query's words; VSIM COUNT "
             f"{PLAIN_WIDE} then HMGET of each on plain Redis); `raw touch RT` the second "
-            "round trip (the winners' records, HINCRBY + HSET of their access statistics); "
+            "round trip (one script: the winners' records, HINCRBY + HSET of their access "
+            "statistics); "
             "`library "
             "Python` is recall without touch minus raw search RT (the embedder call on a "
             "worker thread, reply parsing, decoding, ranking, building the hits).",

@@ -37,6 +37,11 @@ SUBS = [
     (r"\baclose\b", "close"),
     (r"\bAwaitable\[([\w.]+)\]", r"\1"),
     (r"\basyncio\.sleep\b", "time.sleep"),
+    # LangGraph's saver methods: the async ones are the sync names with an ``a`` in front.
+    (
+        r"\ba(get_tuple|list|put|put_writes|delete_thread|delete_for_runs|copy_thread|prune)\b",
+        r"\1",
+    ),
     (r"^import asyncio$", "import threading\nimport time"),
 ]
 COMPILED = [(re.compile(pattern, re.MULTILINE), repl) for pattern, repl in SUBS]

@@ -1,6 +1,7 @@
 """Real stores for the test run: one Redis with the modules, one plain, started from the
-registry binaries on free loopback ports and stopped at the end, and one SQLite file. Each
-test works in its own namespace, so nothing is ever flushed."""
+registry binaries on free loopback ports and stopped at the end, a 3-primary Redis Cluster
+(started only when a test asks for it), and one SQLite file. Each test works in its own
+namespace, so nothing is ever flushed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import Phase, settings
 
 from aether_memory import AsyncMemory, Memory
 from aether_memory.core.ids import new_id
+from aether_memory.server.cluster import LocalCluster
 from aether_memory.server.local import RedisProcess
 from tests.word_embedder import WordHashEmbedder
 
@@ -26,7 +28,8 @@ REDIS7 = os.environ.get("AETHER_TEST_REDIS7") or (
     "/usr/bin/redis-server" if Path("/usr/bin/redis-server").is_file() else ""
 )
 REDIS_BACKENDS = ("redis-modules", "redis-plain", "redis-7")
-BACKENDS = (*REDIS_BACKENDS, "sqlite")
+# redis-cluster: 3 primaries with the modules, no replicas (the failover tests start their own).
+BACKENDS = (*REDIS_BACKENDS, "redis-cluster", "sqlite")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -59,6 +62,14 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Redi
 
 
 @pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """One Redis Cluster for the whole run (3 primaries with the modules), as `aether up
+    --cluster 3` starts it."""
+    with LocalCluster(tmp_path_factory.mktemp("cluster"), primaries=3) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One SQLite file for the run, shared like the servers (``sqlite:////abs/path``)."""
     return "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "memory.db")
@@ -69,6 +80,8 @@ def url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str
     """The URL of each kind of store in turn."""
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
+    if request.param == "redis-cluster":
+        return str(request.getfixturevalue("cluster").url)
     return server_named(servers, request.param).url
 
 
@@ -109,3 +122,29 @@ async def amem(url: str, namespace: str) -> AsyncIterator[AsyncMemory]:
     memory = await AsyncMemory.open(url, namespace=namespace)
     async with memory:
         yield memory
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL 16 with pgvector for the run (the ``pgserver`` wheel, as `aether up
+    --archive` starts it): on a Unix socket in a temp folder, no TCP port; stopped at the end."""
+    from aether_memory.server.archive import start_postgres, stop_postgres
+
+    folder = tmp_path_factory.mktemp("pg")
+    url, _server = start_postgres(folder / "data", keep_running=True)
+    try:
+        yield url
+    finally:
+        stop_postgres(folder / "data")
+
+
+ARCHIVES = ("sqlite-archive", "postgres-archive")
+
+
+@pytest.fixture(params=ARCHIVES)
+def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each kind of archive in turn: a SQLite file of the test's own, or the run's PostgreSQL
+    (namespaces keep tests apart there)."""
+    if request.param == "sqlite-archive":
+        return "sqlite:///" + str(tmp_path / "archive.db")
+    return str(request.getfixturevalue("postgres_url"))

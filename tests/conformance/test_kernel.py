@@ -308,7 +308,9 @@ def test_capabilities(mem: Memory, url: str, servers: dict) -> None:  # type: ig
     assert caps.vector_sets is not redis7
     assert caps.aof is True
     assert caps.maxmemory_policy == "noeviction"
-    with_modules = url == servers["redis-modules"].url
+    clustered = url.startswith("redis+cluster://")  # the test cluster has the modules
+    assert caps.cluster is clustered
+    with_modules = url == servers["redis-modules"].url or clustered
     assert caps.search is with_modules
     assert caps.json is with_modules
     assert caps.bloom is with_modules

@@ -84,6 +84,16 @@ def test_filters(lt: Memory) -> None:
     assert "coffee beans from Kenya" not in contents(min_importance=0.3)
 
 
+def test_tags_made_of_underscores_are_tags_like_any_other(lt: Memory) -> None:
+    """A tag of only ``_`` was a syntax error in the Query Engine's filter."""
+    agent = lt.agent("a")
+    for tag in ["_", "__", "_x", "y_", "a_b"]:
+        agent.remember(f"the note tagged {tag}", tags=[tag])
+    for tag in ["_", "__", "_x", "y_", "a_b"]:
+        hits = agent.recall("note tagged", tags=[tag])
+        assert [h.record.content for h in hits] == [f"the note tagged {tag}"]
+
+
 def test_hostile_filter_values_match_nothing(lt: Memory) -> None:
     agent = lt.agent("a")
     agent.remember("secret plan", tags=["x"])
@@ -112,6 +122,17 @@ def test_recall_counts_access(lt: Memory) -> None:
     agent.recall("sky", k=1)
     agent.recall("sky", k=1)
     assert agent.memory_record(rec.id).access_count == 2
+
+
+def test_recall_hits_carry_this_access(lt: Memory) -> None:
+    agent = lt.agent("a")
+    rec = agent.remember("the sky is blue")
+    first = agent.recall("sky", k=1)[0].record
+    second = agent.recall("sky", k=1)[0].record
+    assert (first.access_count, second.access_count) == (1, 2)
+    assert rec.created_at <= first.last_accessed <= second.last_accessed
+    stored = agent.memory_record(rec.id)
+    assert (stored.access_count, stored.last_accessed) == (2, second.last_accessed)
 
 
 def test_recency_breaks_ties_for_updated_facts(lt: Memory) -> None:

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import redis
 
 from aether_memory import InvalidInput, Memory
 from aether_memory.core import keys
 from aether_memory.core.pages import MAX_LIMIT, Page
+from tests.raw import index_list, modules_of, raw_client
 
 _TABLES = ("hash", "zset", "string", "stream", "expiry")
 
@@ -45,7 +45,7 @@ def stored_keys(url: str, prefix: str) -> list[str]:
                 )
             }
         return sorted(found)
-    r = redis.Redis.from_url(url)
+    r = raw_client(url)
     try:
         return sorted(k.decode() for k in r.scan_iter(match=prefix.replace("{", "[{]") + "*"))
     finally:
@@ -66,11 +66,10 @@ def leftovers(url: str, ns: str) -> dict[str, int]:
                 " WHERE m.rid IS NULL"
             ).fetchone()[0]  # full-text rows whose record is gone
     else:
-        r = redis.Redis.from_url(url)
+        r = raw_client(url)
         try:
-            modules = {m[b"name"] for m in r.module_list()}
-            if b"search" in modules:
-                listed = [i.decode() for i in r.execute_command("FT._LIST")]
+            if b"search" in modules_of(r):
+                listed = index_list(r, ns)
                 out["indexes"] = sum(i.startswith(shared) for i in listed)
         finally:
             r.close()

@@ -6,13 +6,15 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from aether_memory.backends.embedders.minilm import MiniLMEmbedder
 from aether_memory.backends.embedders.openai import OpenAIEmbedder
 from aether_memory.core.embeddings import CachedEmbedder, Embedder, embed_async
 from aether_memory.core.errors import BackendUnavailable, ConfigurationError, InvalidInput
+from tests.http_stub import serving
 
 MEMORIES = [
     "the user is allergic to peanuts",
@@ -133,6 +136,40 @@ def test_minilm_cached_and_async(offline: None) -> None:
     assert cached.cache_info().hits == len(MEMORIES)
 
 
+def test_minilm_int8_copy_is_derived_once_into_the_cache(
+    offline: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = tmp_path / "cache"
+    with caplog.at_level(logging.DEBUG):
+        fast = MiniLMEmbedder(cache_dir=cache).embed(MEMORIES)
+    # the quantizer's advice on the root logger is not passed on to the application's logs
+    assert not [r for r in caplog.records if "quantization" in r.pathname], caplog.records
+    (copy,) = cache.iterdir()  # the copy and nothing else: no partial file left behind
+    assert copy.name.startswith("minilm-8199be6f699a-dq8pc2-ort") and copy.suffix == ".onnx"
+    assert copy.stat().st_mode & 0o044  # readable by the machine's other users too
+    written = copy.stat().st_mtime_ns
+    # another process (a fresh load here: other threads) reuses the copy as it is
+    again = MiniLMEmbedder(cache_dir=cache, threads=3).embed(MEMORIES)
+    assert copy.stat().st_mtime_ns == written
+    numpy.testing.assert_allclose(again, fast, atol=1e-5)
+    # close to the float32 vectors, but not the same: a model id of its own
+    exact = MiniLMEmbedder(compute="float32").embed(MEMORIES)
+    assert (numpy.sum(fast * exact, axis=1) > 0.98).all()
+    assert not numpy.allclose(fast, exact, atol=1e-3)
+    assert MiniLMEmbedder().model != MiniLMEmbedder(compute="float32").model
+
+
+def test_minilm_int8_works_when_the_cache_cannot_be_written(offline: None, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    before = set(Path(tempfile.gettempdir()).glob("aether-minilm-*"))
+    embedder = MiniLMEmbedder(cache_dir=blocker / "cache")
+    assert_unit_rows(embedder.embed(MEMORIES), len(MEMORIES), 384)
+    assert blocker.read_text() == "not a folder"
+    # derived into a temporary folder, removed once the session holds the weights
+    assert set(Path(tempfile.gettempdir()).glob("aether-minilm-*")) <= before
+
+
 # -- E5 ----------------------------------------------------------------------------------
 
 
@@ -224,17 +261,9 @@ def api() -> Iterator[FakeAPI]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client timed out first, as the time-out test intends
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
+    with serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def error(status: int, message: str, **headers: str) -> tuple[int, dict[str, str], bytes]:

@@ -90,3 +90,33 @@ def test_memory_backend_sqlite_uses_the_data_folder(
     assert (tmp_path / "memory.db").exists()
     with Memory.open(f"sqlite:///{tmp_path}/memory.db", namespace="env") as mem:
         assert mem.agent("a").identity.get("mission") == "local first"
+
+
+def test_a_file_made_before_events_stored_trace_ids_gains_the_column(tmp_path: Path) -> None:
+    """Events written by an older version (no ``trace_id`` column) read back without one;
+    the column is added when the file opens, so new events keep theirs."""
+    import sqlite3
+
+    from aether_memory.core import telemetry
+    from tests.telemetry import otel_setup
+
+    path = tmp_path / "old.db"
+    with Memory.open(f"sqlite:///{path}", namespace="old") as mem:
+        mem.agent("a").session("s").record("step", {"n": 1})
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE stream DROP COLUMN trace_id")  # the table as it used to be
+    conn.close()
+
+    setup = otel_setup()
+    otel = next(setup)
+    try:
+        with Memory.open(f"sqlite:///{path}", namespace="old") as mem:
+            s = mem.agent("a").session("s")
+            new = s.record("step", {"n": 2})
+            assert new.trace_id is not None and telemetry.enabled()
+            assert [(e.data, e.trace_id) for e in s.events()] == [
+                ({"n": 1}, None), ({"n": 2}, new.trace_id),
+            ]  # fmt: skip
+            assert otel.spans("record")
+    finally:
+        setup.close()

@@ -193,6 +193,38 @@ EPISODES = r"""memory.append_episode(session_id, {
 })
 """
 
+# The "Testing" section's custom-configuration check (the script its ``python -c`` runs).
+CUSTOM_CONFIGURATION_CHECK = r"""
+import asyncio
+from redis_memory_adapter import create_memory_adapter
+
+async def test():
+    memory = await create_memory_adapter(
+        backend='redis',
+        agent_id='test_agent'
+    )
+
+    await memory.add_step('test', 'observation', success=True)
+    print('Test passed!')
+    await memory.close()
+
+asyncio.run(test())
+"""
+
+SNIPPETS = {
+    "004": [CONFIGURATION, BASIC_OPERATIONS, SESSION_MANAGEMENT, UNIFIED_SEARCH,
+            CHECK_CONNECTION, CUSTOM_CONFIGURATION_CHECK],
+    "000": [BOOTSTRAP, TOOL_SCHEMA_ONCE, EPISODES],
+}  # fmt: skip
+
+
+def _seeds() -> Path | None:
+    """The folder of the users' documents, where this checkout sits beside it."""
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "shared" / "seeds").is_dir():
+            return parent / "shared" / "seeds"
+    return None
+
 
 def run(source: str, scope: dict[str, Any]) -> None:
     """Run a document's snippet as written (a script: no ``await`` at its top level)."""
@@ -328,3 +360,28 @@ def test_kernel_memory(environment: str, tmp_path: Path) -> None:
     assert memory.load_checkpoint("boot-1") == {"step": 2}
     assert memory.get_tool_schema("another-session") is None
     memory.close()
+
+
+def test_the_snippets_are_the_documents_text() -> None:
+    """Every snippet run here is in its document, character for character."""
+    seeds = _seeds()
+    if seeds is None:
+        pytest.skip("the users' documents (shared/seeds) are not beside this checkout")
+    for number, snippets in SNIPPETS.items():
+        (document,) = seeds.glob(f"{number}_*.txt")
+        text = document.read_text(encoding="utf-8")
+        for snippet in snippets:
+            assert snippet.strip() in text, (document.name, snippet[:60])
+
+
+def test_adapter_custom_configuration_check(
+    environment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(CUSTOM_CONFIGURATION_CHECK, {"__name__": "__main__"})
+    assert capsys.readouterr().out == "Test passed!\n"
+    with Memory.open(environment) as mem:
+        (session,) = mem.agent("test_agent").sessions()
+        steps = mem.agent("test_agent").session(session.id).events(types=("step",))
+        assert [(e.data["action"], e.data["observation"]) for e in steps] == [
+            ("test", "observation")
+        ]

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.raw import modules_of, raw_client
+
 
 def aether(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AETHER_HOME": str(home), "COLUMNS": "200"}
@@ -113,3 +115,23 @@ def test_serve_starts_the_rest_server(url: str, tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_up_cluster_status_down(home: Path) -> None:
+    out = aether("up", "--cluster", "3", "--replicas", "1", home=home).stdout
+    url = next(line.split("=", 1)[1] for line in out.splitlines() if "AETHER_URL=" in line)
+    assert url.startswith("redis+cluster://") and url.count(",") == 2
+    r = raw_client(url)
+    try:
+        assert len(r.get_primaries()) == 3
+        node = r.get_random_node()
+        policy = r.execute_command("CONFIG GET", "maxmemory-policy", target_nodes=node)
+        assert policy == {"maxmemory-policy": "noeviction"}
+        assert b"search" in modules_of(r)
+    finally:
+        r.close()
+    assert "already running" in aether("up", "--cluster", "3", home=home).stdout
+    status = aether("status", home=home).stdout.replace("\n", " ")
+    assert url in status.replace(" ", "") and "1 replicas each" in status
+    assert "cluster stopped" in aether("down", home=home).stdout
+    assert aether("status", home=home, check=False).returncode == 1

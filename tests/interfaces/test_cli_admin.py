@@ -85,7 +85,8 @@ def test_doctor_on_the_test_servers(backend: RedisProcess, namespace: str, tmp_p
         and "everysec" in out
         and "noeviction" in out
     )
-    assert f"2 keys in namespace '{namespace}'" in out  # the agents set and the state hash
+    # the agents set, the state hash and the change feed (the state write's notification)
+    assert f"3 keys in namespace '{namespace}'" in out
     if backend.modules:
         assert "0 WARN" in out and "Query Engine present" in out
     else:

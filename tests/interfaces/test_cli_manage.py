@@ -21,6 +21,8 @@ from tests.word_embedder import CloseEmbedder, WordHashEmbedder
 def url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
+    if request.param == "redis-cluster":
+        return str(request.getfixturevalue("cluster").url)
     return server_named(servers, request.param).url
 
 

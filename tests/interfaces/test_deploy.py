@@ -99,6 +99,23 @@ def test_compose_server(compose: dict[str, Any]) -> None:
     assert [p.rsplit(":", 1)[1] for p in server["ports"]] == ["8080"]
 
 
+def test_compose_dashboard_and_redisinsight(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    server, dashboard = services["server"], services["dashboard"]
+    assert dashboard["image"] == server["image"]
+    assert dashboard["command"] == ["aether", "ui", "--host", "0.0.0.0", "--port", "8081"]
+    assert "--writable" not in dashboard["command"]  # read-only unless asked
+    assert dashboard["environment"] == server["environment"]
+    assert dashboard["env_file"] == server["env_file"]  # the same API keys
+    assert dashboard["ports"] == ["127.0.0.1:8081:8081"]
+    insight = services["redisinsight"]
+    assert insight["image"].startswith("redis/redisinsight:")
+    assert insight["environment"]["RI_REDIS_HOST"] == "redis"
+    assert insight["ports"] == ["127.0.0.1:8003:5540"]  # loopback only, port 8003 as in 000
+    volume = insight["volumes"][0].split(":")[0]
+    assert volume in compose["volumes"]
+
+
 def test_dockerfile() -> None:
     text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM python:3\.12-slim$", text, re.MULTILINE)

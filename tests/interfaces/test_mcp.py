@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -602,3 +603,57 @@ async def test_hostile_tool_arguments_in_process_are_tool_errors_that_write_noth
             assert await session.working.all() == {}
             assert await session.events() == [] and await session.checkpoints() == []
             assert await memory.agent(AGENT).recall("note", k=5) == []
+
+
+async def test_search_memory_reaches_the_archive(url: str, namespace: str, tmp_path: Path) -> None:
+    from aether_memory.core.config import Options, TTLs
+
+    options = Options(namespace=namespace, ttl=TTLs(semantic=1.0))
+    archive = "sqlite:///" + str(tmp_path / "archive.db")
+    memory = await AsyncMemory.open(url, options=options, embedder=WordHashEmbedder(),
+                                    archive=archive)  # fmt: skip
+    async with memory, Client(build_server(AGENT, memory=memory)) as client:
+        fact = {"content": "the deploy key rotates every Tuesday"}
+        key = await call(client, "store_memory", fact)
+        await asyncio.sleep(1.2)  # its lifetime ends
+        assert (await memory.lifecycle.run()).archived == 1
+        query = {"query": "deploy key rotates", "k": 1}
+        assert (await call(client, "search_memory", query))["result"] == []
+        found = await call(client, "search_memory", {**query, "include_archive": True})
+        assert [m["id"] for m in found["result"]] == [key["id"]]
+        bad = await call_error(client, "search_memory", {**query, "include_archive": "often"})
+        assert bad["code"] == "invalid_input" and "include_archive" in bad["message"]
+
+
+async def test_search_memory_without_an_archive_says_so(url: str, namespace: str) -> None:
+    memory = await AsyncMemory.open(url, namespace=namespace, embedder=WordHashEmbedder())
+    async with memory, Client(build_server(AGENT, memory=memory)) as client:
+        query = {"query": "anything", "include_archive": True}
+        assert (await call_error(client, "search_memory", query))["code"] == "configuration"
+
+
+TEA = [
+    "The user likes green tea",
+    "The user drinks green tea every morning",
+    "The user prefers green tea without sugar",
+]
+
+
+async def test_consolidate_memory_merges_only_the_agents_own(url: str, namespace: str) -> None:
+    memory = await AsyncMemory.open(url, namespace=namespace, embedder=WordHashEmbedder())
+    async with memory, Client(build_server(AGENT, memory=memory)) as client:
+        mine = [(await call(client, "store_memory", {"content": t}))["id"] for t in TEA]
+        other = [(await memory.agent("b").remember(t)).id for t in TEA]
+        dry = await call(client, "consolidate_memory", {"kinds": None, "dry_run": True})
+        assert (dry["clusters"], dry["created"]) == (1, [])
+        done = await call(client, "consolidate_memory", {})
+        assert (done["clusters"], done["consolidated"], len(done["created"])) == (1, 3, 1)
+        made = await memory.agent(AGENT).memory_record(done["created"][0])
+        assert made.agent == AGENT and set(made.related) == set(mine)
+        for memory_id in other:  # another agent's memories are left as they were
+            record = await memory.agent("b").memory_record(memory_id)
+            assert "consolidated_into" not in record.metadata
+        again = await call(client, "consolidate_memory", {"kinds": ["fact"], "dry_run": False})
+        assert (again["clusters"], again["created"]) == (0, [])
+        bad = await call_error(client, "consolidate_memory", {"kinds": "fact"})
+        assert bad["code"] == "invalid_input" and "kinds" in bad["message"]

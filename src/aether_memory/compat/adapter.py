@@ -9,24 +9,40 @@ replayed onto it when it answers — no code change for the caller), with ``back
 SQLite file.
 
 Where it differs, on purpose: values are JSON + zstd, never pickle; nothing is logged and
-skipped — a failed write raises a typed `AetherError`; ``enable_pubsub`` is accepted, and
-changes nothing yet (episodes and skills are shared by the namespace, so another agent's
-`search_episodes` finds them at once).
+skipped — a failed write raises a typed `AetherError`. Episodes and skills are shared by the
+namespace, so another agent's `search_episodes` finds them at once; with ``enable_pubsub`` the
+adapter also follows the namespace's change feed: when another agent saves an episode, a
+memory or a skill, it logs ``Received memory update: add episodic <id> from <agent>`` (as the
+original did) and calls every callback given to `MemoryAdapter.on_update` with the
+`Notification`. The follower is a task the adapter owns: `close()` stops it and raises what
+made it fail, if anything did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aether_memory.client._async.memory import AsyncAgent, AsyncMemory, AsyncSession
 from aether_memory.client.common import default_sqlite_url
 from aether_memory.core.config import Settings, redis_url
-from aether_memory.core.errors import ConfigurationError
+from aether_memory.core.errors import BackendUnavailable, ConfigurationError
+from aether_memory.core.feed import Notification
 from aether_memory.core.types import Episode, Hit, Skill
+from aether_memory.storage._async.feed import close_stream
+
+log = logging.getLogger("aether_memory")
 
 BACKENDS = ("redis", "sqlite")
+# What the adapter follows with enable_pubsub, and how it names each kind in its log line.
+_FOLLOWED = {"episode": "episodic", "memory": "semantic", "skill": "skill", "skill_run": "skill"}
+_VERBS = {"remembered": "add", "updated": "update", "superseded": "update",
+          "forgotten": "delete", "saved": "add", "ran": "update"}  # fmt: skip
 FALLBACK_FILE = "fallback.db"
 
 __all__ = [
@@ -114,6 +130,34 @@ class MemoryAdapter:
         self.agent: AsyncAgent = memory.agent(agent_id)
         self.session: AsyncSession = self.agent.session(session_id)
         self.redis_manager = RedisManager(memory)
+        self._callbacks: list[Callable[[Notification], Any]] = []
+        self._follower: asyncio.Task[None] | None = None
+
+    def on_update(self, callback: Callable[[Notification], Any]) -> None:
+        """Call `callback` (a function or a coroutine function) with each notification of
+        another agent's memory write (with ``enable_pubsub``)."""
+        self._callbacks.append(callback)
+
+    def _follow(self, after: str | None) -> None:
+        self._follower = asyncio.get_running_loop().create_task(
+            self._updates(after), name="aether-memory-adapter-pubsub"
+        )
+
+    async def _updates(self, after: str | None) -> None:
+        stream = self.memory.subscribe(kinds=list(_FOLLOWED), after=after)
+        try:
+            async for note in stream:
+                if note.agent == self.agent.id:
+                    continue
+                log.info("Received memory update: %s %s %s from %s",
+                         _VERBS.get(note.op, note.op), _FOLLOWED[note.kind], note.id,
+                         note.agent)  # fmt: skip
+                for callback in list(self._callbacks):
+                    result = callback(note)
+                    if inspect.isawaitable(result):
+                        await result
+        finally:
+            await close_stream(stream)
 
     @property
     def agent_id(self) -> str:
@@ -207,8 +251,20 @@ class MemoryAdapter:
         }
 
     async def close(self) -> None:
-        """Close the connection (and the fallback file)."""
+        """Stop following the feed, close the connection (and the fallback file); raises
+        what stopped the follower early, if anything did."""
+        follower, self._follower = self._follower, None
+        failed: BaseException | None = None
+        if follower is not None:
+            if not follower.done():
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+            elif not follower.cancelled():
+                failed = follower.exception()
         await self.memory.aclose()
+        if failed is not None:
+            raise failed
 
 
 async def create_memory_adapter(
@@ -234,14 +290,13 @@ async def create_memory_adapter(
         redis_host, redis_port, redis_db, redis_password: the server (default
             ``REDIS_HOST`` / ``REDIS_PORT`` / ``REDIS_DB`` / ``REDIS_PASSWORD``, else
             ``localhost:6379``, database 0).
-        enable_pubsub: accepted for compatibility (see the module docstring).
+        enable_pubsub: follow other agents' memory writes (see `MemoryAdapter.on_update`).
         namespace: the aether namespace (default ``AETHER_NAMESPACE``, else ``default``).
         embedder: the text embedder for search (default: the local model).
 
     Raises:
         ConfigurationError: `backend` is neither ``redis`` nor ``sqlite``.
     """
-    del enable_pubsub  # see the module docstring
     settings = Settings()
     chosen = (backend or settings.backend or "redis").lower()
     if chosen not in BACKENDS:
@@ -263,4 +318,11 @@ async def create_memory_adapter(
             embedder=embedder,
             fallback=settings.fallback or default_sqlite_url(FALLBACK_FILE),
         )
-    return MemoryAdapter(memory, agent_id, session_id)
+    adapter = MemoryAdapter(memory, agent_id, session_id)
+    if enable_pubsub:
+        try:
+            start: str | None = await memory.feed.position()
+        except BackendUnavailable:  # on the fallback: follow from when Redis is back
+            start = None
+        adapter._follow(start)
+    return adapter

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 from urllib.parse import quote
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -46,6 +46,11 @@ DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_MAX_CONNECTIONS = 64
 DEFAULT_RETRIES = 3
 DEFAULT_WATCH_INTERVAL = 30.0  # seconds between re-checks of the server's eviction policy
+DURABILITY_MODES: Final = ("async", "replicated")
+DEFAULT_REPLICA_TIMEOUT = 1.0  # seconds a write waits for a replica (durability="replicated")
+# With an archive, a hot copy outlives its lifetime by this long, so the sync service (which
+# runs far more often) moves it before the store expires it. See docs/lifecycle.md.
+DEFAULT_ARCHIVE_GRACE = 1 * DAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,7 @@ class TTLs:
     checkpoints: float | None = 48 * HOUR
     tool_results: float | None = 1 * HOUR
     semantic: float | None = 90 * DAY
-    episodic: float | None = 90 * DAY
+    episodic: float | None = 30 * DAY
     skills: float | None = 180 * DAY
 
 
@@ -100,6 +105,30 @@ class Options:
     retries: int = DEFAULT_RETRIES
     watch_interval: float = DEFAULT_WATCH_INTERVAL
     strict: bool = False  # refuse servers that may evict durable keys, instead of warning
+    summarize_on_rotate: bool = True  # save a session's summary when it is rotated or closed
+    formation_batch: int = 20  # turns per call to the memory-formation extractor
+    formation_max_lag: float = 60.0  # seconds a turn may wait for formation before health warns
+    # "async": acknowledge once the primary applied a write (Redis's own replication
+    # follows). "replicated": also WAIT until >= 1 replica has it, else `NotReplicated`.
+    durability: Literal["async", "replicated"] = "async"
+    replica_timeout: float = DEFAULT_REPLICA_TIMEOUT
+
+    def __post_init__(self) -> None:
+        if self.durability not in DURABILITY_MODES:
+            raise ConfigurationError(
+                f"durability must be one of {', '.join(DURABILITY_MODES)}, not {self.durability!r}"
+            )
+        if self.durability == "replicated" and not 0 < self.replica_timeout < self.socket_timeout:
+            raise ConfigurationError(
+                f"replica_timeout ({self.replica_timeout} s) must be above 0 and below "
+                f"socket_timeout ({self.socket_timeout} s), or a WAIT would time the socket out"
+            )
+
+    # The hot budget of the namespace's long-term memory (None: no limit): over it, the
+    # lowest decay scores leave for the archive (or are deleted, and said, without one).
+    hot_budget: int | None = None
+    hot_budget_bytes: int | None = None
+    archive_grace: float = DEFAULT_ARCHIVE_GRACE
 
     def with_(self, **changes: Any) -> Options:
         return replace(self, **changes)
@@ -137,6 +166,10 @@ class Settings(BaseSettings):
     redis_password: SecretStr | None = Field(default=None, validation_alias="REDIS_PASSWORD")
     namespace: str = Field(default=DEFAULT_NAMESPACE, validation_alias="AETHER_NAMESPACE")
     strict: bool = Field(default=False, validation_alias="AETHER_STRICT")
+    durability: str = Field(default="async", validation_alias="AETHER_DURABILITY")
+    replica_timeout: float = Field(
+        default=DEFAULT_REPLICA_TIMEOUT, validation_alias="AETHER_REPLICA_TIMEOUT"
+    )
     ttl_working: float | None = Field(default=_TTL.working, validation_alias="AETHER_TTL_WORKING")
     ttl_scratch: float | None = Field(default=_TTL.scratch, validation_alias="AETHER_TTL_SCRATCH")
     ttl_events: float | None = Field(default=_TTL.events, validation_alias="AETHER_TTL_EVENTS")
@@ -145,6 +178,30 @@ class Settings(BaseSettings):
     )
     ttl_tool_results: float | None = Field(
         default=_TTL.tool_results, validation_alias="AETHER_TTL_TOOL_RESULTS"
+    )
+    llm_url: str | None = Field(default=None, validation_alias="AETHER_LLM_URL")
+    llm_model: str | None = Field(default=None, validation_alias="AETHER_LLM_MODEL")
+    llm_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("AETHER_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    summarizer: Literal["extractive", "llm"] = Field(
+        default="extractive", validation_alias="AETHER_SUMMARIZER"
+    )
+    extract_memories: bool = Field(default=False, validation_alias="AETHER_EXTRACT_MEMORIES")
+    ttl_semantic: float | None = Field(
+        default=_TTL.semantic, validation_alias="AETHER_TTL_SEMANTIC"
+    )
+    ttl_episodic: float | None = Field(
+        default=_TTL.episodic, validation_alias="AETHER_TTL_EPISODIC"
+    )
+    ttl_skills: float | None = Field(default=_TTL.skills, validation_alias="AETHER_TTL_SKILLS")
+    archive_url: str | None = Field(default=None, validation_alias="AETHER_ARCHIVE_URL")
+    hot_budget: int | None = Field(default=None, ge=1, validation_alias="AETHER_HOT_BUDGET")
+    hot_budget_bytes: int | None = Field(
+        default=None, ge=1, validation_alias="AETHER_HOT_BUDGET_BYTES"
+    )
+    archive_grace: float = Field(
+        default=DEFAULT_ARCHIVE_GRACE, gt=0, validation_alias="AETHER_ARCHIVE_GRACE"
     )
 
     @field_validator("backend", mode="before")
@@ -182,11 +239,19 @@ class Settings(BaseSettings):
         return Options(
             namespace=self.namespace,
             strict=self.strict,
+            durability=cast(Any, self.durability.strip().lower()),
+            replica_timeout=self.replica_timeout,
             ttl=TTLs(
                 working=self.ttl_working,
                 scratch=self.ttl_scratch,
                 events=self.ttl_events,
                 checkpoints=self.ttl_checkpoints,
                 tool_results=self.ttl_tool_results,
+                semantic=self.ttl_semantic,
+                episodic=self.ttl_episodic,
+                skills=self.ttl_skills,
             ),
+            hot_budget=self.hot_budget,
+            hot_budget_bytes=self.hot_budget_bytes,
+            archive_grace=self.archive_grace,
         )

@@ -49,6 +49,11 @@ def new_id() -> str:
     return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in _SHIFTS])
 
 
+def is_name(value: str) -> bool:
+    """Whether `value` is a valid name or id (what `check_name` accepts)."""
+    return _NAME.fullmatch(value) is not None
+
+
 def check_name(value: object, what: str) -> str:
     """Return `value` if it is a valid name or id, else raise `InvalidInput` saying why."""
     if not isinstance(value, str):

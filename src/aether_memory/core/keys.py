@@ -6,6 +6,7 @@ Layout (braces are Redis Cluster hash tags)::
     aether:{ns}:agent:{agent}:identity              hash: document name -> text
     aether:{ns}:agent:{agent}:state                 hash: status, current_task, active_tools, ...
     aether:{ns}:agent:{agent}:sessions              zset: session id -> last activity (ms)
+    aether:{ns}:agent:{agent}:metrics:{res}:{start} hash: call statistics of one time bucket
     aether:{ns/agent/sid}:meta                      hash: agent, created_at, parent, rotated_to
     aether:{ns/agent/sid}:working                   hash: working memory (sliding TTL)
     aether:{ns/agent/sid}:scratch                   hash: scratchpad (short sliding TTL)
@@ -29,6 +30,20 @@ Layout (braces are Redis Cluster hash tags)::
                                                     Query Engine and no vector sets)
     aether:{ns}:term:{term}                         zset: memory id -> BM25 weight (no Query
     aether:{ns}:terms                               Engine); hash: id -> the memory's terms
+    aether:{ns}:term_counts                         hash: term -> memories written with it,
+                                                    and "*" -> memories written (Query Engine)
+    aether:{ns}:feed                                stream: the change feed (capped)
+    aether:{ns}:presence                            hash: agent -> last heartbeat (JSON)
+    aether:{ns}:inbox:{agent}                       stream: messages sent to an agent
+    aether:{ns}:inbox_acks                          hash: agent -> last acknowledged message
+    aether:{ns}:presence_due                        zset: online agent -> when its heartbeat
+                                                    runs out (announced once as offline)
+    aether:{ns}:feed:live                           the feed's sharded pub/sub channel (not a
+                                                    key: every notification, as it is added)
+    aether:{ns}:queue:{name}:ready, :delayed,       zsets of one task queue: ready by priority,
+        :inflight, :dead                            delayed by due time, claimed by deadline
+    aether:{ns}:queue:{name}:meta, :body, :dedupe,  hashes: id -> state, id -> task, dedupe key
+        :stats; :wake                               -> id, counters; list: wakes blocked claims
 
 Everything of one session shares the `{ns/agent/sid}` tag, so its multi-key writes can be
 atomic on one cluster shard; namespace-wide data shares `{ns}`. Identity is one hash per agent (one
@@ -83,6 +98,12 @@ def memory_index(ns: str, version: int) -> str:
 
 def skill(ns: str, name: str) -> str:
     return f"{PREFIX}:{{{ns}}}:skill:{name}"
+
+
+def usage(ns: str) -> str:
+    """The namespace's hot long-term memory, counted by every writer: a hash of ``count``
+    and ``bytes`` (`core.lifecycle.row_size`), and ``owner`` of the budget pass running."""
+    return f"{PREFIX}:{{{ns}}}:usage"
 
 
 def access_counts(ns: str) -> str:
@@ -155,6 +176,12 @@ def term(ns: str, stem: str) -> str:
     return f"{PREFIX}:{{{ns}}}:term:{stem}"
 
 
+def term_counts(ns: str) -> str:
+    """Index term -> how many memories were written with it ("*": how many were written),
+    which tells a recall the cost of a full-text query before it is sent."""
+    return f"{PREFIX}:{{{ns}}}:term_counts"
+
+
 def memory_terms(ns: str) -> str:
     """Memory id -> its index terms, so a delete or an update can remove its postings."""
     return f"{PREFIX}:{{{ns}}}:terms"
@@ -163,6 +190,30 @@ def memory_terms(ns: str) -> str:
 def namespace_pattern(ns: str) -> str:
     """A SCAN pattern for every key of a namespace (admin commands only, never hot paths)."""
     return f"{PREFIX}:{{{ns}[}}/]*"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueKeys:
+    """The keys of one task queue, all under the namespace's hash tag (one shard, so every
+    queue script is atomic in a cluster too)."""
+
+    ready: str
+    delayed: str
+    inflight: str
+    dead: str
+    meta: str
+    body: str
+    dedupe: str
+    stats: str
+    wake: str
+
+    @classmethod
+    def build(cls, ns: str, name: str) -> QueueKeys:
+        base = f"{PREFIX}:{{{ns}}}:queue:{name}"
+        return cls(*(f"{base}:{part}" for part in _QUEUE_PARTS))
+
+
+_QUEUE_PARTS = ("ready", "delayed", "inflight", "dead", "meta", "body", "dedupe", "stats", "wake")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,3 +250,44 @@ class SessionKeys:
             applied=f"{tag}:applied",
             sessions=sessions(ns, agent),
         )
+
+
+def feed(ns: str) -> str:
+    """The namespace's change feed: a capped stream of notifications."""
+    return f"{PREFIX}:{{{ns}}}:feed"
+
+
+def presence(ns: str) -> str:
+    """Hash: agent id -> its last heartbeat (JSON: status, current_task, at, expires_at)."""
+    return f"{PREFIX}:{{{ns}}}:presence"
+
+
+def inbox(ns: str, agent: str) -> str:
+    """An agent's inbox: a stream of messages sent to it."""
+    return f"{PREFIX}:{{{ns}}}:inbox:{agent}"
+
+
+def inbox_acks(ns: str) -> str:
+    """Hash: agent id -> the position of the last message it acknowledged."""
+    return f"{PREFIX}:{{{ns}}}:inbox_acks"
+
+
+def presence_due(ns: str) -> str:
+    """Zset: each agent that reads as online -> the ms its heartbeat runs out."""
+    return f"{PREFIX}:{{{ns}}}:presence_due"
+
+
+def feed_channel(ns: str) -> str:
+    """The sharded pub/sub channel each notification of `ns` is published on (with the
+    namespace's tag, so it lives on the shard of the feed)."""
+    return f"{PREFIX}:{{{ns}}}:feed:live"
+
+
+def agent_metrics(ns: str, agent: str, resolution_s: int, start_s: int) -> str:
+    """Hash: one time bucket of an agent's call statistics (``{tool}|{figure}`` -> number)."""
+    return f"{agent_metrics_prefix(ns, agent)}{resolution_s}:{start_s}"
+
+
+def agent_metrics_prefix(ns: str, agent: str) -> str:
+    """The start of every agent-metric bucket key of an agent."""
+    return f"{PREFIX}:{{{ns}}}:agent:{agent}:metrics:"

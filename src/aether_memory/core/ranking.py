@@ -156,10 +156,12 @@ def rank(
             + weights.importance * imp
         )
         out.append(Scored(id_, score, v, t, e, r, imp))
-    out.sort(key=lambda s: s.score, reverse=True)
+    # Ties go to the smaller id: the same memories rank the same whatever order a store
+    # returned them in (an imported copy of a namespace is indexed in another order).
+    out.sort(key=lambda s: (-s.score, s.id))
     return out
 
 
 def _ranks(scores: Mapping[str, float]) -> dict[str, int]:
-    ordered = sorted(scores, key=lambda k: scores[k], reverse=True)
+    ordered = sorted(scores, key=lambda k: (-scores[k], k))  # ties: as in `rank`
     return {id_: i + 1 for i, id_ in enumerate(ordered)}

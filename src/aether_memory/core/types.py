@@ -40,6 +40,8 @@ class Event:
         outcome: ``success``, ``failure`` or any short word the caller chose.
         ts: when it was recorded, in milliseconds since the epoch.
         latency_ms: how long the step or call took, if the caller measured it.
+        trace_id: the OpenTelemetry trace it was recorded in (32 hex digits), when it was
+            recorded inside a recording span; stored with the event and read back with it.
     """
 
     id: str
@@ -48,6 +50,7 @@ class Event:
     outcome: str
     ts: int
     latency_ms: float | None = None
+    trace_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -295,6 +298,8 @@ class Health:
         evicted_keys: keys Redis evicted since it started (``None`` where unknown).
         warnings: problems to act on now (an evicting policy, a full server, evicted keys,
             a damaged or lost SQLite file), each saying what to do.
+        formation: the lag of memory formation from conversations (None without an
+            extractor).
     """
 
     serving: str
@@ -309,8 +314,57 @@ class Health:
     full: bool = False
     evicted_keys: int | None = None
     warnings: tuple[str, ...] = ()
+    formation: FormationStatus | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["warnings"] = list(self.warnings)
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class FormationStatus:
+    """How far memory formation (facts read out of recorded turns) lags behind.
+
+    Attributes:
+        extractor: what reads the turns (``llm:<model>``).
+        pending: turns recorded and not yet read.
+        lag_seconds: how long the oldest of them has waited (0 when none waits).
+        max_lag_seconds: the lag above which `Health.warnings` says so.
+        formed: turns read since this client started.
+        extracted: memories the extractor returned for them.
+        failed: turns skipped because the model's reply could not be used.
+        last_error: the last failure (a model out of reach, a reply that was not JSON).
+        running: the background worker has started.
+    """
+
+    extractor: str
+    pending: int = 0
+    lag_seconds: float = 0.0
+    max_lag_seconds: float = 60.0
+    formed: int = 0
+    extracted: int = 0
+    failed: int = 0
+    last_error: str | None = None
+    running: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSummary:
+    """A summary of what is known about a topic, and the memories it was made from.
+
+    Attributes:
+        topic: what was asked about.
+        summary: the text ("" when nothing relevant is known).
+        sources: ids of the memories summarised, strongest first.
+        total: how many relevant memories were found.
+        by_kind: how many of each kind.
+        summarizer: what wrote the summary (``extractive``, ``llm:<model>``).
+    """
+
+    topic: str
+    summary: str
+    sources: tuple[str, ...]
+    total: int
+    by_kind: dict[str, int]
+    summarizer: str

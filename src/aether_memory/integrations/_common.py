@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from aether_memory.core.errors import InvalidInput
-from aether_memory.core.ids import check_name
+from aether_memory.core.ids import is_name
 
 if TYPE_CHECKING:
     from aether_memory.client._async.memory import AsyncMemory
@@ -32,11 +32,8 @@ def session_id(thread_id: str) -> str:
     """
     if not isinstance(thread_id, str) or not thread_id:
         raise InvalidInput(f"a thread id must be a non-empty string, not {thread_id!r}")
-    if not thread_id.startswith(HASHED_PREFIX):
-        try:
-            return check_name(thread_id, "thread id")
-        except InvalidInput:
-            pass
+    if not thread_id.startswith(HASHED_PREFIX) and is_name(thread_id):
+        return thread_id
     return HASHED_PREFIX + hashlib.sha256(thread_id.encode()).hexdigest()[:40]
 
 
@@ -44,9 +41,9 @@ def durable(memory: M, ttl: float | None = None) -> M:
     """A view of `memory` on the same connection whose working memory lives `ttl` seconds
     after its last write (``None``: forever) — a framework's threads are not scratch state.
 
-    The view shares the caller's connection and is never closed by the adapters; closing
-    `memory` closes it.
+    The view shares the caller's connection; closing `memory` closes it.
     """
-    options = memory.options.with_(ttl=replace(memory.options.ttl, working=ttl))
-    view: M = type(memory)(memory._store, options, embedder=memory._embedder)
+    view: M = memory.with_options(
+        memory.options.with_(ttl=replace(memory.options.ttl, working=ttl))
+    )
     return view

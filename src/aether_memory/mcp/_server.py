@@ -26,8 +26,10 @@ import orjson
 from mcp import types
 from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
+from opentelemetry.trace import SpanKind
 
 from aether_memory.client._async.memory import DEFAULT_TOOLS_AGENT, AsyncAgent, AsyncMemory
+from aether_memory.core import telemetry
 from aether_memory.core.errors import AetherError, InvalidInput
 from aether_memory.core.ids import check_name
 from aether_memory.tools._async.runner import AsyncTools
@@ -155,13 +157,22 @@ async def _call_tool(
 ) -> types.CallToolResult:
     """Run one tool; an `AetherError` (unknown tool and bad arguments included) becomes a
     result with ``isError`` that the model reads, never a protocol error."""
-    try:
-        result = await ctx.lifespan_context.tools.run(params.name, params.arguments or {})
-    except AetherError as exc:
-        # %r keeps text that came from the caller on one line.
-        log.info("tool %r failed: %s: %r", params.name, exc.code, str(exc))
-        return tool_error(exc)
-    return tool_result(result)
+    state = ctx.lifespan_context
+    attributes = {
+        "mcp.method.name": "tools/call", "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": params.name, "aether.namespace": state.memory.namespace,
+        "aether.agent": state.agent.id,
+    }  # fmt: skip
+    with telemetry.span(f"tools/call {params.name}", SpanKind.SERVER, attributes) as span:
+        try:
+            result = await state.tools.run(params.name, params.arguments or {})
+        except AetherError as exc:
+            # %r keeps text that came from the caller on one line.
+            log.info("tool %r failed: %s: %r", params.name, exc.code, str(exc))
+            if span is not None:  # answered as a result, but the call failed
+                telemetry.record_error(span, exc)
+            return tool_error(exc)
+        return tool_result(result)
 
 
 def tool_result(result: Any) -> types.CallToolResult:

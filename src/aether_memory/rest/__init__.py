@@ -6,7 +6,7 @@ build the app yourself with `create_app` (e.g. under another ASGI server). Setti
 `aether_memory.rest.errors`.
 
 Layout: ``app`` (factory + lifespan) · ``settings`` · ``auth`` · ``errors`` (the one table) ·
-``pool`` (a memory client per namespace) · ``deps`` · ``models`` (response bodies) ·
+``pool`` (one memory client, a view per namespace) · ``deps`` · ``models`` (response bodies) ·
 ``routes/`` (by area) · ``server`` (``main``).
 """
 

@@ -3,6 +3,7 @@ lifespan (opened lazily per namespace, all closed at shutdown)."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from pydantic import BaseModel
 from aether_memory import __version__
 from aether_memory.backends.embedders import embedder_from_name
 from aether_memory.client.common import redacted
+from aether_memory.core import telemetry
 from aether_memory.core.config import Settings
 from aether_memory.core.embeddings import CachedEmbedder
 from aether_memory.core.errors import AetherError, BackendUnavailable
@@ -29,13 +31,19 @@ from aether_memory.rest.pool import MemoryPool
 from aether_memory.rest.routes import (
     agents,
     browse,
+    consolidation,
+    dashboard,
+    feed,
     longterm,
     namespace,
+    queues,
     sessions,
     tools,
     working,
 )
 from aether_memory.rest.settings import RestSettings
+from aether_memory.rest.tracing import RouteAttributes, TraceRequests
+from aether_memory.rest.ui import mount_ui
 
 log = logging.getLogger("aether_memory.rest")
 
@@ -94,13 +102,14 @@ def _serve_docs(app: FastAPI) -> None:
         )
 
 
-def create_app(settings: RestSettings | None = None) -> FastAPI:
+def create_app(settings: RestSettings | None = None, *, ui_at_root: bool = False) -> FastAPI:
     """Build the REST app.
 
     Args:
         settings: the server's settings (default: read from the environment). The store's
             URL and options are read from the environment by the library, as
             `Memory.open` does, when the first request needs them.
+        ui_at_root: ``/`` leads to the dashboard (``aether ui``); it is at ``/ui`` either way.
 
     Raises:
         ConfigurationError: ``AETHER_API_KEYS`` or ``AETHER_EMBEDDER`` is malformed.
@@ -127,6 +136,7 @@ def create_app(settings: RestSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = MemoryPool(embedder, settings.max_namespaces)
         app.state.pool = pool
+        telemetry.refresh()  # trace from the first request if an SDK is set up by now
         try:
             yield
         finally:
@@ -146,9 +156,29 @@ def create_app(settings: RestSettings | None = None) -> FastAPI:
     app.state.insecure_no_auth = settings.insecure_no_auth
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
+    if "telemetry" not in inspect.signature(FastAPI).parameters:
+        # FastAPI with native OpenTelemetry makes the server spans itself (a second
+        # middleware would double them); older versions get ours.
+        app.add_middleware(TraceRequests)
+    else:
+        app.add_middleware(RouteAttributes)
     # Hot routes first: FastAPI matches routes in order.
-    for module in (working, sessions, agents, longterm, namespace, tools, browse):
+    routers = (
+        working,
+        sessions,
+        agents,
+        longterm,
+        namespace,
+        tools,
+        browse,
+        feed,
+        dashboard,
+        queues,
+        consolidation,
+    )
+    for module in routers:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
+    mount_ui(app, writable=settings.ui_writable, at_root=ui_at_root)
 
     @app.get("/healthz", name="healthz", tags=["health"])
     async def healthz() -> LiveOut:

@@ -32,6 +32,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "too_large": 413,
     "not_found": 404,
     "conflict": 409,
+    "lease_lost": 409,
     # The store cannot be configured or reached: the server is not ready, not broken.
     "configuration": 503,
     "unavailable": 503,
@@ -41,6 +42,10 @@ STATUS_BY_CODE: dict[str, int] = {
     # Stored bytes this version cannot decode, a damaged file: a fault on the server's side.
     "serialization": 500,
     "damaged": 500,
+    # A feed position older than the feed keeps: that history is gone for good.
+    "feed_truncated": 410,
+    # Applied on the primary, not yet on a replica (durability="replicated"): retry later.
+    "not_replicated": 503,
 }
 """HTTP status for each `AetherError.code`; codes not listed are 500."""
 

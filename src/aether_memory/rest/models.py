@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from aether_memory.core.pages import Erasure
 from aether_memory.core.types import (
@@ -46,12 +46,15 @@ class EventOut(BaseModel):
     ts: str
     ts_ms: int
     latency_ms: float | None = None
+    trace_id: str | None = Field(
+        None, description="The OpenTelemetry trace it was recorded in (32 hex digits), if any."
+    )
 
     @classmethod
     def of(cls, e: Event) -> EventOut:
         return cls(
             id=e.id, type=e.type, data=e.data, outcome=e.outcome, ts=iso(e.ts), ts_ms=e.ts,
-            latency_ms=e.latency_ms,
+            latency_ms=e.latency_ms, trace_id=e.trace_id,
         )  # fmt: skip
 
 

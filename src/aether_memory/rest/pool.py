@@ -1,10 +1,12 @@
-"""The server's memory clients: one `AsyncMemory` per namespace, opened on first use.
+"""The server's memory client: one `AsyncMemory`, opened on first use, and a view of it per
+namespace.
 
-Clients are cached and shared by every request for their namespace, and all closed when the
-server stops. Concurrent first requests for a namespace wait for one opening instead of
-racing to open several. Beyond `max_open` namespaces, the least recently used client is
-retired: closed at once if no request holds it, else when its last request ends — so a
-request never sees its client closed under it.
+Every namespace shares the one client's connection pool, capability probe, scripts and
+reconnect loop; a namespace's view (`AsyncMemory.namespace`) costs no I/O. Views are cached so
+a namespace's long-term memory state (its index set up, its embedder cache) outlives a
+request; beyond `max_open` namespaces the least recently used view is dropped from the cache —
+nothing is closed, since a request may still hold it. Concurrent first requests wait for one
+opening instead of racing to open several.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aether_memory.client._async.memory import AsyncMemory
@@ -29,26 +30,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("aether_memory.rest")
 
 
-@dataclass(slots=True)
-class _Entry:
-    memory: AsyncMemory
-    leases: int = 0
-    retired: bool = False
-
-
 class MemoryPool:
-    """Open memory clients by namespace.
+    """The memory client, by namespace.
 
     Args:
         embedder: shared by every namespace, so the model is loaded once per process.
-        max_open: how many namespaces stay open at most.
+        max_open: how many namespaces' views stay cached at most.
     """
 
     def __init__(self, embedder: Embedder, max_open: int) -> None:
         self.embedder = embedder
         self.max_open = max_open
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._pending: dict[str, asyncio.Future[_Entry]] = {}
+        self._root: AsyncMemory | None = None
+        self._opening: asyncio.Future[AsyncMemory] | None = None
+        self._views: OrderedDict[str, AsyncMemory] = OrderedDict()
         self._url: str | None = None
         self._closed = False
 
@@ -68,37 +63,33 @@ class MemoryPool:
 
     @asynccontextmanager
     async def lease(self, namespace: str) -> AsyncIterator[AsyncMemory]:
-        """The client of `namespace`, held open for the duration of the block."""
-        entry = self._entries.get(namespace)
-        if entry is not None:
-            self._entries.move_to_end(namespace)
+        """The client of `namespace`, for the duration of the block."""
+        view = self._views.get(namespace)
+        if view is not None:
+            self._views.move_to_end(namespace)
         else:
             check_name(namespace, "namespace")
-            # A client retired (and closed) while this request waited for its opening is
-            # useless: open again.
-            while entry is None or (entry.retired and entry.leases == 0):
-                entry = self._entries.get(namespace) or await self._open(namespace)
-        entry.leases += 1
-        try:
-            if len(self._entries) > self.max_open:
-                await self._evict()
-            yield entry.memory
-        finally:
-            entry.leases -= 1
-            if entry.retired and entry.leases == 0:
-                await entry.memory.aclose()
+            view = (await self._open()).in_namespace(namespace)
+            self._views[namespace] = view
+            while len(self._views) > self.max_open:
+                dropped, _ = self._views.popitem(last=False)
+                log.debug(
+                    "aether-memory: namespace %s left the cache (least recently used)", dropped
+                )
+        yield view
 
-    async def _open(self, namespace: str) -> _Entry:
-        pending = self._pending.get(namespace)
-        if pending is not None:
-            # Shielded: a waiter that is cancelled must not cancel the opening itself.
-            return await asyncio.shield(pending)
+    async def _open(self) -> AsyncMemory:
         if self._closed:
             raise ClientClosed("the server is shutting down")
-        future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
-        self._pending[namespace] = future
+        if self._root is not None:
+            return self._root
+        if self._opening is not None:
+            # Shielded: a waiter that is cancelled must not cancel the opening itself.
+            return await asyncio.shield(self._opening)
+        future: asyncio.Future[AsyncMemory] = asyncio.get_running_loop().create_future()
+        self._opening = future
         try:
-            memory = await AsyncMemory.open(self.url, namespace=namespace, embedder=self.embedder)
+            root = await AsyncMemory.open(self.url, embedder=self.embedder)
         except Exception as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: waiters, if any, re-raise it themselves
@@ -107,31 +98,21 @@ class MemoryPool:
             future.cancel()
             raise
         finally:
-            del self._pending[namespace]
-        entry = _Entry(memory)
-        self._entries[namespace] = entry
-        future.set_result(entry)
-        return entry
-
-    async def _evict(self) -> None:
-        while len(self._entries) > self.max_open:
-            namespace, entry = self._entries.popitem(last=False)
-            log.info(
-                "aether-memory: closing the client of namespace %s (least recently used, over "
-                "AETHER_MAX_NAMESPACES)",
-                namespace,
-            )
-            entry.retired = True
-            if entry.leases == 0:
-                await entry.memory.aclose()
+            self._opening = None
+        if self._closed:  # the server stopped while this opening waited
+            await root.aclose()
+            raise ClientClosed("the server is shutting down")
+        self._root = root
+        future.set_result(root)
+        return root
 
     async def aclose(self) -> None:
-        """Close every client; later leases raise `ClientClosed`."""
+        """Close the client; later leases raise `ClientClosed`."""
         self._closed = True
-        entries = list(self._entries.values())
-        self._entries.clear()
-        for entry in entries:
-            await entry.memory.aclose()
+        self._views.clear()
+        root, self._root = self._root, None
+        if root is not None:
+            await root.aclose()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._views)

@@ -13,6 +13,7 @@ import argparse
 import copy
 import logging
 import logging.config
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -21,11 +22,12 @@ from aether_memory.core.access import exposure_problem, is_loopback
 from aether_memory.core.errors import ConfigurationError
 from aether_memory.rest.settings import RestSettings
 
-__all__ = ["check_exposure", "is_loopback", "main"]
+__all__ = ["check_exposure", "is_loopback", "main", "ui_main"]
 
 log = logging.getLogger("aether_memory.rest")
 
 EXIT_CONFIG = 2
+DEFAULT_UI_PORT = 8081
 
 
 def _parser(defaults: RestSettings) -> argparse.ArgumentParser:
@@ -77,8 +79,13 @@ def _log_config() -> dict[str, Any]:
     return config
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, ui: bool = False) -> int:
     """Parse the arguments, check the settings, serve until SIGINT/SIGTERM.
+
+    Args:
+        argv: the command line (default: ``sys.argv``).
+        ui: serve as ``aether ui``: the dashboard at ``/`` (and the API it reads), on port
+            8081 unless told otherwise, with ``--writable``.
 
     Returns:
         The exit code: 0 after a clean shutdown, 2 for a configuration error.
@@ -86,16 +93,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.config.dictConfig(_log_config())
     try:
         defaults = RestSettings()
-        args = _parser(defaults).parse_args(argv)
-        settings = defaults.model_copy(
-            update={"host": args.host, "port": args.port, "insecure_no_auth": args.insecure_no_auth}
-        )
+        if ui and "AETHER_PORT" not in os.environ:
+            defaults = defaults.model_copy(update={"port": DEFAULT_UI_PORT})
+        parser = _parser(defaults)
+        if ui:
+            parser.prog = "aether ui"
+            parser.description = (
+                "Serve the web dashboard (and the memory API it reads), loopback by default; "
+                "the same settings and API keys as aether serve."
+            )
+            parser.add_argument(
+                "--writable",
+                action="store_true",
+                default=defaults.ui_writable,
+                help="show write buttons (forget a memory); read-only otherwise",
+            )
+        args = parser.parse_args(argv)
+        update = {"host": args.host, "port": args.port, "insecure_no_auth": args.insecure_no_auth}
+        if ui:
+            update["ui_writable"] = args.writable
+        settings = defaults.model_copy(update=update)
         check_exposure(settings)
         from aether_memory.rest.app import create_app
 
-        app = create_app(settings)
+        app = create_app(settings, ui_at_root=ui)
     except (ConfigurationError, ValueError) as exc:
-        print(f"aether serve: {exc}", file=sys.stderr)
+        print(f"aether {'ui' if ui else 'serve'}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 
     import uvicorn
@@ -110,3 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         server_header=False,
     )
     return 0
+
+
+def ui_main(argv: Sequence[str] | None = None) -> int:
+    """``aether ui``: `main` serving the dashboard at ``/``."""
+    return main(argv, ui=True)

@@ -18,12 +18,14 @@ variable                          default             meaning
 ``AETHER_MAX_BODY_BYTES``         ``2097152`` (2 MiB) larger request bodies get 413
 ``AETHER_BODY_TIMEOUT``           ``30``              seconds a request body may take to arrive
                                                       (408 after that)
-``AETHER_MAX_NAMESPACES``         ``256``             memory clients kept open (least recently
-                                                      used idle ones are closed beyond it)
+``AETHER_MAX_NAMESPACES``         ``256``             namespaces whose state stays cached (all
+                                                      share one client and connection pool)
 ``AETHER_EMBEDDER``               ``minilm``          long-term memory's embedder, by name
                                                       (`aether_memory.embedder_from_name`)
 ``AETHER_ACCESS_LOG``             ``false``           log one line per request (costs 10-25% of
                                                       throughput, so it is off unless asked)
+``AETHER_UI_WRITABLE``            ``false``           the dashboard at ``/ui`` shows write
+                                                      buttons (``aether ui --writable``)
 ================================  ==================  ===========================================
 
 ``AETHER_API_KEYS`` lists keys and the namespaces each may use (``KEY=NS1,NS2;KEY2=*``);
@@ -70,6 +72,7 @@ class RestSettings(BaseSettings):
     embedder: str = Field(default=DEFAULT_EMBEDDER, validation_alias="AETHER_EMBEDDER")
     # Off by default: uvicorn's access log cost 10-25% of throughput in bench/bench_rest.py.
     access_log: bool = Field(default=False, validation_alias="AETHER_ACCESS_LOG")
+    ui_writable: bool = Field(default=False, validation_alias="AETHER_UI_WRITABLE")
 
     def keys(self) -> tuple[ApiKey, ...]:
         """The parsed API keys (empty: authentication is off)."""

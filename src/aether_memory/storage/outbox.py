@@ -29,8 +29,12 @@ WRITES = frozenset(
         "longterm.update", "longterm.skill_put", "longterm.skill_run",
         "session_load", "erase_session", "erase_agent", "erase_namespace",
         "longterm.load", "longterm.skill_delete",
+        "feed.heartbeat", "feed.send", "feed.broadcast",
+        "queues.put",
     }
 )  # fmt: skip
+# The writes of the feed role (presence and messages), replayed but never mirrored.
+FEED_WRITES = frozenset({"feed.heartbeat", "feed.send", "feed.broadcast"})
 
 
 # The states of an outbox epoch: writes join an OPEN one; a CLOSING one takes no more while

@@ -1,12 +1,13 @@
-"""Decoding long-term memory rows as Redis returns them (pure)."""
+"""Decoding long-term memory rows as Redis returns them, and reading event rows (pure)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from aether_memory.core.errors import SerializationError
 
-__all__ = ["Candidate", "Row", "decode_row", "text"]
+__all__ = ["Candidate", "Row", "decode_row", "event_trace", "text"]
 
 # A long-term memory as a store returns it: field name -> raw value.
 Row = dict[str, Any]
@@ -56,3 +57,9 @@ def decode_row(row: Row) -> dict[str, Any]:
         "supersedes": text(get("supersedes", b"")) or None,
         "superseded_by": text(get("superseded_by", b"")) or None,
     }
+
+
+def event_trace(row: Sequence[Any]) -> str | None:
+    """The trace id of an event row; None for a six-field row (queued in an outbox by a
+    version that did not store trace ids)."""
+    return row[6] if len(row) > 6 else None

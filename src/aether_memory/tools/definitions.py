@@ -72,6 +72,11 @@ class SearchMemory(_Args):
     include_superseded: bool = Field(
         False, description="Also outdated memories that a correction replaced (history)."
     )
+    include_archive: bool = Field(
+        False,
+        description="Also search the archive of old memories (slower; those found come back "
+        "into memory). Only when an archive is configured.",
+    )
 
 
 class ForgetMemory(_Args):
@@ -129,6 +134,46 @@ class GetContext(_Args):
         None, description="Include this session's working memory and steps."
     )
     budget_tokens: int = Field(2000, ge=50, le=32000, description="Size limit of the block.")
+
+
+class SendMessage(_Args):
+    to_agent: str = Field(description="The id of the agent to send to (same namespace).")
+    message: str = Field(max_length=60_000, description="What to tell it, as text.")
+
+
+class ReadInbox(_Args):
+    ack: str | None = Field(
+        None,
+        description="The id of the last message you have handled (they are then removed); "
+        "null to acknowledge nothing.",
+    )
+    limit: int = Field(20, ge=1, le=1000, description="How many messages to return.")
+
+
+class AgentsStatus(_Args):
+    pass
+
+
+class ClaimTask(_Args):
+    queue: str = Field(description="The task queue's name.")
+    wait_seconds: float = Field(
+        0, ge=0, le=20, description="How long to wait for a task when none is ready."
+    )
+
+
+class CompleteTask(_Args):
+    queue: str = Field(description="The task queue's name.")
+    task_id: str = Field(description="The id claim_task returned.")
+    lease: str = Field(description="The lease claim_task returned.")
+    success: bool = Field(True, description="false if the task failed (it will be retried).")
+    error: str | None = Field(None, description="What went wrong, when success is false.")
+
+
+class ConsolidateMemory(_Args):
+    kinds: list[str] = Field(
+        default_factory=lambda: ["episodic", "fact"], description="The kinds to consolidate."
+    )
+    dry_run: bool = Field(False, description="Only count the groups; change nothing.")
 
 
 @dataclass(frozen=True)
@@ -283,8 +328,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "summarize_memory",
         "Summarize what is known",
-        "Answer 'what do I know about X?': counts by kind, the strongest memories, related past "
-        "episodes and skills, as a short text.",
+        "Answer 'what do I know about X?': a short summary of the memories relevant to the "
+        "topic, the ids of those memories, and how many of each kind there are.",
         SummarizeMemory,
         READS,
     ),
@@ -341,6 +386,61 @@ TOOLS: tuple[ToolSpec, ...] = (
         "and the memories, past episodes and skills relevant to a task, within a token budget.",
         GetContext,
         READS,
+    ),
+    ToolSpec(
+        "send_message",
+        "Send a message to an agent",
+        "Send a text message to another agent of your team; it waits in that agent's inbox "
+        "until the agent reads and acknowledges it. Returns the message id.",
+        SendMessage,
+        Hints(read_only=False),
+    ),
+    ToolSpec(
+        "read_inbox",
+        "Read your inbox",
+        "Read the messages other agents sent you, oldest first, each with its id and sender. "
+        "Pass the id of the last message you have dealt with as ack: those are removed, and "
+        "the rest are returned again until you acknowledge them.",
+        ReadInbox,
+        Hints(read_only=False, destructive=True, idempotent=True),
+    ),
+    ToolSpec(
+        "agents_status",
+        "See which agents are online",
+        "List every agent of your team with its status (online ones say what they work on; "
+        "an agent that stopped sending heartbeats reads as offline).",
+        AgentsStatus,
+        READS,
+    ),
+    ToolSpec(
+        "claim_task",
+        "Claim a task",
+        "Take the next task from a shared task queue, to work on it alone: returns its id, "
+        "the task, how many times it was delivered, and a lease; or null when none is ready. "
+        "Call complete_task with the id and lease when done, before the lease ends (30 s by "
+        "default), or the task goes back to the queue for another agent.",
+        ClaimTask,
+        Hints(read_only=False),
+    ),
+    ToolSpec(
+        "complete_task",
+        "Complete a task",
+        "Report a claimed task done (success true) or failed (success false, with the error: "
+        "it is retried later, and dead-lettered after repeated failures). Returns the task's "
+        "state; an error lease_lost means the lease ended first and the task went to another "
+        "agent.",
+        CompleteTask,
+        Hints(read_only=False),
+    ),
+    ToolSpec(
+        "consolidate_memory",
+        "Consolidate your memories",
+        "Tidy your long-term memory: each group of closely related memories of yours (say, "
+        "many notes about one habit) is merged into one summary memory linked to them; the "
+        "originals are kept. Running it again changes nothing. Returns how many memories were "
+        "examined and merged, and the ids of the summary memories written.",
+        ConsolidateMemory,
+        Hints(read_only=False, idempotent=True),
     ),
 )
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EMBEDDER_NAMES", "default_embedder", "embedder_from_name"]
 
-EMBEDDER_NAMES = ("minilm", "e5-small", "openai:<model>@<base_url>")
+EMBEDDER_NAMES = ("minilm", "e5-small", "openai:<model>@<base_url>", "minilm-float32")
 """The forms `embedder_from_name` accepts."""
 
 
@@ -45,7 +45,9 @@ def embedder_from_name(
     """Builds an embedder from a short name, as found in settings.
 
     Args:
-        name: ``"minilm"``, ``"e5-small"``, or ``"openai:<model>@<base_url>"`` — e.g.
+        name: ``"minilm"``, ``"e5-small"``, ``"minilm-float32"`` (MiniLM as versions before
+            integer kernels computed it: for namespaces they filled), or
+            ``"openai:<model>@<base_url>"`` — e.g.
             ``"openai:text-embedding-3-small@https://api.openai.com/v1"`` or
             ``"openai:nomic-embed-text@http://127.0.0.1:11434/v1"``.
         api_key: For ``openai:`` only; the caller reads it from its settings.
@@ -58,11 +60,11 @@ def embedder_from_name(
         ConfigurationError: The name is not one of these forms, or options do not apply.
     """
     key = name.strip()
-    if key.lower() in ("minilm", "all-minilm-l6-v2"):
+    if key.lower() in ("minilm", "all-minilm-l6-v2", "minilm-float32"):
         _refuse_options(key, api_key, dims)
         from aether_memory.backends.embedders.minilm import MiniLMEmbedder
 
-        return MiniLMEmbedder()
+        return MiniLMEmbedder(compute="float32" if key.lower() == "minilm-float32" else "int8")
     if key.lower() in ("e5-small", "multilingual-e5-small"):
         _refuse_options(key, api_key, dims)
         from aether_memory.backends.embedders.e5 import E5SmallEmbedder

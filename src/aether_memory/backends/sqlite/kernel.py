@@ -7,19 +7,26 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aether_memory.backends.sqlite import db
+from aether_memory.backends.sqlite import db, feed
 from aether_memory.backends.sqlite.db import Database
 from aether_memory.core import keys
+from aether_memory.core.agent_metrics import MetricWrite
 from aether_memory.core.config import SessionTTLs
 from aether_memory.core.keys import SessionKeys
 from aether_memory.storage._sync.store import CheckpointRow, EventRow, HashKind
 from aether_memory.storage.inventory import count_keys
+from aether_memory.storage.rows import event_trace
 
 CHECKPOINT_WIDTH = 12  # zero-padded members sort as numbers, as in the Redis store
+STREAM_COLUMNS = "key, seq, id, type, outcome, ts, latency_ms, data, trace_id"
 
 
 def _max_ttl(a: int | None, b: int | None) -> int | None:
     return None if a is None or b is None else max(a, b)
+
+
+def _stream_row(row: EventRow) -> tuple[Any, ...]:
+    return (*row[:6], event_trace(row))
 
 
 def _key(s: SessionKeys, kind: HashKind) -> str:
@@ -45,7 +52,9 @@ class Kernel:
             db.hset(c, keys.agents(ns), {agent: b""}, now)
 
     def identity_put(self, ns: str, agent: str, docs: Mapping[str, bytes]) -> None:
-        self._put_agent_hash(keys.identity(ns, agent), ns, agent, docs)
+        with self._db.write() as c:
+            self._put_agent_hash(keys.identity(ns, agent), ns, agent, docs)
+            feed.emit(c, ns, agent, "identity", ",".join(sorted(docs)), "put")
 
     def identity_get(self, ns: str, agent: str, name: str) -> bytes | None:
         with self._db.read() as c:
@@ -57,10 +66,13 @@ class Kernel:
 
     def identity_delete(self, ns: str, agent: str, names: Sequence[str]) -> int:
         with self._db.write() as c:
+            feed.emit(c, ns, agent, "identity", ",".join(sorted(names)), "deleted")
             return db.hdel(c, keys.identity(ns, agent), names, db.now_ms())
 
     def state_put(self, ns: str, agent: str, fields: Mapping[str, bytes]) -> None:
-        self._put_agent_hash(keys.state(ns, agent), ns, agent, fields)
+        with self._db.write() as c:
+            self._put_agent_hash(keys.state(ns, agent), ns, agent, fields)
+            feed.emit(c, ns, agent, "state", agent, "set")
 
     def state_get(self, ns: str, agent: str) -> dict[str, bytes]:
         with self._db.read() as c:
@@ -138,15 +150,21 @@ class Kernel:
 
     # -- events --------------------------------------------------------------------------------
     def events_append(
-        self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        metrics: Sequence[MetricWrite] = (),
     ) -> None:
         with self._db.write() as c:
+            metrics_add(c, metrics, now_ms)
             db.alive(c, s.events, now_ms)  # an expired stream starts afresh
             last = c.execute("SELECT max(seq) FROM stream WHERE key = ?", (s.events,)).fetchone()
             seq = last[0] or 0
             c.executemany(
-                "INSERT INTO stream VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(s.events, seq + i, *row) for i, row in enumerate(rows, 1)],
+                f"INSERT INTO stream ({STREAM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(s.events, seq + i, *_stream_row(row)) for i, row in enumerate(rows, 1)],
             )
             seq += len(rows)
             if seq > self._maxlen:
@@ -178,11 +196,11 @@ class Kernel:
                 where += f" AND type IN ({','.join('?' * len(types))})"
                 params += sorted(types)
             rows = c.execute(
-                "SELECT id, type, outcome, ts, latency_ms, data FROM stream WHERE "
+                "SELECT id, type, outcome, ts, latency_ms, data, trace_id FROM stream WHERE "
                 f"{where} ORDER BY seq DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
-        return [(i, t, o, ts, lat, bytes(d)) for i, t, o, ts, lat, d in reversed(rows)]
+        return [(i, t, o, ts, lat, bytes(d), tr) for i, t, o, ts, lat, d, tr in reversed(rows)]
 
     # -- checkpoints -----------------------------------------------------------------------------
     def checkpoint_save(
@@ -296,11 +314,13 @@ class Kernel:
             if db.expired(c, s.events, db.now_ms()):
                 return []
             rows = c.execute(
-                "SELECT seq, id, type, outcome, ts, latency_ms, data FROM stream"
+                "SELECT seq, id, type, outcome, ts, latency_ms, data, trace_id FROM stream"
                 " WHERE key = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (s.events, -1 if after is None else int(after), limit),
             ).fetchall()
-        return [(str(seq), (i, t, o, ts, lat, bytes(d))) for seq, i, t, o, ts, lat, d in rows]
+        return [
+            (str(seq), (i, t, o, ts, lat, bytes(d), tr)) for seq, i, t, o, ts, lat, d, tr in rows
+        ]
 
     def namespace_keys(self, ns: str) -> list[str]:
         """Every kernel key of a namespace (its shared data and its sessions)."""
@@ -339,8 +359,8 @@ class Kernel:
             if tools is not None:
                 db.set_(c, s.tools, tools, now, ttls.checkpoints_ms)
             c.executemany(
-                "INSERT INTO stream VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(s.events, i, *row) for i, row in enumerate(events[-self._maxlen :], 1)],
+                f"INSERT INTO stream ({STREAM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(s.events, i, *_stream_row(r)) for i, r in enumerate(events[-self._maxlen :], 1)],
             )
             for n, created_at, state in checkpoints:
                 member = f"{n:0{CHECKPOINT_WIDTH}d}"
@@ -382,6 +402,9 @@ class Kernel:
                 for key in (keys.identity(ns, agent), keys.state(ns, agent),
                             keys.sessions(ns, agent)):  # fmt: skip
                     db.delete(c, key)
+                feed.erase(c, ns, agent)  # its presence, inbox and notifications
+                for key in db.prefixed(c, keys.agent_metrics_prefix(ns, agent)):
+                    db.delete(c, key)
                 db.hdel(c, keys.agents(ns), [agent], now)
         return {
             "agents": int(listed or bool(documents) or bool(state)),
@@ -396,4 +419,43 @@ class Kernel:
         if not dry_run:
             for key in names:
                 db.delete(c, key)
+            feed.erase(c, ns)
         return count_keys(names, ns)
+
+    # -- reading parts of hashes ---------------------------------------------------------------
+    def hash_keys(self, s: SessionKeys, kind: HashKind) -> list[str]:
+        with self._db.read() as c:
+            return db.hkeys(c, _key(s, kind), db.now_ms())
+
+    def hash_pick(
+        self, reads: Sequence[tuple[SessionKeys, HashKind, Sequence[str] | None]]
+    ) -> list[dict[str, bytes]]:
+        with self._db.read() as c:
+            now = db.now_ms()
+            return [
+                db.hgetall(c, _key(s, kind), now)
+                if fields is None
+                else db.hmget(c, _key(s, kind), fields, now)
+                for s, kind, fields in reads
+            ]
+
+
+def metrics_add(c: sqlite3.Cursor, metrics: Sequence[MetricWrite], now_ms: int) -> None:
+    """Apply agent-metric bucket updates inside `c`'s transaction (hashes with a TTL, as on
+    Redis)."""
+    for key, ttl_ms, ops in metrics:
+        for field, op, value in ops:
+            if op == "^":
+                old = db.hget(c, key, field, now_ms)
+                if old is None or value > float(old):
+                    db.hset(c, key, {field: value}, now_ms)
+            else:
+                db.hincrby(c, key, field, value, now_ms)
+        db.pexpire(c, key, ttl_ms, now_ms)
+
+
+def metrics_read(database: Database, names: Sequence[str]) -> list[dict[str, bytes]]:
+    """The agent-metric bucket hashes `names`, in order."""
+    with database.read() as c:
+        now = db.now_ms()
+        return [db.hgetall(c, name, now) for name in names]

@@ -21,8 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from aether_memory.backends.sqlite import db as kv
+from aether_memory.backends.sqlite import feed
 from aether_memory.core import keys
 from aether_memory.core.errors import ConfigurationError
+from aether_memory.core.feed import memory_kind, update_op
+from aether_memory.core.lifecycle import row_size
 from aether_memory.core.query import Filters
 from aether_memory.storage.rows import Candidate, Row, text
 
@@ -67,6 +70,12 @@ CREATE TABLE IF NOT EXISTS lt_hash (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lt_namespace (
     ns TEXT PRIMARY KEY, gen INTEGER NOT NULL, epoch INTEGER NOT NULL
+) WITHOUT ROWID;
+-- The namespace's hot memories as every writer counts them (the hot budget's count), and the
+-- process running its budget pass, if any (`owner` until `until` ms).
+CREATE TABLE IF NOT EXISTS lt_usage (
+    ns TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
+    owner TEXT, "until" INTEGER
 ) WITHOUT ROWID;
 -- Full text: FTS5 with the Porter stemmer ("Refunds" finds "refund", as in the Query Engine).
 -- It replaced lt_fts (no stemming), which is dropped and rebuilt from lt_memory once.
@@ -303,6 +312,9 @@ class LongTerm:
                     "INSERT OR REPLACE INTO lt_hash VALUES (?, ?, ?)",
                     (ns, text(fields["hash"]), memory_id),
                 )
+                kind = memory_kind(text(fields.get("kind", "")))
+                feed.emit(c, ns, text(fields.get("agent", "")), kind, memory_id, "remembered")
+            _add_usage(c, ns, len(rows), sum(row_size(fields) for _, fields, _ in rows))
 
     def reinforce(
         self,
@@ -410,6 +422,8 @@ class LongTerm:
         """Delete memories and the given dedup entries; returns how many memories existed."""
         with self._db.write() as c:
             _bump(c, ns, kv.now_ms(), rebuild=True)
+            for memory_id in ids:  # told before it is gone
+                feed.emit_memory(c, ns, memory_id, "forgotten")
             c.executemany("DELETE FROM lt_memory WHERE ns = ? AND id = ?", [(ns, i) for i in ids])
             deleted = max(c.rowcount, 0)
             c.executemany(
@@ -432,6 +446,7 @@ class LongTerm:
             now = kv.now_ms()
             values = _values(fields, _bump(c, ns, now, rebuild=False))
             assignments = ", ".join(f'"{k}" = ?' for k in values)  # from _COLUMNS only
+            feed.emit_memory(c, ns, memory_id, update_op(dict(fields)))
             c.execute(
                 f"UPDATE lt_memory SET {assignments} WHERE ns = ? AND id = ? AND {_LIVE}",
                 (*values.values(), ns, memory_id, now),
@@ -449,6 +464,7 @@ class LongTerm:
             kv.hset(c, key, fields, now)
             if ttl_ms is not None:
                 kv.pexpire(c, key, ttl_ms, now)
+            feed.emit(c, ns, "", "skill", name, "saved")
 
     def skill_get(self, ns: str, names: Sequence[str]) -> list[Row | None]:
         with self._db.read() as c:
@@ -475,6 +491,7 @@ class LongTerm:
             kv.hincrby(c, key, "total_duration", duration, now)
             if ttl_ms:
                 kv.pexpire(c, key, ttl_ms, now)
+            feed.emit(c, ns, "", "skill_run", name, "ran")
         return True
 
     # -- browsing, moving and erasing ------------------------------------------------------------
@@ -516,6 +533,40 @@ class LongTerm:
                     "INSERT OR REPLACE INTO lt_hash VALUES (?, ?, ?)",
                     (ns, text(fields["hash"]), memory_id),
                 )
+            _add_usage(c, ns, len(rows), sum(row_size(fields) for _, fields, _ in rows))
+
+    # -- the shared count of hot memories (the hot budget's) ----------------------------------
+    def usage(self, ns: str) -> tuple[int, int] | None:
+        """The namespace's hot memories and their bytes as counted by every writer (None
+        before anything was counted)."""
+        with self._db.read() as c:
+            found = c.execute("SELECT count, bytes FROM lt_usage WHERE ns = ?", (ns,)).fetchone()
+        return None if found is None else (int(found[0]), int(found[1]))
+
+    def add_usage(self, ns: str, count: int, size: int) -> None:
+        """Correct the count by these amounts (a pass that measured the namespace)."""
+        with self._db.write() as c:
+            _add_usage(c, ns, count, size)
+
+    def pass_claim(self, ns: str, owner: str, ttl_ms: int) -> bool:
+        """Claim (or renew) the namespace's budget pass for `owner`; False if another
+        owner holds it."""
+        with self._db.write() as c:
+            now = kv.now_ms()
+            c.execute("INSERT INTO lt_usage (ns) VALUES (?) ON CONFLICT (ns) DO NOTHING", (ns,))
+            held = c.execute(
+                'UPDATE lt_usage SET owner = ?, "until" = ? WHERE ns = ?'
+                ' AND (owner IS NULL OR owner = ? OR "until" <= ?)',
+                (owner, now + ttl_ms, ns, owner, now),
+            ).rowcount
+        return bool(held)
+
+    def pass_release(self, ns: str, owner: str) -> None:
+        with self._db.write() as c:
+            c.execute(
+                'UPDATE lt_usage SET owner = NULL, "until" = NULL WHERE ns = ? AND owner = ?',
+                (ns, owner),
+            )
 
     def skill_names(self, ns: str, after: str | None, limit: int) -> list[str]:
         prefix = keys.skill(ns, "")
@@ -535,6 +586,7 @@ class LongTerm:
                 key = keys.skill(ns, name)
                 removed += kv.exists(c, key, now)
                 kv.delete(c, key)
+            feed.erase(c, ns, skills=tuple(names))  # their notifications too
         return removed
 
     def erase_rows(self, c: Any, ns: str, dry_run: bool) -> dict[str, int]:
@@ -545,7 +597,7 @@ class LongTerm:
             for name, table in (("memories", "lt_memory"), ("dedup_entries", "lt_hash"))
         }
         if not dry_run:
-            for table in ("lt_memory", "lt_hash", "lt_namespace"):  # constants, not user text
+            for table in ("lt_memory", "lt_hash", "lt_namespace", "lt_usage"):  # constants
                 c.execute(f"DELETE FROM {table} WHERE ns = ?", (ns,))
             if counts["memories"]:
                 _purge_text(c)
@@ -654,3 +706,12 @@ def _purge_text(c: Any) -> None:
     a tombstone, and the words of a forgotten or erased memory stay in the index's segments
     until they are merged (this SQLite has no `secure-delete` option)."""
     c.execute("INSERT INTO lt_text (lt_text) VALUES ('optimize')")
+
+
+def _add_usage(c: Any, ns: str, count: int, size: int) -> None:
+    if count or size:
+        c.execute(
+            "INSERT INTO lt_usage (ns, count, bytes) VALUES (?, ?, ?) ON CONFLICT (ns)"
+            " DO UPDATE SET count = count + excluded.count, bytes = bytes + excluded.bytes",
+            (ns, count, size),
+        )

@@ -7,22 +7,29 @@ trip to the store (the first write of a session in a process adds one, to record
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from aether_memory.client._async.archive import AsyncLifecycle
 from aether_memory.client._async.connect import open_store
+from aether_memory.client._async.consolidation import AsyncConsolidator, Consolidation
+from aether_memory.client._async.feed import AsyncFeed
+from aether_memory.client._async.formation import AsyncFormation
 from aether_memory.client._async.longterm import AsyncLongTermMemory
+from aether_memory.client._async.queue import AsyncQueue
 from aether_memory.client._async.run import AsyncAgentRun
 from aether_memory.client.common import (
     ClosedStore,
     args_hash,
+    chat_model,
     check_batch,
     check_field,
     context_sections,
@@ -31,19 +38,34 @@ from aether_memory.client.common import (
 )
 from aether_memory.client.records import (
     MAX_EPISODE_STEPS,
+    RELEVANT,
     Memorable,
     check_message,
     episode_from_record,
     memorable,
     recall_filters,
+    session_texts,
 )
-from aether_memory.core import keys
+from aether_memory.core import keys, telemetry
+from aether_memory.core.agent_metrics import (
+    AgentMetrics,
+    Sample,
+    bucket_keys,
+    check_bucket,
+    check_tokens,
+    fold,
+    metric_writes,
+    tool_of,
+    window,
+)
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings
 from aether_memory.core.context import render
 from aether_memory.core.errors import BackendUnavailable, InvalidInput, NotFound
+from aether_memory.core.feed import DEFAULT_HEARTBEAT_TTL, AgentStatus, InboxMessage, Notification
 from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.keys import SessionKeys
+from aether_memory.core.lifecycle import HotBudget
 from aether_memory.core.pages import (
     DEFAULT_LIMIT,
     Erasure,
@@ -53,6 +75,13 @@ from aether_memory.core.pages import (
     encode_cursor,
 )
 from aether_memory.core.query import Filters
+from aether_memory.core.queues import (
+    DEFAULT_BACKOFF,
+    DEFAULT_BACKOFF_CAP,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_VISIBILITY,
+    QueueOptions,
+)
 from aether_memory.core.types import (
     Capabilities,
     CheckpointInfo,
@@ -65,6 +94,7 @@ from aether_memory.core.types import (
     Message,
     SessionInfo,
     Skill,
+    TopicSummary,
 )
 from aether_memory.core.validate import (
     check_flag,
@@ -82,12 +112,18 @@ from aether_memory.tools._async.runner import AsyncTools
 
 if TYPE_CHECKING:
     from aether_memory.core.embeddings import Embedder
+    from aether_memory.core.extract import LLMExtractor
+    from aether_memory.core.summarize import Summarizer
+    from aether_memory.storage.archive import Archive
 
 log = logging.getLogger("aether_memory")
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MAX_OPENED = 10_000  # sessions whose meta this client has written (bounded memo)
 _MAX_CHAIN = 1_000
+MAX_SESSION_EVENTS = 500  # events a session summary reads (the last ones)
+MAX_SUMMARY_LINKS = 100
+_SUMMARISED = ("message", "step", "tool_call")
 DEFAULT_TOOLS_AGENT = "agent"
 MAX_BUDGET_TOKENS = 10_000_000
 MAX_LATENCY_MS = 1e12  # about 30 years
@@ -112,6 +148,9 @@ class AsyncMemory:
         options: Options | None = None,
         *,
         embedder: Embedder | None = None,
+        summarizer: Summarizer | None = None,
+        extractor: LLMExtractor | None = None,
+        archive: Archive | None = None,
     ) -> None:
         self.options = options or Options()
         self.namespace = check_name(self.options.namespace, "namespace")
@@ -122,6 +161,15 @@ class AsyncMemory:
         self._embedder = embedder
         self._longterm: AsyncLongTermMemory | None = None
         self.cache = AsyncToolCache(self)
+        self._view = False
+        self.feed = AsyncFeed(self)
+        self._summarizer = summarizer
+        self._extractor = extractor
+        self._formation: AsyncFormation | None = None
+        self._archive = archive
+        self._owns_archive = False
+        self._lifecycle: AsyncLifecycle | None = None
+        telemetry.refresh()
 
     @classmethod
     async def open(
@@ -133,11 +181,15 @@ class AsyncMemory:
         strict: bool | None = None,
         embedder: Embedder | None = None,
         fallback: str | None = None,
+        summarizer: Summarizer | None = None,
+        extractor: LLMExtractor | None = None,
+        archive: str | Archive | None = None,
     ) -> AsyncMemory:
         """Connect to the memory store.
 
         Args:
-            url: ``redis://``, ``rediss://``, ``unix://`` or ``sqlite:///path/to/file.db``
+            url: ``redis://``, ``rediss://``, ``unix://``, ``redis+cluster://host:port,...``
+                (a Redis Cluster; see docs/cluster.md) or ``sqlite:///path/to/file.db``
                 (``sqlite:////abs/path.db`` for an absolute path). Without it, the
                 environment decides (see `aether_memory.core.config` for the precedence).
             namespace: the tenant to work in (default ``default``).
@@ -149,6 +201,16 @@ class AsyncMemory:
                 unreachable, calls are served from that file and writes are queued there;
                 they are replayed onto Redis, in order, when it answers again. See
                 `health()`.
+            summarizer: writes summaries (consolidation, sessions, `summarize`); default:
+                ``AETHER_SUMMARIZER=llm`` with ``AETHER_LLM_URL`` set, else the offline
+                `ExtractiveSummarizer`. See docs/consolidation.md.
+            extractor: reads facts and preferences out of recorded turns in the background
+                (default: with ``AETHER_EXTRACT_MEMORIES`` and ``AETHER_LLM_URL`` set, an
+                `LLMExtractor`; otherwise none: there is no offline extractor).
+            archive: the cold tier long-term memories move to when they leave the hot store
+                (``sqlite:///path`` or ``postgresql://…``, or an `Archive`; default:
+                ``AETHER_ARCHIVE_URL``). Without one, a memory past its lifetime is deleted
+                by the store, as a WARNING at open says. See docs/lifecycle.md.
 
         Raises:
             BackendUnavailable: the server did not answer in time.
@@ -162,8 +224,38 @@ class AsyncMemory:
             opts = opts.with_(strict=strict)
         check_name(opts.namespace, "namespace")
         url = resolve_url(url, settings)
+        chat = chat_model(settings) if summarizer is None or extractor is None else None
+        if summarizer is None and chat is not None and settings.summarizer == "llm":
+            from aether_memory.core.summarize import LLMSummarizer
+
+            summarizer = LLMSummarizer(chat)
+        if extractor is None and chat is not None and settings.extract_memories:
+            from aether_memory.core.extract import LLMExtractor
+
+            extractor = LLMExtractor(chat)
         store = await open_store(url, opts, fallback or settings.fallback)
-        return cls(store, opts, embedder=embedder)
+        archive = archive or settings.archive_url
+        owns_archive = isinstance(archive, str)
+        if isinstance(archive, str):
+            from aether_memory.backends.archive import open_archive
+
+            try:
+                archive = open_archive(archive)
+            except BaseException:
+                await store.aclose()
+                raise
+        elif archive is None:
+            _warn_no_archive(opts)
+        mem = cls(
+            store,
+            opts,
+            embedder=embedder,
+            summarizer=summarizer,
+            extractor=extractor,
+            archive=archive,
+        )
+        mem._owns_archive = owns_archive
+        return mem
 
     @property
     def longterm(self) -> AsyncLongTermMemory:
@@ -178,13 +270,74 @@ class AsyncMemory:
             self._longterm = AsyncLongTermMemory(
                 self._store.longterm, self.namespace, self._codec, self.options.ttl, embedder
             )
+            if self._archive is not None or self._budget().active:
+                self._longterm.lifecycle = self.lifecycle
         return self._longterm
+
+    def _budget(self) -> HotBudget:
+        return HotBudget(self.options.hot_budget, self.options.hot_budget_bytes)
+
+    @property
+    def lifecycle(self) -> AsyncLifecycle:
+        """The sync service of this namespace: moves what leaves the hot tier to the archive
+        (``run``), brings memories back (``rehydrate``), and reports both tiers (``status``)."""
+        if self._lifecycle is None:
+            longterm = self.longterm if self._longterm is None else self._longterm
+            self._lifecycle = AsyncLifecycle(
+                self._store.longterm, self.namespace, self._archive, self.options.ttl,
+                self._budget(), self.options.archive_grace, longterm.embedder.dims, self._codec,
+            )  # fmt: skip
+        return self._lifecycle
+
+    @property
+    def summarizer(self) -> Summarizer:
+        """What writes summaries: the one given, else the offline extractive summariser
+        (on this memory's embedder)."""
+        if self._summarizer is None:
+            from aether_memory.core.summarize import ExtractiveSummarizer
+
+            self._summarizer = ExtractiveSummarizer(self.longterm.embedder)
+        return self._summarizer
+
+    @property
+    def formation(self) -> AsyncFormation | None:
+        """The background reader of recorded turns (None without an extractor)."""
+        if self._formation is None and self._extractor is not None and not self._view:
+            self._formation = AsyncFormation(
+                self.longterm, self._extractor, self.options.formation_batch,
+                self.options.formation_max_lag,
+            )  # fmt: skip
+        return self._formation
+
+    @telemetry.traced("consolidate")
+    async def consolidate(
+        self,
+        kinds: Iterable[str] = ("episodic", "fact"),
+        threshold: float = 0.6,
+        min_size: int = 3,
+        max_sentences: int = 3,
+        dry_run: bool = False,
+        agents: Iterable[str] | None = None,
+    ) -> Consolidation:
+        """Merge each group of at least `min_size` related memories of `kinds` (cosine within
+        `threshold` of the group's centre, one agent's) into one ``semantic`` memory: their
+        summary, linked to them by ``related``, its sources marked
+        (``metadata["consolidated_into"]``). Running it again adds nothing; a run cut short
+        is finished by the next; `agents` limits it to those agents' memories. See
+        docs/consolidation.md."""
+        consolidator = AsyncConsolidator(self.longterm, self.summarizer)
+        owners = None if agents is None else tuple(check_strings(agents, "agents"))
+        return await consolidator.run(
+            tuple(check_strings(kinds, "kinds")), threshold, min_size, max_sentences,
+            dry_run=bool(dry_run), agents=owners,
+        )  # fmt: skip
 
     @property
     def capabilities(self) -> Capabilities:
         """What the connected server offers (modules, version, persistence, eviction)."""
         return self._store.capabilities
 
+    @telemetry.traced("setup")
     async def setup(self) -> None:
         """Create what long-term memory needs in this namespace (the search index).
 
@@ -203,14 +356,17 @@ class AsyncMemory:
         """The handle of one agent (no I/O)."""
         return AsyncAgent(self, check_name(agent_id, "agent id"))
 
+    @telemetry.traced("agents")
     async def agents(self) -> list[str]:
         """Ids of the agents that have written anything in this namespace."""
         return await self._store.agents(self.namespace)
 
+    @telemetry.traced("list_agents")
     async def list_agents(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[str]:
         """The namespace's agent ids, in order, a page at a time."""
         return _name_page(await self.agents(), "agents", cursor, limit)
 
+    @telemetry.traced("list_namespaces")
     async def list_namespaces(
         self, cursor: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> Page[str]:
@@ -218,6 +374,7 @@ class AsyncMemory:
         the store)."""
         return _name_page(await self._store.namespaces(), "namespaces", cursor, limit)
 
+    @telemetry.traced("list_memories")
     async def list_memories(
         self,
         *,
@@ -248,6 +405,7 @@ class AsyncMemory:
         )
         return Page(tuple(records), None if after is None else encode_cursor("memories", [after]))
 
+    @telemetry.traced("list_episodes")
     async def list_episodes(
         self,
         *,
@@ -268,6 +426,7 @@ class AsyncMemory:
             None if after is None else encode_cursor("episodes", [after]),
         )
 
+    @telemetry.traced("list_skills")
     async def list_skills(
         self, cursor: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> Page[Skill]:
@@ -277,14 +436,18 @@ class AsyncMemory:
         skills, after = await self.longterm.browse_skills(_text_key(key), limit)
         return Page(tuple(skills), None if after is None else encode_cursor("skills", [after]))
 
+    @telemetry.traced("erase_namespace")
     async def erase_namespace(self, dry_run: bool = False) -> Erasure:
         """Erase everything this namespace holds — agents, sessions, memories, skills,
-        caches, indexes and dedup state — or with `dry_run`, count it.
+        caches, indexes and dedup state, and its archived memories — or with `dry_run`,
+        count it.
 
         One call removes it all; if it is interrupted, calling it again finishes the job.
         The embedding cache of this process is emptied too (it holds the namespace's texts).
         """
         counts = await self._store.erase_namespace(self.namespace, bool(dry_run))
+        if self._archive is not None:
+            counts = {**counts, "archived": await self.lifecycle.erase(bool(dry_run))}
         if not dry_run:
             self._opened.clear()
             embedder = self._longterm.embedder if self._longterm is not None else self._embedder
@@ -293,10 +456,12 @@ class AsyncMemory:
                 clear()
         return Erasure("namespace", self.namespace, counts, bool(dry_run))
 
+    @telemetry.traced("ping")
     async def ping(self) -> bool:
         """True when the store answers."""
         return await self._store.ping()
 
+    @telemetry.traced("health")
     async def health(self) -> Health:
         """Which store serves calls now and, with a fallback, how many writes wait for
         replay; and what needs a person's attention (`Health.warnings`: an evicting policy,
@@ -311,13 +476,22 @@ class AsyncMemory:
             except BackendUnavailable as exc:
                 return Health(serving=backend, primary=backend, ok=False, last_error=str(exc))
             health = Health(serving=backend, primary=backend)
+        formation = self.formation
+        if formation is not None:
+            health = replace(health, formation=formation.status())
         try:
             found = await self._store.checkup()
         except BackendUnavailable as exc:  # it went down between the two round trips
             return replace(health, ok=False, last_error=str(exc))
-        return replace(
-            health, full=found.full, evicted_keys=found.evicted_keys, warnings=found.warnings
-        )
+        warnings = found.warnings
+        lagging = health.formation
+        if lagging is not None and lagging.lag_seconds > lagging.max_lag_seconds:
+            warnings = (
+                *warnings,
+                f"memory formation lags {lagging.lag_seconds:.0f} s behind "
+                f"({lagging.pending} turns waiting; last error: {lagging.last_error})",
+            )
+        return replace(health, full=found.full, evicted_keys=found.evicted_keys, warnings=warnings)
 
     def cached(self, tool: str, ttl: float | None = None) -> Callable[[F], F]:
         """Decorate a tool function so that its results are cached by tool name + arguments.
@@ -349,9 +523,13 @@ class AsyncMemory:
 
     async def aclose(self) -> None:
         """Close the connection pool; later calls raise `ClientClosed`."""
+        if self._formation is not None:
+            await self._formation.aclose()
         store, self._store = self._store, ClosedStore()  # type: ignore[assignment]
-        if not isinstance(store, ClosedStore):
+        if not isinstance(store, ClosedStore) and not self._view:
             await store.aclose()
+            if self._owns_archive and self._archive is not None:
+                await asyncio.to_thread(self._archive.close)
 
     async def __aenter__(self) -> AsyncMemory:
         return self
@@ -374,6 +552,102 @@ class AsyncMemory:
         if len(self._opened) >= _MAX_OPENED:
             self._opened.clear()
         self._opened[s.meta] = None
+
+    # -- views and batch reads ------------------------------------------------------------------
+    def with_options(self, options: Options) -> AsyncMemory:
+        """A view of this memory on the same connection with other `options` (e.g. another
+        namespace, or working memory that never expires: ``options.with_(ttl=...)``).
+
+        No I/O. Closing the view closes only the view; closing this memory closes both.
+        """
+        if not isinstance(options, Options):
+            raise InvalidInput(f"options must be an Options, not {type(options).__name__}")
+        view = type(self)(self._store, options, embedder=self._embedder,
+                          summarizer=self._summarizer, archive=self._archive)  # fmt: skip
+        view._view = True
+        return view
+
+    def in_namespace(self, name: str) -> AsyncMemory:
+        """This memory in namespace `name`, on the same connection (no I/O): one client
+        serves any number of namespaces. Closing the view closes only the view.
+
+        Raises:
+            InvalidInput: `name` is not a valid namespace name.
+        """
+        return self.with_options(self.options.with_(namespace=check_name(name, "namespace")))
+
+    async def read_working(
+        self, reads: Sequence[tuple[str, str, Sequence[str] | None]]
+    ) -> list[dict[str, Any]]:
+        """Parts of the working memory of several sessions, in one round trip.
+
+        Each read is ``(agent_id, session_id, keys)``: the values of those keys that exist
+        (every key when `keys` is None); the answers come in the order of `reads`.
+        """
+        check_batch(reads, "read_working")
+        picks: list[tuple[SessionKeys, HashKind, Sequence[str] | None]] = []
+        for agent_id, session_id, names in reads:
+            # Only the session's keys (what its handle would build): this call reads many
+            # sessions at once, and a full agent and session handle per read showed in profiles.
+            keys = SessionKeys.build(
+                self.namespace,
+                check_name(agent_id, "agent id"),
+                check_name(session_id, "session id"),
+            )
+            if names is not None:
+                if isinstance(names, str):
+                    raise InvalidInput("read_working: keys must be a list of keys, not a string")
+                check_batch(names, "read_working")
+                names = [check_field(n) for n in names]
+            picks.append((keys, "working", names))
+        if not picks:
+            return []
+        found = await self._store.hash_pick(picks)
+        decode = self._codec.decode
+        return [{k: decode(v) for k, v in raw.items()} for raw in found]
+
+    # -- coordination: the change feed, presence, broadcasts (see client._async.feed) -------
+    def subscribe(
+        self,
+        kinds: Iterable[str] | None = None,
+        agents: Iterable[str] | None = None,
+        after: str | None = None,
+    ) -> AsyncIterator[Notification]:
+        """The namespace's notifications as they happen, in order, once (see
+        `AsyncFeed.subscribe`): ``async for note in mem.subscribe(kinds=["episode"]):``."""
+        return self.feed.subscribe(kinds, agents, after)
+
+    async def agents_status(self) -> list[AgentStatus]:
+        """Every agent of the namespace with its presence (offline once its heartbeat ran
+        out), in one round trip."""
+        return await self.feed.agents_status()
+
+    async def broadcast(self, channel: str, body: Any, agent: str = "") -> None:
+        """Tell every subscriber of the namespace: a ``broadcast`` notification whose id is
+        `channel` and whose body is `body` (any JSON value), sent by `agent`."""
+        await self.feed.broadcast(channel, body, agent)
+
+    # -- coordination ----------------------------------------------------------------------------
+    def queue(
+        self,
+        name: str,
+        *,
+        visibility: float = DEFAULT_VISIBILITY,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff: float = DEFAULT_BACKOFF,
+        backoff_cap: float = DEFAULT_BACKOFF_CAP,
+    ) -> AsyncQueue:
+        """The task queue `name` of this namespace (no I/O).
+
+        Args:
+            name: The queue's name (letters, digits, ``_ . -``).
+            visibility: Seconds a claim lasts before an unacknowledged task goes back.
+            max_attempts: Deliveries before a task that keeps failing is dead-lettered.
+            backoff: Seconds before the first retry of a failed task, doubled each time.
+            backoff_cap: The longest wait between retries, in seconds.
+        """
+        options = QueueOptions(visibility, max_attempts, backoff, backoff_cap)
+        return AsyncQueue(self, name, options)
 
 
 class AsyncAgent:
@@ -409,6 +683,7 @@ class AsyncAgent:
         handle = self.session(session) if not isinstance(session, AsyncSession) else session
         return AsyncAgentRun(self, handle, task, cacheable, cache_ttl)
 
+    @telemetry.traced("agent.working_of")
     async def working_of(self, session_ids: Sequence[str]) -> list[dict[str, Any]]:
         """The working memory of several sessions (``session.working.all()`` of each), in
         their order, in one round trip."""
@@ -421,12 +696,14 @@ class AsyncAgent:
         decode = self.memory._codec.decode
         return [{k: decode(v) for k, v in raw.items()} for raw in found]
 
+    @telemetry.traced("agent.sessions")
     async def sessions(self, limit: int = 100) -> list[SessionInfo]:
         """This agent's sessions, most recently active first."""
         limit = check_limit(limit)
         rows = await self.memory._store.sessions(self.memory.namespace, self.id, limit)
         return [SessionInfo(sid, ts) for sid, ts in rows]
 
+    @telemetry.traced("agent.list_sessions")
     async def list_sessions(
         self, cursor: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> Page[SessionInfo]:
@@ -446,6 +723,7 @@ class AsyncAgent:
             return Page(items)
         return Page(items, encode_cursor("sessions", [rows[-1][1], rows[-1][0]]))
 
+    @telemetry.traced("agent.erase")
     async def erase(self, dry_run: bool = False) -> Erasure:
         """Erase this agent: every session (working memory, events, checkpoints, tool
         schema), every memory it formed and the skills they describe, its identity and
@@ -472,6 +750,7 @@ class AsyncAgent:
         return Erasure("agent", self.id, counts, dry)
 
     # -- long-term memory ---------------------------------------------------------------------
+    @telemetry.traced("remember")
     async def remember(
         self,
         content: str,
@@ -493,6 +772,7 @@ class AsyncAgent:
         ``status="superseded"`` and ``supersedes`` naming the memory it replaces, which stays
         (``superseded_by``) but leaves recall unless ``include_superseded=True``.
         """
+        telemetry.annotate("kind", kind)
         item = Memorable(
             content=content, kind=kind, importance=importance, tags=tags,
             session=session.id if isinstance(session, AsyncSession) else session,
@@ -500,6 +780,7 @@ class AsyncAgent:
         )  # fmt: skip
         return (await self.memory.longterm.remember_many(self.id, [item]))[0]
 
+    @telemetry.traced("remember_many")
     async def remember_many(
         self, items: Iterable[Memorable | Mapping[str, Any] | str]
     ) -> list[MemoryRecord]:
@@ -508,6 +789,7 @@ class AsyncAgent:
         check_batch(batch, "remember_many")
         return await self.memory.longterm.remember_many(self.id, batch)
 
+    @telemetry.traced("recall", hits=True)
     async def recall(
         self,
         query: str,
@@ -520,9 +802,16 @@ class AsyncAgent:
         agent: str | Iterable[str] | None = None,
         until: datetime | int | None = None,
         include_superseded: bool = False,
+        include_archive: bool = False,
     ) -> list[Hit]:
         """The `k` memories that best answer `query`, best first, from the whole namespace
         unless `agent` (an id or several) narrows it; every filter value is escaped.
+
+        With `include_archive`, the archive is searched too, by text and by vector as hot
+        recall is: its text matches and its memories nearer to the query than the weakest hot
+        hit come back into the hot tier and are ranked with the rest;
+        those the answer does not use return to the archive (`ConfigurationError` without an
+        archive).
 
         `kinds` and `tags` are lists (a bare string is refused with `InvalidInput`, as is any
         filter of the wrong type); `since`/`until` bound ``occurred_at``. Memories superseded
@@ -533,13 +822,34 @@ class AsyncAgent:
             tags=tags, since=since, until=until, min_importance=min_importance, agent=agent,
             include_superseded=include_superseded,
         )  # fmt: skip
-        return await self.memory.longterm.recall(query, k, scope)
+        if not check_flag(include_archive, "include_archive"):
+            return await self.memory.longterm.recall(query, k, scope)
+        longterm, lifecycle = self.memory.longterm, self.memory.lifecycle
+        hits = await longterm.recall(query, k, scope, touch=False)
+        n = max(k * 2, 20)
+        found = await lifecycle.search(await longterm.query_vector(query), n, query)
+        # Only text matches and archived memories closer to the query than the weakest hot
+        # hit can place (the best `n` of them, fused as hot recall fuses).
+        floor = min((h.vector for h in hits), default=-1.0) if len(hits) >= k else -1.0
+        back = await lifecycle.rehydrate_rows(
+            [m.id for m in found[:n] if m.relevance is not None or m.similarity > floor]
+        )
+        hits = await longterm.recall(query, k, scope)
+        used = {hit.record.id for hit in hits}
+        await lifecycle.archive_back([m for m in back if m.id not in used])
+        return hits
 
+    @telemetry.traced("forget")
     async def forget(self, memory_id: str, cascade: bool = False) -> int:
         """Delete a memory; with `cascade`, also the memories its `related` links reach
-        (within this namespace, each once). Returns how many were removed."""
-        return await self.memory.longterm.forget(memory_id, cascade)
+        (within this namespace, each once). Returns how many were removed. An archived copy
+        is deleted too (a cascade follows the links of hot memories only)."""
+        removed = await self.memory.longterm.forget(memory_id, cascade)
+        if self.memory._archive is not None:
+            removed += await self.memory.lifecycle.forget([memory_id])
+        return removed
 
+    @telemetry.traced("memory.update")
     async def update(
         self,
         memory_id: str,
@@ -551,42 +861,67 @@ class AsyncAgent:
         """Change a memory in place (new content is embedded again); returns it."""
         return await self.memory.longterm.update(memory_id, content, importance, tags, metadata)
 
+    @telemetry.traced("memory.get")
     async def memory_record(self, memory_id: str) -> MemoryRecord:
         """One long-term memory by id (`NotFound` if it is gone)."""
         return await self.memory.longterm.get(memory_id)
 
+    @telemetry.traced("introspect")
     async def introspect(self, topic: str) -> Introspection:
         """What this agent knows about `topic`: counts by kind, its strongest memories,
         related episodes and skills (``.summary()`` renders it as text)."""
         return await self.memory.longterm.introspect(self.id, topic)
 
+    @telemetry.traced("summarize")
+    async def summarize(self, topic: str, max_sentences: int = 3) -> TopicSummary:
+        """A summary of what this agent knows about `topic`: its relevant memories (up to
+        20, strongest first) condensed by the memory's summariser."""
+        report = await self.memory.longterm.introspect(self.id, topic)
+        hits = await self.memory.longterm.recall(topic, 20, Filters(agents=(self.id,)),
+                                                 touch=False)  # fmt: skip
+        sources = [h for h in hits if h.vector >= RELEVANT or h.text > 0]
+        summarizer = self.memory.summarizer
+        texts = [h.record.content for h in sources]
+        text = ""
+        if texts:
+            text = await asyncio.to_thread(summarizer.summarize, texts, max_sentences)
+        return TopicSummary(topic, text, tuple(h.record.id for h in sources), report.total,
+                            report.by_kind, summarizer.name)  # fmt: skip
+
     # -- episodes and skills (shared by the namespace) -------------------------------------------
+    @telemetry.traced("search_episodes", hits=True)
     async def search_episodes(self, query: str, limit: int = 5) -> list[Episode]:
         """Past episodes (of any agent in the namespace) relevant to `query`."""
         return await self.memory.longterm.search_episodes(query, limit, Filters())
 
+    @telemetry.traced("skill.save")
     async def save_skill(
         self, name: str, description: str, steps: Sequence[Any], tags: Sequence[str] = ()
     ) -> Skill:
         """Create or replace the skill `name` (its run statistics are kept)."""
         return await self.memory.longterm.save_skill(self.id, name, description, steps, tags)
 
+    @telemetry.traced("skill.record_execution")
     async def record_skill_execution(self, name: str, success: bool, duration: float) -> Skill:
         """Count one run of a skill; returns it with its success rate and mean duration."""
         return await self.memory.longterm.record_skill_execution(name, success, duration)
 
+    @telemetry.traced("skill.get")
     async def skill(self, name: str) -> Skill:
         """The skill `name` (`NotFound` if there is none)."""
         return await self.memory.longterm.skill(name)
 
+    @telemetry.traced("search_skills", hits=True)
     async def search_skills(self, query: str, limit: int = 5) -> list[Skill]:
         """Skills whose name and description match `query`."""
         return await self.memory.longterm.search_skills(query, limit, Filters())
 
+    @telemetry.traced("search_all")
     async def search_all(self, query: str, limit_per_type: int = 3) -> dict[str, list[Any]]:
         """``{"episodic": [Episode], "semantic": [Hit], "skills": [Skill]}`` for `query`."""
         return await self.memory.longterm.search_all(query, limit_per_type, Filters())
 
+    @telemetry.traced("context")
     async def context(
         self,
         query: str,
@@ -614,6 +949,52 @@ class AsyncAgent:
             budget_tokens,
         )  # fmt: skip
 
+    # -- coordination: presence and messages ------------------------------------------------------
+    async def heartbeat(
+        self,
+        status: str = "online",
+        current_task: str | None = None,
+        ttl: float = DEFAULT_HEARTBEAT_TTL,
+    ) -> None:
+        """Say this agent is alive: it reads as `status` (with `current_task`) in
+        `agents_status()` for `ttl` seconds, then as offline. A change of the status it
+        reads as is a ``presence`` notification."""
+        await self.memory.feed.heartbeat(self.id, status, current_task, ttl)
+
+    async def send(self, to_agent: str, body: Any) -> str:
+        """Put a message (any JSON value) in `to_agent`'s inbox; returns its id."""
+        return await self.memory.feed.send(self.id, to_agent, body)
+
+    async def inbox(self, limit: int = 100, ack: str | None = None) -> list[InboxMessage]:
+        """Acknowledge the messages up to id `ack` (those handled), then read up to `limit`
+        after it, oldest first. Messages stay until acknowledged: a reader that crashes
+        before acking reads them again (at least once)."""
+        return await self.memory.feed.inbox(self.id, limit, ack)
+
+    @telemetry.traced("agent.metrics")
+    async def metrics(
+        self,
+        since: datetime | timedelta | None = None,
+        bucket: timedelta | float = 60,
+        tool: str | None = None,
+    ) -> AgentMetrics:
+        """This agent's calls, errors, latency and tokens over time, in `bucket`-wide
+        buckets (a whole number of minutes) from `since` (a time, a span back from now, or
+        None for 60 buckets back) to now; one round trip.
+
+        Each bucket is the agent's total (``tool=None``) or one tool's share; asking for a
+        `tool` keeps only its series. Minute buckets are kept two days and hour buckets 35
+        days (see `aether_memory.core.agent_metrics`); `since` is moved up to what is kept.
+        """
+        width = check_bucket(bucket)
+        if tool is not None:
+            check_name(tool, "tool name")
+        now = now_ms()
+        since_s, res = window(since, width, now)
+        names = bucket_keys(self.memory.namespace, self.id, since_s, res, now)
+        stored = await self.memory._store.metrics_read(names)
+        return fold(self.id, since_s, width, res, stored, tool)
+
     def __repr__(self) -> str:
         return f"AsyncAgent({self.id!r}, namespace={self.memory.namespace!r})"
 
@@ -625,10 +1006,12 @@ class AsyncIdentity:
         self._agent = agent
         self._mem = agent.memory
 
+    @telemetry.traced("identity.put")
     async def put(self, name: str, text: str) -> None:
         """Store (or replace) the document `name`."""
         await self.put_many({name: text})
 
+    @telemetry.traced("identity.put_many")
     async def put_many(self, docs: Mapping[str, str]) -> None:
         """Store several documents in one write."""
         check_batch(check_mapping(docs, "documents"), "identity.put_many")
@@ -640,6 +1023,7 @@ class AsyncIdentity:
         if encoded:
             await self._mem._store.identity_put(self._mem.namespace, self._agent.id, encoded)
 
+    @telemetry.traced("identity.get")
     async def get(self, name: str) -> str | None:
         """The document `name`, or None."""
         raw = await self._mem._store.identity_get(
@@ -647,12 +1031,14 @@ class AsyncIdentity:
         )
         return None if raw is None else str(self._mem._codec.decode(raw))
 
+    @telemetry.traced("identity.all")
     async def all(self) -> dict[str, str]:
         """Every document of the agent, by name."""
         raw = await self._mem._store.identity_all(self._mem.namespace, self._agent.id)
         decode = self._mem._codec.decode
         return {name: decode(value) for name, value in sorted(raw.items())}
 
+    @telemetry.traced("identity.delete")
     async def delete(self, name: str) -> bool:
         """Remove the document `name`; True if it existed."""
         check_name(name, "identity document name")
@@ -661,6 +1047,7 @@ class AsyncIdentity:
         )
         return removed > 0
 
+    @telemetry.traced("identity.load_dir")
     async def load_dir(self, path: str | Path, pattern: str = "*.md") -> int:
         """Load every file matching `pattern` in `path`, named by its stem; returns how many."""
         # Identity folders are a few small files read once at boot: reading them inline is
@@ -677,6 +1064,7 @@ class AsyncAgentState:
         self._agent = agent
         self._mem = agent.memory
 
+    @telemetry.traced("state.set")
     async def set(self, /, **fields: Any) -> None:
         """Update the given fields (others are kept); ``updated_at`` is set to now (ms)."""
         encode = self._mem._codec.encode
@@ -684,6 +1072,7 @@ class AsyncAgentState:
         encoded["updated_at"] = encode(now_ms())
         await self._mem._store.state_put(self._mem.namespace, self._agent.id, encoded)
 
+    @telemetry.traced("state.get")
     async def get(self) -> dict[str, Any]:
         """All fields of the state (empty if never set)."""
         raw = await self._mem._store.state_get(self._mem.namespace, self._agent.id)
@@ -706,6 +1095,7 @@ class AsyncSession:
         return f"AsyncSession({self.id!r}, agent={self.agent.id!r})"
 
     # -- the episodic record ------------------------------------------------------------------
+    @telemetry.traced("add_step")
     async def add_step(
         self,
         action: str,
@@ -717,49 +1107,70 @@ class AsyncSession:
         """Record one step of the agent's work (an event of type ``step``)."""
         success = check_flag(success, "success")
         payload = {"action": action, "observation": observation, "reasoning": reasoning, **data}
-        return await self.record("step", payload, outcome="success" if success else "failure")
+        outcome = "success" if success else "failure"
+        return (await self._append([("step", payload, outcome)]))[0]
 
+    @telemetry.traced("record")
     async def record(
         self,
         event_type: str,
         data: Any,
         outcome: str = "success",
         latency_ms: float | None = None,
+        tokens: tuple[int, int] | Mapping[str, int] | None = None,
     ) -> Event:
-        """Append one event (tool call, message, step...) to the session's record."""
-        events = await self.record_many([(event_type, data, outcome, latency_ms)])
-        return events[0]
+        """Append one event (tool call, message, step...) to the session's record.
 
+        `tokens` (``(in, out)`` or ``{"in": n, "out": n}``) counts the model tokens the call
+        used, in the agent's metrics (see `AsyncAgent.metrics`).
+        """
+        return (await self._append([(event_type, data, outcome, latency_ms, tokens)]))[0]
+
+    @telemetry.traced("record_many")
     async def record_many(self, events: Iterable[Sequence[Any]]) -> list[Event]:
         """Append several events in one round trip, in order.
 
-        Each item is ``(event_type, data)`` or ``(event_type, data, outcome, latency_ms)``.
+        Each item is ``(event_type, data)``, ``(event_type, data, outcome, latency_ms)`` or
+        ``(event_type, data, outcome, latency_ms, tokens)``. The agent's metrics are
+        updated in the same round trip.
         """
+        return await self._append(events)
+
+    async def _append(self, events: Iterable[Sequence[Any]]) -> list[Event]:
         built: list[Event] = []
         rows: list[EventRow] = []
+        samples: list[Sample] = []
         encode = self._mem._codec.encode
         ts = now_ms()
+        shape = "an event is (event_type, data[, outcome[, latency_ms[, tokens]]])"
+        trace = telemetry.trace_id()
         for item in check_strings(events, "events"):
             if isinstance(item, str | bytes) or not isinstance(item, Sequence):
-                raise InvalidInput("an event is (event_type, data[, outcome[, latency_ms]])")
-            if not 2 <= len(item) <= 4:
-                raise InvalidInput("an event is (event_type, data[, outcome[, latency_ms]])")
+                raise InvalidInput(shape)
+            if not 2 <= len(item) <= 5:
+                raise InvalidInput(shape)
             event_type, data = item[0], item[1]
             outcome: str = item[2] if len(item) > 2 else "success"
             latency: float | None = item[3] if len(item) > 3 else None
+            tok_in, tok_out = check_tokens(item[4] if len(item) > 4 else None)
             check_name(event_type, "event type")
             check_name(outcome, "outcome")
             if latency is not None:
                 latency = check_number(latency, "latency_ms", 0, MAX_LATENCY_MS)
-            event = Event(new_id(), event_type, data, outcome, ts, latency)
-            rows.append((event.id, event_type, outcome, ts, latency, encode(data)))
+            event = Event(new_id(), event_type, data, outcome, ts, latency, trace)
+            rows.append((event.id, event_type, outcome, ts, latency, encode(data), trace))
+            tool = tool_of(event_type, data)
+            samples.append((ts, tool, outcome != "success", latency, tok_in, tok_out))
             built.append(event)
         check_batch(rows, "record_many")
         if rows:
+            metrics = metric_writes(self._keys.ns, self._keys.agent, samples)
             await self._mem._open_session(self._keys)
-            await self._mem._store.events_append(self._keys, rows, ts, self._mem._ttls)
+            telemetry.annotate("bytes", lambda: sum(len(row[5]) for row in rows))
+            await self._mem._store.events_append(self._keys, rows, ts, self._mem._ttls, metrics)
         return built
 
+    @telemetry.traced("add_messages")
     async def add_messages(self, messages: Iterable[Mapping[str, Any]]) -> list[Message]:
         """Record conversation turns: each becomes a ``message`` event of this session and a
         long-term memory (kind ``message``, content ``"{speaker}: {content}"``, the speaker
@@ -789,15 +1200,21 @@ class AsyncSession:
         encode = self._mem._codec.encode
         events: list[EventRow] = []
         out: list[Message] = []
+        trace = telemetry.trace_id()
         for (speaker, content, at), record in zip(turns, records, strict=True):
             data = {"speaker": speaker, "content": content, "at": at, "memory_id": record.id}
             event_id = new_id()
-            events.append((event_id, "message", "success", ts, None, encode(data)))
+            events.append((event_id, "message", "success", ts, None, encode(data), trace))
             out.append(Message(event_id, record.id, speaker, content, at))
         await self._mem._open_session(self._keys)
         await self._mem._store.messages_append(self._keys, events, ts, self._mem._ttls, memories)
+        formation = self._mem.formation
+        if formation is not None:  # read in the background: this call does not wait for it
+            formation.notify([(m.memory_id, self.agent.id, self.id, r.content)
+                              for m, r in zip(out, records, strict=True)])  # fmt: skip
         return out
 
+    @telemetry.traced("events", hits=True)
     async def events(self, limit: int = 20, types: Iterable[str] | None = None) -> list[Event]:
         """The last `limit` events (of the given types, if any), oldest first."""
         limit = check_limit(limit)
@@ -808,17 +1225,20 @@ class AsyncSession:
             return []
         rows = await self._mem._store.events_tail(self._keys, limit, wanted)
         decode = self._mem._codec.decode
-        return [Event(i, t, decode(d), o, ts, lat) for i, t, o, ts, lat, d in rows]
+        return [Event(i, t, decode(d), o, ts, lat, tr) for i, t, o, ts, lat, d, tr in rows]
 
     # -- checkpoints ---------------------------------------------------------------------------
+    @telemetry.traced("checkpoint")
     async def checkpoint(self, state: Any) -> int:
         """Save `state` as the session's next checkpoint; returns its number (1, 2, ...)."""
         raw = self._mem._codec.encode(state)
+        telemetry.annotate("bytes", len(raw))
         await self._mem._open_session(self._keys)
         return await self._mem._store.checkpoint_save(
             self._keys, raw, now_ms(), self._mem._ttls, self._mem.options.max_checkpoints
         )
 
+    @telemetry.traced("restore")
     async def restore(self, n: int | None = None) -> Any:
         """The state of checkpoint `n`, or of the latest one when `n` is None.
 
@@ -832,13 +1252,16 @@ class AsyncSession:
             if n is None:
                 return None
             raise NotFound(f"session {self.id!r} has no checkpoint {n}")
+        telemetry.annotate("bytes", len(found[1]))
         return self._mem._codec.decode(found[1])
 
+    @telemetry.traced("checkpoints")
     async def checkpoints(self) -> list[CheckpointInfo]:
         """The session's checkpoints, oldest first."""
         rows = await self._mem._store.checkpoint_list(self._keys)
         return [CheckpointInfo(n, ts) for n, ts in rows]
 
+    @telemetry.traced("list_checkpoints")
     async def list_checkpoints(
         self, cursor: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> Page[CheckpointInfo]:
@@ -851,6 +1274,7 @@ class AsyncSession:
         more = len(rows) > limit
         return Page(items, encode_cursor("checkpoints", [items[-1].n]) if more else None)
 
+    @telemetry.traced("list_events")
     async def list_events(
         self, cursor: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> Page[Event]:
@@ -859,10 +1283,13 @@ class AsyncSession:
         key = decode_cursor(cursor, "events")
         rows = await self._mem._store.events_page(self._keys, _text_key(key), limit)
         decode = self._mem._codec.decode
-        items = tuple(Event(i, t, decode(d), o, ts, lat) for _, (i, t, o, ts, lat, d) in rows)
+        items = tuple(
+            Event(i, t, decode(d), o, ts, lat, tr) for _, (i, t, o, ts, lat, d, tr) in rows
+        )
         last = rows[-1][0] if len(rows) == limit else None
         return Page(items, None if last is None else encode_cursor("events", [last]))
 
+    @telemetry.traced("session.erase")
     async def erase(self, dry_run: bool = False, memories: bool = False) -> Erasure:
         """Erase this session — working memory, scratchpad, events, checkpoints, tool schema
         and its entry in the agent's session index — or with `dry_run`, count them. With
@@ -879,6 +1306,7 @@ class AsyncSession:
         return Erasure("session", f"{self.agent.id}/{self.id}", counts, dry)
 
     # -- tool schema -----------------------------------------------------------------------------
+    @telemetry.traced("tool_schema")
     async def tool_schema(self, build: Callable[[], Any] | Callable[[], Awaitable[Any]]) -> Any:
         """The session's tool schema: `build()` runs once per session, later calls read it.
 
@@ -897,8 +1325,12 @@ class AsyncSession:
         return value if raw is None else codec.decode(raw)
 
     # -- continuity ------------------------------------------------------------------------------
+    @telemetry.traced("rotate")
     async def rotate(self) -> AsyncSession:
-        """Start a new session linked to this one, carrying the working memory over."""
+        """Start a new session linked to this one, carrying the working memory over; first,
+        this session's summary is saved (see `close`), unless the options say not to."""
+        if self._mem.options.summarize_on_rotate:
+            await self.summarize()
         new = self.agent.session()
         ts, ttls, store = now_ms(), self._mem._ttls, self._mem._store
         await store.session_link(self._keys, new._keys, ts, ttls.events_ms)
@@ -908,6 +1340,40 @@ class AsyncSession:
         self._mem._opened[new._keys.meta] = None
         return new
 
+    @telemetry.traced("session.summarize")
+    async def summarize(self, max_sentences: int = 3) -> MemoryRecord | None:
+        """Save this session's summary ("compress on close"): its conversation turns, steps
+        and tool calls condensed by the memory's summariser into an ``episodic`` memory
+        (source ``session_summary``, linked to the turns it summarises). None when the
+        session recorded nothing; the same summary saved twice is one memory."""
+        rows = await self._mem._store.events_tail(self._keys, MAX_SESSION_EVENTS,
+                                                  frozenset(_SUMMARISED))  # fmt: skip
+        decode = self._mem._codec.decode
+        texts, turns = session_texts([(row[1], decode(row[5])) for row in rows])
+        if not texts:
+            return None
+        summarizer = self._mem.summarizer
+        text = await asyncio.to_thread(summarizer.summarize, texts, max_sentences)
+        if not text:
+            return None
+        item = Memorable(
+            content=text, kind="episodic", session=self.id, source="session_summary",
+            related=tuple(turns[:MAX_SUMMARY_LINKS]),
+            metadata={"summarizer": summarizer.name, "events": len(rows)},
+        )  # fmt: skip
+        # Compared with episodes only: a one-turn session's summary is not that turn again.
+        stored = await self._mem.longterm.remember_many(self.agent.id, [item], among=("episodic",))
+        return stored[0]
+
+    @telemetry.traced("session.close")
+    async def close(self) -> MemoryRecord | None:
+        """End this session: its summary is saved (`summarize`), unless the options say
+        not to; returns it. The session's records are kept until their TTL."""
+        if not self._mem.options.summarize_on_rotate:
+            return None
+        return await self.summarize()
+
+    @telemetry.traced("history")
     async def history(self) -> list[str]:
         """The chain of session ids this session belongs to, oldest first."""
         store, agent = self._mem._store, self.agent
@@ -932,6 +1398,7 @@ class AsyncSession:
             forward = await store.session_meta(agent.session(sid)._keys)
         return chain
 
+    @telemetry.traced("save_episode")
     async def save_episode(
         self,
         task_prompt: str,
@@ -948,6 +1415,7 @@ class AsyncSession:
             tags, importance,
         )  # fmt: skip
 
+    @telemetry.traced("session.meta")
     async def meta(self) -> dict[str, Any]:
         """The session's meta: agent, created_at (ms), parent and rotated_to when linked."""
         raw = await self._mem._store.session_meta(self._keys)
@@ -969,12 +1437,15 @@ class AsyncWorkingMemory:
             self._mem._ttls.working_ms if kind == "working" else self._mem._ttls.scratch_ms
         )
 
+    @telemetry.traced("working.set")
     async def set(self, key: str, value: Any) -> None:
         """Store `value` under `key`; restarts the TTL."""
         fields = {check_field(key): self._mem._codec.encode(value)}
+        telemetry.annotate("bytes", len(fields[key]))
         await self._mem._open_session(self._keys)
         await self._mem._store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms)
 
+    @telemetry.traced("working.update")
     async def update(self, values: Mapping[str, Any]) -> None:
         """Store several keys in one write; restarts the TTL."""
         check_batch(check_mapping(values, "values"), "update")
@@ -984,17 +1455,20 @@ class AsyncWorkingMemory:
             await self._mem._open_session(self._keys)
             await self._mem._store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms)
 
+    @telemetry.traced("working.get")
     async def get(self, key: str, default: Any = None) -> Any:
         """The value of `key`, or `default`."""
         raw = await self._mem._store.hash_get(self._keys, self._kind, check_field(key))
         return default if raw is None else self._mem._codec.decode(raw)
 
+    @telemetry.traced("working.all")
     async def all(self) -> dict[str, Any]:
         """Every key and value."""
         raw = await self._mem._store.hash_all(self._keys, self._kind)
         decode = self._mem._codec.decode
         return {k: decode(v) for k, v in raw.items()}
 
+    @telemetry.traced("working.delete")
     async def delete(self, *keys_: str) -> int:
         """Remove the given keys; returns how many existed."""
         if not keys_:
@@ -1002,9 +1476,14 @@ class AsyncWorkingMemory:
         fields = [check_field(k) for k in keys_]
         return await self._mem._store.hash_delete(self._keys, self._kind, fields)
 
+    @telemetry.traced("working.clear")
     async def clear(self) -> None:
         """Remove every key."""
         await self._mem._store.hash_clear(self._keys, self._kind)
+
+    async def keys(self) -> list[str]:
+        """Every key, without the values (cheap on a large working memory), sorted."""
+        return sorted(await self._mem._store.hash_keys(self._keys, self._kind))
 
 
 def _add(counts: dict[str, int], more: Mapping[str, int]) -> None:
@@ -1052,18 +1531,43 @@ class AsyncToolCache:
     def key(self, tool: str, args: Any) -> str:
         return keys.cache(self._mem.namespace, check_name(tool, "tool name"), args_hash(args))
 
+    @telemetry.traced("cache.lookup")
     async def lookup(self, tool: str, args: Any) -> tuple[bool, Any]:
         """``(True, result)`` on a hit (the result may be None), ``(False, None)`` on a miss."""
         raw = await self._mem._store.cache_get(self.key(tool, args))
+        telemetry.cache_lookup(raw is not None)
         return (False, None) if raw is None else (True, self._mem._codec.decode(raw))
 
+    @telemetry.traced("cache.get")
     async def get(self, tool: str, args: Any) -> Any:
         """The cached result, or None on a miss."""
         return (await self.lookup(tool, args))[1]
 
+    @telemetry.traced("cache.put")
     async def put(self, tool: str, args: Any, result: Any, ttl: float | None = None) -> None:
         """Cache `result`; `ttl` in seconds (default: the tool-results TTL)."""
         seconds = self._mem.options.ttl.tool_results if ttl is None else check_seconds(ttl)
         raw = self._mem._codec.encode(result)
         ttl_ms = None if seconds is None else seconds_to_ms(seconds)
         await self._mem._store.cache_put(self.key(tool, args), raw, ttl_ms)
+
+
+_warned: list[bool] = []  # whether this process said it has no archive (once)
+
+
+def _warn_no_archive(options: Options) -> None:
+    ttl = options.ttl
+    if _warned or (ttl.semantic is None and ttl.episodic is None):
+        return
+    _warned.append(True)
+    log.warning(
+        "aether-memory: no archive is configured: long-term memories are deleted when their "
+        "lifetime ends (semantic %s, episodic %s); set AETHER_ARCHIVE_URL to keep them in a "
+        "cold tier", _lifetime(ttl.semantic), _lifetime(ttl.episodic),
+    )  # fmt: skip
+
+
+def _lifetime(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    return f"{seconds / 86400:g} days" if seconds >= 86400 else f"{seconds:g} s"

@@ -21,6 +21,7 @@ from aether_memory.client.records import (
     check_item,
     check_tags,
     content_hash,
+    date_terms,
     episode_from_record,
     episode_text,
     epoch_ms,
@@ -28,6 +29,7 @@ from aether_memory.client.records import (
     to_record,
     when_text,
 )
+from aether_memory.core import telemetry
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import TTLs
 from aether_memory.core.errors import NotFound
@@ -36,6 +38,7 @@ from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.query import Filters, text_terms
 from aether_memory.core.ranking import (
     RankingWeights,
+    Scored,
     coverage_share,
     exact_share,
     identifiers,
@@ -62,9 +65,10 @@ from aether_memory.core.validate import (
     check_text,
 )
 from aether_memory.storage._sync.store import LongTermStore
-from aether_memory.storage.rows import decode_row, text
+from aether_memory.storage.rows import Candidate, decode_row, text
 
 if TYPE_CHECKING:
+    from aether_memory.client._sync.archive import Lifecycle
     from aether_memory.core.embeddings import Embedder
 
 _KIND_TTL = {"episodic": "episodic", "procedural": "skills"}
@@ -93,10 +97,17 @@ class LongTermMemory:
         self.near_duplicate = float(getattr(embedder, "near_duplicate", near_duplicate))
         floor = float(getattr(embedder, "correction_floor", DEFAULT_CORRECTION_FLOOR))
         self.correction_floor = min(floor, self.near_duplicate)
+        # Set by the client when an archive or a hot budget is configured.
+        self.lifecycle: Lifecycle | None = None
 
     def _embed(self, texts: list[str]) -> list[bytes]:
         vectors = self.embedder.embed(texts)
         return [v.astype("float32").tobytes() for v in vectors]
+
+    def query_vector(self, query: str) -> bytes:
+        """The embedding of a recall query (float32 bytes; cached like a recall's)."""
+        check_text(query, "a recall's query", max_chars=MAX_CONTENT_CHARS)
+        return self._embed_query(query)
 
     def _embed_query(self, query: str) -> bytes:
         cached = getattr(self.embedder, "cached", None)
@@ -108,11 +119,17 @@ class LongTermMemory:
         return bytes(vectors[0].astype("float32").tobytes())
 
     def _ttl_ms(self, kind: str) -> int | None:
+        if self.lifecycle is not None:
+            return self.lifecycle.ttl_ms(kind)  # the lifetime plus the sync service's grace
         seconds = getattr(self._ttl, _KIND_TTL.get(kind, "semantic"))
         return None if seconds is None else int(seconds * 1000)
 
-    def remember_many(self, agent: str, items: Sequence[Memorable]) -> list[MemoryRecord]:
-        """Store several memories with one embedding batch and two round trips."""
+    def remember_many(
+        self, agent: str, items: Sequence[Memorable], among: Sequence[str] | None = None
+    ) -> list[MemoryRecord]:
+        """Store several memories with one embedding batch and two round trips; with
+        `among` (kinds), near-duplicates and corrections are looked for only among memories
+        of those kinds (a fact read out of a turn is not a repetition of the turn)."""
         if not items:
             return []
         items = [check_item(item) for item in items]
@@ -122,7 +139,7 @@ class LongTermMemory:
         self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
         vectors = self._embed([item.content for item in items])
         hashes = [content_hash(agent, item.kind, item.content) for item in items]
-        scope = Filters(agents=(agent,))
+        scope = Filters(agents=(agent,), kinds=() if among is None else tuple(among))
         exact, nearest = self._store.find_existing(self._ns, hashes, vectors, scope)
         said = self._near_contents(exact, nearest)
         ts = now_ms()
@@ -174,6 +191,8 @@ class LongTermMemory:
             self._store.reinforce(self._ns, reinforce, ts)
             out = self._stored_duplicates(out)
             out = [self._restated(r, ts) for r in out]
+        if rows and self.lifecycle is not None:  # over a hot budget: the weakest leave now
+            self.lifecycle.note_created(len(rows))
         return out
 
     def _restated(self, record: MemoryRecord, ts: int) -> MemoryRecord:
@@ -294,23 +313,46 @@ class LongTermMemory:
         check_text(query, "a recall's query", max_chars=MAX_CONTENT_CHARS)
         k = check_int(k, "k", 1, 1000)
         self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
-        vector = self._embed_query(query)
+        with telemetry.recall_phase("embedding"):
+            vector = self._embed_query(query)
         # Twice k candidates from each channel: on eval/ 2x, 3x and 4x rank identically.
         n = max(k * 2, 20)
         terms = text_terms(query)
         codes = identifiers(terms)
-        found = self._store.search(self._ns, scope, vector, terms, n)
+        with telemetry.recall_phase("search"):
+            found = self._store.search(self._ns, scope, vector, terms, n)
+        with telemetry.recall_phase("ranking"):
+            ranked = self._rank(found, terms, codes, weights)[:k]
+        with telemetry.recall_phase("fetch"):
+            ts = now_ms()
+            rows = self._store.fetch(self._ns, [s.id for s in ranked], ts if touch else None)
+        return [
+            Hit(to_record(s.id, row, self._codec, "stored"), s.score, s.vector, s.text,
+                s.exact, s.recency, s.importance)
+            for s, row in zip(ranked, rows, strict=True)
+            if row is not None
+        ]  # fmt: skip
+
+    def _rank(
+        self,
+        found: Mapping[str, Candidate],
+        terms: list[str],
+        codes: list[str],
+        weights: RankingWeights | None,
+    ) -> list[Scored]:
         ts = now_ms()
         weights = weights or self.weights
         coverage = None
         if weights.coverage:
-            # The query's terms as the index sees them, in each candidate's text and date.
+            # The query's terms as the index sees them, in each candidate's text and date;
+            # only text matches need it (the share gates text relevance alone).
             stems = query_terms(terms)
             coverage = {
-                i: coverage_share(stems, analyze(f"{c.content} {when_text(c.occurred_at)}"))
+                i: coverage_share(stems, [*analyze(c.content), *date_terms(c.occurred_at)])
                 for i, c in found.items()
+                if c.relevance is not None
             }
-        ranked = rank(
+        return rank(
             {i: c.similarity for i, c in found.items() if c.similarity is not None},
             {i: c.relevance for i, c in found.items() if c.relevance is not None},
             {i: exact_share(codes, tokens(c.content)) for i, c in found.items()} if codes else {},
@@ -319,14 +361,7 @@ class LongTermMemory:
             ts,
             weights,
             coverage,
-        )[:k]
-        rows = self._store.fetch(self._ns, [s.id for s in ranked], ts if touch else None)
-        return [
-            Hit(to_record(s.id, row, self._codec, "stored"), s.score, s.vector, s.text,
-                s.exact, s.recency, s.importance)
-            for s, row in zip(ranked, rows, strict=True)
-            if row is not None
-        ]  # fmt: skip
+        )
 
     def get(self, memory_id: str) -> MemoryRecord:
         check_name(memory_id, "memory id")
@@ -623,6 +658,21 @@ class LongTermMemory:
             episodes=tuple(episode_from_record(h.record, h.score) for h in episodes),
             skills=tuple(self._skills_of(skills)),
         )
+
+    def merge_metadata(self, memory_ids: Sequence[str], values: Mapping[str, Any]) -> int:
+        """Set `values` in the metadata of each memory (its other keys kept); returns how
+        many exist. For marks the library keeps (consolidated, formed), not for callers."""
+        rows = self._store.get(self._ns, list(memory_ids))
+        done = 0
+        for memory_id, row in zip(memory_ids, rows, strict=True):
+            if row is None:
+                continue  # forgotten or expired meanwhile
+            raw = decode_row(row)["metadata"]
+            meta = self._codec.decode(raw) if raw else {}
+            meta = {**meta, **values} if isinstance(meta, dict) else {"value": meta, **values}
+            self._store.update(self._ns, memory_id, {"metadata": self._codec.encode(meta)})
+            done += 1
+        return done
 
 
 def _relevant(hits: Sequence[Hit]) -> list[Hit]:

@@ -82,3 +82,12 @@ class AsyncThreadStore:
     async def sessions(self, limit: int = DEFAULT_THREADS_LIMIT) -> list[str]:
         """Ids of the sessions that hold this agent's threads, most recently active first."""
         return [info.id for info in await self.agent.sessions(limit)]
+
+    async def keys(self, thread_id: str) -> list[str]:
+        """The keys of the thread's records, sorted, without reading the records."""
+        return await self.session(thread_id).working.keys()
+
+    def read(self, thread_id: str, keys: Sequence[str] | None = None) -> tuple[str, str, Any]:
+        """A read of some records of the thread (every record when `keys` is None), for
+        `AsyncMemory.read_working` (no I/O)."""
+        return (self.agent.id, session_id(thread_id), None if keys is None else list(keys))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from aether_memory.client.common import MAX_BATCH
+from aether_memory.core.agent_metrics import MAX_BUCKET_S, AgentMetrics
 from aether_memory.core.errors import InvalidInput, NotFound
 from aether_memory.rest.deps import Agent, Name
 
@@ -137,3 +139,33 @@ async def set_state(agent: Agent, body: StateIn) -> None:
 async def new_session(agent: Agent) -> NewSessionOut:
     """A fresh, time-sortable session id; the session exists from its first write."""
     return NewSessionOut(id=agent.session().id)
+
+
+@router.get(AGENT + "/metrics", name="get_agent_metrics", tags=["agents"])
+async def get_agent_metrics(
+    agent: Agent,
+    since: str | None = Query(
+        None, description="ISO 8601 time, or seconds ago; default: 60 buckets back."
+    ),
+    bucket: float = Query(60, description="Bucket width in seconds (a whole number of minutes)."),
+    tool: str | None = Query(None, description="Only this tool's series."),
+) -> AgentMetrics:
+    """The agent's calls, errors, latency and tokens per time bucket (its total and each
+    tool's), oldest first; buckets with no calls are left out."""
+    return await agent.metrics(since=_since(since), bucket=bucket, tool=tool)
+
+
+def _since(text: str | None) -> datetime | timedelta | None:
+    if text is None:
+        return None
+    wrong = InvalidInput(f"since must be ISO 8601 or a number of seconds ago, not {text!r}")
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            raise wrong from None
+    if not 0 <= seconds <= MAX_BUCKET_S:  # NaN fails this too
+        raise wrong
+    return timedelta(seconds=seconds)

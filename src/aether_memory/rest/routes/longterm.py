@@ -105,6 +105,9 @@ class RecallIn(_Body):
     include_superseded: bool = Field(
         False, strict=True, description="Also memories replaced by a correction (history)."
     )
+    include_archive: bool = Field(
+        False, strict=True, description="Also search the archive (503 without one)."
+    )
 
 
 class HitsOut(BaseModel):
@@ -214,11 +217,13 @@ async def remember_many(agent: Agent, body: RememberManyIn) -> MemoriesOut:
 @router.post("/recall", name="recall", tags=["memories"])
 async def recall(agent: Agent, body: RecallIn) -> HitsOut:
     """The `k` memories that best answer the query, best first (memories superseded by a
-    correction only with ``include_superseded``)."""
+    correction only with ``include_superseded``; archived ones brought back with
+    ``include_archive``)."""
     hits = await agent.recall(
         body.query, k=body.k, kinds=body.kinds, session=body.session, tags=body.tags,
         since=body.since, until=body.until, min_importance=body.min_importance,
         agent=body.agents, include_superseded=body.include_superseded,
+        include_archive=body.include_archive,
     )  # fmt: skip
     return HitsOut(hits=[HitOut.of(h) for h in hits])
 

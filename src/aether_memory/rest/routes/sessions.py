@@ -49,6 +49,14 @@ class EventIn(_Body):
     data: Any = Field(description="Any JSON value.")
     outcome: str = "success"
     latency_ms: float | None = Field(None, allow_inf_nan=False)
+    tokens_in: int | None = Field(None, ge=0, description="Model tokens the call read.")
+    tokens_out: int | None = Field(None, ge=0, description="Model tokens the call wrote.")
+
+    def row(self) -> tuple[str, Any, str, float | None, tuple[int, int] | None]:
+        tokens = None
+        if self.tokens_in is not None or self.tokens_out is not None:
+            tokens = (self.tokens_in or 0, self.tokens_out or 0)
+        return self.type, self.data, self.outcome, self.latency_ms, tokens
 
 
 class EventsIn(_Body):
@@ -170,8 +178,7 @@ async def rotate_session(session: Session) -> RotatedOut:
 @router.post("/events", name="record_event", tags=["events"], status_code=status.HTTP_201_CREATED)
 async def record_event(session: Session, body: EventIn) -> EventOut:
     """Append one event to the session's record."""
-    event = await session.record(body.type, body.data, body.outcome, body.latency_ms)
-    return EventOut.of(event)
+    return EventOut.of(await session.record(*body.row()))
 
 
 @router.post(
@@ -182,7 +189,7 @@ async def record_event(session: Session, body: EventIn) -> EventOut:
 )
 async def record_events(session: Session, body: EventsIn) -> EventsOut:
     """Append several events in order, in one round trip."""
-    rows = [(e.type, e.data, e.outcome, e.latency_ms) for e in body.events]
+    rows = [e.row() for e in body.events]
     return EventsOut(events=[EventOut.of(e) for e in await session.record_many(rows)])
 
 

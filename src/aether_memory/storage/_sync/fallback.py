@@ -33,11 +33,11 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from opentelemetry import metrics
-
+from aether_memory.core import telemetry
+from aether_memory.core.agent_metrics import MetricWrite
 from aether_memory.core.config import SessionTTLs
 from aether_memory.core.errors import AetherError, BackendUnavailable, StorageFull
 from aether_memory.core.ids import new_id
@@ -45,6 +45,9 @@ from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities, Checkup, Health
 from aether_memory.storage import background
+from aether_memory.storage._sync.feed import FeedEntry, FeedStore, InboxRow, close_stream
+from aether_memory.storage._sync.queue_fallback import FallbackQueues
+from aether_memory.storage._sync.queues import QueueStore
 from aether_memory.storage._sync.store import (
     CheckpointRow,
     EventRow,
@@ -53,7 +56,14 @@ from aether_memory.storage._sync.store import (
     OutboxStore,
     Store,
 )
-from aether_memory.storage.outbox import CLOSING, OPEN, WRITES, OutboxClosed, decode
+from aether_memory.storage.outbox import (
+    CLOSING,
+    FEED_WRITES,
+    OPEN,
+    WRITES,
+    OutboxClosed,
+    decode,
+)
 from aether_memory.storage.rows import Candidate, Row
 
 log = logging.getLogger("aether_memory")
@@ -65,16 +75,14 @@ CLOSING_POLL = 0.002  # seconds between looks at an outbox whose last entries ar
 REPLAY_BATCH = 512  # writes per pipelined round trip of the replay
 _ATTEMPTS = 3  # a write may meet a closed epoch, then an unreachable primary, then fall back
 # Caches are not worth a copy; everything else is what the fallback must serve in an outage.
-MIRRORED = WRITES - {"cache_put"}
-
-_switches = metrics.get_meter("aether_memory").create_counter(
-    "aether.store.switches", description="Switches between the primary and the fallback store"
-)
+# Nor are the feed's writes (heartbeats, messages): the feed is read from the primary only.
+# Queue puts are owed to the primary alone: the fallback never serves a queue.
+MIRRORED = WRITES - {"cache_put", "queues.put"} - FEED_WRITES
 
 
 def _method(store: Store, op: str) -> Callable[..., Any]:
     role, _, name = op.rpartition(".")
-    method: Callable[..., Any] = getattr(store.longterm if role else store, name)
+    method: Callable[..., Any] = getattr(getattr(store, role) if role else store, name)
     return method
 
 
@@ -103,6 +111,24 @@ class FallbackStore:
         self._dropped = 0
         self._last_error: str | None = None
         self.longterm: LongTermStore = FallbackLongTerm(self)
+        self.feed: FeedStore = FallbackFeed(self)
+        self.queues: QueueStore = FallbackQueues(self)
+        telemetry.watch(self)
+
+    # -- read by the telemetry gauges, from the metric reader's thread (no network I/O) -------
+    @property
+    def primary_name(self) -> str:
+        """The primary backend's name (``redis``)."""
+        return self._primary_name
+
+    def serving_fallback(self) -> bool:
+        """True while calls are served from the fallback file."""
+        return not self._up
+
+    def outbox_depth_now(self) -> int:
+        """Writes queued for replay, read from the fallback file now."""
+        depth: Callable[[], int] | None = getattr(self._fallback, "outbox_depth_now", None)
+        return 0 if depth is None else depth()
 
     @classmethod
     def open(
@@ -233,7 +259,7 @@ class FallbackStore:
         self._switches += 1
         if up:
             self._task = None  # the loop ends here: a new outage starts a new one
-        _switches.add(1, {"to": self._primary_name if up else "fallback"})
+        telemetry.store_switched(self._primary_name if up else "fallback")
         if up:
             log.warning("aether-memory: %s is back; outbox replayed, calls go to it again",
                         self._primary_name)  # fmt: skip
@@ -340,6 +366,7 @@ class FallbackStore:
                   self._primary_name, what, exc)  # fmt: skip
 
     def close(self) -> None:
+        telemetry.unwatch(self)  # a closed client's last state is no longer a fact to report
         self._closing = True
         self._wake.set()
         background.finish_thread(self._task)
@@ -416,9 +443,14 @@ class FallbackStore:
         return self._call("hash_clear", s, kind)
 
     def events_append(
-        self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        metrics: Sequence[MetricWrite] = (),
     ) -> None:
-        return self._call("events_append", s, rows, now_ms, ttls)
+        return self._call("events_append", s, rows, now_ms, ttls, metrics)
 
     def messages_append(
         self,
@@ -509,6 +541,17 @@ class FallbackStore:
     def erase_namespace(self, ns: str, dry_run: bool) -> dict[str, int]:
         return self._call("erase_namespace", ns, dry_run)
 
+    def hash_keys(self, s: SessionKeys, kind: HashKind) -> list[str]:
+        return self._call("hash_keys", s, kind)
+
+    def hash_pick(
+        self, reads: Sequence[tuple[SessionKeys, HashKind, Sequence[str] | None]]
+    ) -> list[dict[str, bytes]]:
+        return self._call("hash_pick", reads)
+
+    def metrics_read(self, names: Sequence[str]) -> list[dict[str, bytes]]:
+        return self._call("metrics_read", names)
+
 
 class FallbackLongTerm:
     """The long-term role of `FallbackStore` (same switching, same outbox)."""
@@ -593,3 +636,79 @@ class FallbackLongTerm:
 
     def skill_delete(self, ns: str, names: Sequence[str]) -> int:
         return self._outer._call("longterm.skill_delete", ns, names)
+
+    # The count and the pass claim are served by whichever store serves the namespace now
+    # (never queued: an outage's writes are counted by the fallback they went to).
+    def usage(self, ns: str) -> tuple[int, int] | None:
+        return self._outer._call("longterm.usage", ns)
+
+    def add_usage(self, ns: str, count: int, size: int) -> None:
+        return self._outer._call("longterm.add_usage", ns, count, size)
+
+    def pass_claim(self, ns: str, owner: str, ttl_ms: int) -> bool:
+        return self._outer._call("longterm.pass_claim", ns, owner, ttl_ms)
+
+    def pass_release(self, ns: str, owner: str) -> None:
+        return self._outer._call("longterm.pass_release", ns, owner)
+
+
+class FallbackFeed:
+    """The feed role of `FallbackStore`.
+
+    The feed, presence and inboxes are read from the primary only: notifications carry the
+    primary's positions, and a subscriber waits through an outage (reconnecting) and resumes
+    where it was. Heartbeats, messages and broadcasts made during an outage are queued in the
+    outbox like every write and reach the feed when they are replayed, in order (a write
+    replayed twice after a crash mid-replay is notified twice: at least once).
+    """
+
+    def __init__(self, outer: FallbackStore) -> None:
+        self._outer = outer
+
+    def _primary(self) -> Store:
+        outer = self._outer
+        if outer._up and outer._primary is not None:
+            return outer._primary
+        raise BackendUnavailable(
+            f"{outer._primary_name} is unreachable: the feed, presence and inboxes are read "
+            "from it only (writes are queued meanwhile); try again when it is back",
+            maybe_applied=False,
+        )
+
+    def _read(self, name: str, *args: Any) -> Any:
+        store = self._primary()
+        try:
+            return getattr(store.feed, name)(*args)
+        except BackendUnavailable as exc:
+            self._outer._degrade(str(exc))
+            raise
+
+    def subscribe(self, ns: str, after: str | None) -> Iterator[FeedEntry]:
+        primary = self._outer._primary
+        while primary is None:  # opened during an outage: wait for the reconnect loop
+            time.sleep(RETRY_MAX)
+            primary = self._outer._primary
+        stream = primary.feed.subscribe(ns, after)
+        try:
+            for position, fields in stream:
+                yield position, fields
+        finally:
+            close_stream(stream)
+
+    def last(self, ns: str) -> str:
+        return self._read("last", ns)
+
+    def heartbeat(self, ns: str, agent: str, value: bytes, status: str, now: int) -> None:
+        return self._outer._call("feed.heartbeat", ns, agent, value, status, now)
+
+    def presence(self, ns: str) -> tuple[list[str], dict[str, bytes]]:
+        return self._read("presence", ns)
+
+    def send(self, ns: str, sender: str, to: str, body: bytes, now: int) -> str:
+        return self._outer._call("feed.send", ns, sender, to, body, now)
+
+    def inbox(self, ns: str, agent: str, ack: str | None, limit: int) -> list[InboxRow]:
+        return self._read("inbox", ns, agent, ack, limit)
+
+    def broadcast(self, ns: str, sender: str, channel: str, body: bytes, now: int) -> None:
+        return self._outer._call("feed.broadcast", ns, sender, channel, body, now)

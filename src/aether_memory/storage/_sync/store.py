@@ -10,16 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
+from aether_memory.core.agent_metrics import MetricWrite
 from aether_memory.core.config import SessionTTLs
 from aether_memory.core.errors import AetherError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities, Checkup
+from aether_memory.storage._sync.feed import FeedStore
+from aether_memory.storage._sync.queues import QueueStore
 from aether_memory.storage.rows import Candidate, Row
 
 HashKind = Literal["working", "scratch"]
-# One event as stored: id, type, outcome, ts (ms), latency_ms, encoded data.
-EventRow = tuple[str, str, str, int, float | None, bytes]
+# One event as stored: id, type, outcome, ts (ms), latency_ms, encoded data, and the
+# OpenTelemetry trace id (32 hex digits) it was recorded in, if any.
+EventRow = tuple[str, str, str, int, float | None, bytes, str | None]
 # One checkpoint as exported and loaded: n, created_at (ms), encoded state.
 CheckpointRow = tuple[int, int, bytes]
 
@@ -93,8 +97,16 @@ class Store(Protocol):
 
     # -- the episodic record ---------------------------------------------------------------
     def events_append(
-        self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
-    ) -> None: ...
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        metrics: Sequence[MetricWrite] = (),
+    ) -> None:
+        """Append events; `metrics` (the agent-metric bucket updates they make) go in the
+        same round trip, applied once however often the write is retried."""
+        ...
 
     def events_tail(
         self, s: SessionKeys, limit: int, types: frozenset[str] | None
@@ -187,6 +199,28 @@ class Store(Protocol):
         """Remove everything of a namespace: keys or rows, indexes, dedup state, caches."""
         ...
 
+    # -- reading parts of hashes (large working memories read by key) ----------------------------
+    def hash_keys(self, s: SessionKeys, kind: HashKind) -> list[str]:
+        """The field names of a hash, without their values, in no particular order."""
+        ...
+
+    def hash_pick(
+        self, reads: Sequence[tuple[SessionKeys, HashKind, Sequence[str] | None]]
+    ) -> list[dict[str, bytes]]:
+        """For each read, the named fields that exist (every field when None), in their
+        order, in one round trip."""
+        ...
+
+    # -- coordination: change feed, presence, messages (see storage._sync.feed) -------------
+    feed: FeedStore
+
+    # -- task queues (a role of its own, like `longterm`) ------------------------------------
+    queues: QueueStore
+
+    def metrics_read(self, names: Sequence[str]) -> list[dict[str, bytes]]:
+        """The agent-metric bucket hashes `names`, in order (empty where none is kept)."""
+        ...
+
 
 class LongTermStore(Protocol):
     """The long-term memory role: records, their index, dedup entries and skills."""
@@ -260,6 +294,26 @@ class LongTermStore(Protocol):
 
     def skill_delete(self, ns: str, names: Sequence[str]) -> int:
         """Remove skills (their memories are forgotten separately); returns how many."""
+        ...
+
+    def usage(self, ns: str) -> tuple[int, int] | None:
+        """The namespace's hot memories and their bytes (`core.lifecycle.row_size` of the
+        fields written) as every writer counts them: each write that adds memories adds to
+        the count in its own transaction, and a budget pass corrects it (`add_usage`). None
+        before anything was counted."""
+        ...
+
+    def add_usage(self, ns: str, count: int, size: int) -> None:
+        """Add to the count (negative: subtract)."""
+        ...
+
+    def pass_claim(self, ns: str, owner: str, ttl_ms: int) -> bool:
+        """Claim the namespace's budget pass for `owner` for `ttl_ms`, or renew its own
+        claim; False while another owner's claim runs."""
+        ...
+
+    def pass_release(self, ns: str, owner: str) -> None:
+        """Give up `owner`'s claim (another owner's stays)."""
         ...
 
 

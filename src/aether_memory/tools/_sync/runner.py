@@ -85,6 +85,7 @@ class Tools:
             hits = agent.recall(
                 args.query, k=args.k, kinds=args.kinds, tags=args.tags,
                 include_superseded=args.include_superseded,
+                include_archive=args.include_archive,
             )  # fmt: skip
             return [
                 {
@@ -100,8 +101,9 @@ class Tools:
         if isinstance(args, d.ForgetMemory):
             return {"removed": agent.forget(args.memory_id, cascade=args.cascade)}
         if isinstance(args, d.SummarizeMemory):
-            report = agent.introspect(args.topic)
-            return {"summary": report.summary(), "total": report.total, "by_kind": report.by_kind}
+            summary = agent.summarize(args.topic)
+            return {"summary": summary.summary, "sources": list(summary.sources),
+                    "total": summary.total, "by_kind": summary.by_kind}  # fmt: skip
         if isinstance(args, d.GetWorkingMemory):
             working = agent.session(args.session).working
             if args.key is None:
@@ -127,6 +129,29 @@ class Tools:
         if isinstance(args, d.GetContext):
             text = agent.context(args.query, budget_tokens=args.budget_tokens, session=args.session)
             return {"context": text}
+        if isinstance(args, d.SendMessage):
+            return {"id": agent.send(args.to_agent, args.message)}
+        if isinstance(args, d.ReadInbox):
+            found = agent.inbox(args.limit, args.ack)
+            return {"messages": [m.as_dict() for m in found]}
+        if isinstance(args, d.AgentsStatus):
+            return {"agents": [s.as_dict() for s in agent.memory.agents_status()]}
+        if isinstance(args, d.ClaimTask):
+            task = agent.memory.queue(args.queue).claim(agent.id, block=args.wait_seconds)
+            if task is None:
+                return None
+            return {"task_id": task.id, "task": task.task, "attempts": task.attempts,
+                    "lease": task.lease, "deadline": task.deadline}  # fmt: skip
+        if isinstance(args, d.CompleteTask):
+            claimed = agent.memory.queue(args.queue).claimed(args.task_id, args.lease, agent.id)
+            if args.success:
+                claimed.ack()
+                return {"state": "done"}
+            return {"state": claimed.fail(args.error or "failed")}
+        if isinstance(args, d.ConsolidateMemory):
+            done = agent.memory.consolidate(args.kinds, dry_run=args.dry_run,
+                                                  agents=[agent.id])  # fmt: skip
+            return done.as_dict()
         raise AssertionError(f"tool {name} has no implementation")
 
 

@@ -7,17 +7,32 @@ vectors held in this process."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from redis.cluster import RedisCluster
+
+from aether_memory.backends.redis._sync.replicated import unwrapped
 from aether_memory.backends.redis.errors import TRANSLATE
-from aether_memory.backends.redis.scripts import MEMORY_DELETE, REINFORCE, SKILL_RUN
+from aether_memory.backends.redis.notes import q_note, q_note_record
+from aether_memory.backends.redis.scripts import (
+    FEED_SCRUB,
+    MEMORY_DELETE,
+    PASS_CLAIM,
+    PASS_RELEASE,
+    RECOUNT_TERMS,
+    REINFORCE,
+    SKILL_RUN,
+)
 from aether_memory.core import keys
 from aether_memory.core import text as lexical
 from aether_memory.core.errors import ConfigurationError
+from aether_memory.core.feed import memory_kind, update_op
 from aether_memory.core.ids import new_id
 from aether_memory.core.ids import now_ms as clock_ms
+from aether_memory.core.lifecycle import row_size
 from aether_memory.core.query import Filters
 from aether_memory.core.ranking import cosine
 from aether_memory.core.types import Capabilities
@@ -46,20 +61,44 @@ PLAIN_MAX_CANDIDATES = 12_800
 # Without the Query Engine: the postings read per query term (its heaviest first), so a common
 # term costs a bounded read; such a term has a low idf and ranks little anyway.
 POSTINGS_PER_TERM = 1000
+# The postings the engine may score for one recall's full-text query: each term costs a scan
+# of every memory holding it (~40,000 postings took 6 ms at 100k), so in a namespace larger
+# than this the commonest words (they tell memories apart least) are left out first.
+TEXT_BUDGET = 5000
 _TAG_FIELDS = ("kind", "agent", "session", "tags", "source")
 
-# KEYS: the content-hash map.  ARGV: the memory key prefix, then content hashes.
-# Per hash: the id stored under it if that memory still exists, else false. An entry whose
-# memory expired or was evicted is removed (the memory keys share the map's hash tag).
-LIVE_HASHES = """
+# KEYS: the content-hash map, then the memory keys the map names.  ARGV: per memory key, its
+# content hash and id.  Returns per memory whether it exists; the map's entry of one that
+# expired or was evicted is removed (unless it names another memory by now).
+DROP_DEAD_HASHES = """
 local out = {}
-for i = 2, #ARGV do
-  local id = redis.call('HGET', KEYS[1], ARGV[i])
-  if id and redis.call('EXISTS', ARGV[1] .. id) == 0 then
-    redis.call('HDEL', KEYS[1], ARGV[i])
-    id = false
+for i = 2, #KEYS do
+  local h, id = ARGV[2 * i - 3], ARGV[2 * i - 2]
+  local alive = redis.call('EXISTS', KEYS[i])
+  if alive == 0 and redis.call('HGET', KEYS[1], h) == id then redis.call('HDEL', KEYS[1], h) end
+  out[i - 1] = alive
+end
+return out
+"""
+
+# KEYS: the access-count map, the last-accessed map, then one memory key per id.
+# ARGV: now ms, the number of fields, the fields, then the ids (in KEYS' order).
+# Per memory: {its fields' values, its access count, its last access}, each access counted
+# first; a memory that does not exist is not counted (its values are all false).
+# One command instead of a command per memory and per statistic: on a recall, the client's
+# time packing and parsing them was most of the second round trip.
+FETCH_TOUCH = """
+local fields = {unpack(ARGV, 3, 2 + tonumber(ARGV[2]))}
+local out = {}
+for i = 3, #KEYS do
+  local id = ARGV[#fields + i]
+  local values = redis.call('HMGET', KEYS[i], unpack(fields))
+  local count = false
+  if values[1] then
+    count = redis.call('HINCRBY', KEYS[1], id, 1)
+    redis.call('HSET', KEYS[2], id, ARGV[1])
   end
-  out[i - 1] = id
+  out[i - 2] = {values, count}
 end
 return out
 """
@@ -87,10 +126,20 @@ class RedisLongTerm:
         self._ready: set[str] = set()
         self._warned = False
         self._vectors: dict[str, _Vectors] = {}
+        self._sizes: dict[str, int] = {}  # counted memories per namespace, as last read
 
     @property
     def indexed(self) -> bool:
         return self._caps.search
+
+    def _on_shard(self, ns: str) -> dict[str, Any]:
+        """Sends a Query Engine command to the shard of namespace `ns` on a cluster: the
+        index lives there, and redis-py's async cluster pipeline cannot tell which key an
+        ``FT.*`` command names (it would pick any node, and be sent elsewhere with MOVED)."""
+        if not isinstance(unwrapped(self._r), RedisCluster):
+            return {}
+        cluster: Any = self._r  # the sync client's methods are untyped
+        return {"target_nodes": cluster.get_node_from_key(keys.namespace_tag(ns))}
 
     def setup(self, ns: str, dims: int, model: str) -> None:
         """Create the namespace's index if it is missing (idempotent, once per client), and
@@ -114,6 +163,7 @@ class RedisLongTerm:
                     self._r.execute_command(
                         "FT.CREATE", keys.memory_index(ns, INDEX_VERSION), "ON", "HASH",
                         "PREFIX", "1", keys.memory_prefix(ns), "SCHEMA", *_schema(dims),
+                        **self._on_shard(ns),
                     )  # fmt: skip
             except Exception as exc:
                 if "already exists" not in str(exc).lower():
@@ -155,6 +205,7 @@ class RedisLongTerm:
         """The namespace was erased: its index must be created again on the next use."""
         self._ready.discard(ns)
         self._vectors.pop(ns, None)
+        self._sizes.pop(ns, None)
 
     def can_queue(self, name: str) -> bool:
         """Whether the write `name` has a pipelined form here (`_q_` + name) that needs no
@@ -168,11 +219,32 @@ class RedisLongTerm:
         try:
             with TRANSLATE:
                 self._r.execute_command(
-                    "FT.ALTER", keys.memory_index(ns, INDEX_VERSION), "SCHEMA", "ADD", name, kind
+                    "FT.ALTER",
+                    keys.memory_index(ns, INDEX_VERSION),
+                    "SCHEMA",
+                    "ADD",
+                    name,
+                    kind,
+                    **self._on_shard(ns),
                 )
         except Exception as exc:
             if "duplicate" not in str(exc).lower():
                 raise
+
+    def _live(self, ns: str, hashes: Sequence[str], found: Sequence[Any]) -> list[str | None]:
+        """The ids the content-hash map gave, each kept only if its memory still exists (a
+        second round trip, only when the map named any)."""
+        ids = [None if v is None else text(v) for v in found]
+        named = sorted({(h, i) for h, i in zip(hashes, ids, strict=True) if i is not None})
+        if not named:
+            return ids
+        with TRANSLATE:
+            alive = self._r.execute_command(
+                "EVAL", DROP_DEAD_HASHES, 1 + len(named), keys.content_hashes(ns),
+                *(keys.memory(ns, i) for _, i in named), *(x for pair in named for x in pair),
+            )  # fmt: skip
+        live = {i for (_, i), flag in zip(named, alive, strict=True) if int(flag)}
+        return [i if i in live else None for i in ids]
 
     def find_existing(
         self, ns: str, hashes: Sequence[str], vectors: Sequence[bytes], scope: Filters
@@ -181,7 +253,7 @@ class RedisLongTerm:
         its nearest live neighbour in `scope` as (id, cosine similarity, importance). One
         round trip with the Query Engine; two on plain Redis (neighbours, then their fields)."""
         pipe = self._r.pipeline(transaction=False)
-        pipe.eval(LIVE_HASHES, 1, keys.content_hashes(ns), keys.memory_prefix(ns), *hashes)
+        pipe.hmget(keys.content_hashes(ns), list(hashes))
         scan = not self.indexed and not self._caps.vector_sets
         if scan:
             pipe.get(keys.vector_generation(ns))
@@ -194,7 +266,7 @@ class RedisLongTerm:
                 )
         with TRANSLATE:
             replies = pipe.execute()
-        exact = [None if v is None else text(v) for v in replies[0]]
+        exact = self._live(ns, hashes, replies[0])
         if scan:
             matrix = self._scan_matrix(ns, replies[1])
             pools = [dict(matrix.nearest(vector, NEAR_POOL)) for vector in vectors]
@@ -257,7 +329,7 @@ class RedisLongTerm:
         hashes, expiring = {}, []
         for memory_id, fields, ttl_ms in rows:
             key = keys.memory(ns, memory_id)
-            pipe.hset(key, mapping=fields)
+            pipe.hset(key, mapping=self._q_count_terms(pipe, ns, key, fields))
             if ttl_ms is not None:
                 pipe.pexpire(key, ttl_ms)
                 expiring.append((fields["hash"], ttl_ms))
@@ -265,11 +337,28 @@ class RedisLongTerm:
             pipe.zadd(keys.memory_ids(ns), {memory_id: 0})
             if not self.indexed:
                 self._index_plain(pipe, ns, memory_id, fields)
+            kind = memory_kind(text(fields.get("kind", "")))
+            q_note(pipe, ns, text(fields.get("agent", "")), kind, memory_id, "remembered")
         pipe.hset(keys.content_hashes(ns), mapping=hashes)
+        self._q_usage(pipe, ns, len(rows), sum(row_size(fields) for _, fields, _ in rows))
         if field_ttl(self._caps.server_version):
             # The dedup entry dies with its memory (a lookup also drops one that outlived it).
             for digest, ttl_ms in expiring:
                 pipe.hpexpire(keys.content_hashes(ns), ttl_ms, digest)
+
+    def _q_count_terms(
+        self, pipe: Any, ns: str, key: str, fields: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        """Queue the recount of a memory's index terms for the Query Engine's full-text
+        budget; returns `fields` with the terms (`tc`) to write, so a delete can subtract
+        them. Terms are counted under a digest, never in words; a deleted memory's counts go
+        with it (`MEMORY_DELETE`), an expired one's stay (which only makes the estimate a
+        little high)."""
+        if not self.indexed or fields.get("content") is None:
+            return fields
+        terms = ",".join(_term_id(t) for t in lexical.term_weights(_index_text(fields)))
+        pipe.execute_command("EVAL", RECOUNT_TERMS, 2, keys.term_counts(ns), key, terms)
+        return {**fields, "tc": terms}
 
     def _index_plain(
         self, pipe: Any, ns: str, memory_id: str, fields: Mapping[str, Any], old: Any = None
@@ -288,7 +377,7 @@ class RedisLongTerm:
             for term in text(old or b"").split(","):
                 if term:
                     pipe.zrem(keys.term(ns, term), memory_id)
-            weights = lexical.term_weights(f"{text(fields['content'])} {fields.get('when', '')}")
+            weights = lexical.term_weights(_index_text(fields))
             for term, weight in weights.items():
                 pipe.zadd(keys.term(ns, term), {memory_id: weight})
             pipe.hset(keys.memory_terms(ns), memory_id, ",".join(weights))
@@ -319,8 +408,8 @@ class RedisLongTerm:
         write_id = write_id or new_id()
         for i, (memory_id, importance) in enumerate(items):
             # EVAL rather than EVALSHA: a rare path, and the script is small.
-            pipe.eval(
-                REINFORCE, 4, keys.memory(ns, memory_id), counts, seen, applied, memory_id,
+            pipe.execute_command(
+                "EVAL", REINFORCE, 4, keys.memory(ns, memory_id), counts, seen, applied, memory_id,
                 importance, now_ms, f"{write_id}/{i}",
             )  # fmt: skip
 
@@ -332,18 +421,24 @@ class RedisLongTerm:
         ranking needs. One round trip with the Query Engine; two without."""
         if not self.indexed:
             return self._search_plain(ns, scope, vector, terms, n)
+        if terms and self._sizes.get(ns, TEXT_BUDGET + 1) > TEXT_BUDGET:
+            terms = self._affordable(ns, terms)
         pipe = self._r.pipeline(transaction=False)
+        history = scope.include_superseded
         self._knn(pipe, ns, scope, vector, n, RANKING_FIELDS)
+        pipe.hget(keys.term_counts(ns), "*")  # the namespace's size, for the next recall
         if terms:
             # BM25 over the whole namespace: the Query Engine stems both sides alike.
             # With the vector, so a text match is also ranked by its similarity.
             pipe.execute_command(
                 "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), scope.text_query(terms),
-                "SCORER", "BM25STD", "WITHSCORES", "RETURN", len(RANKING_FIELDS) + 1,
-                *RANKING_FIELDS, "embedding", "LIMIT", 0, n, "DIALECT", 2,
+                "SCORER", "BM25STD", "WITHSCORES", "RETURN", len(RANKING_FIELDS) + 2,
+                *RANKING_FIELDS, "embedding", "superseded_at", "LIMIT", 0, n, "DIALECT", 2,
+                **self._on_shard(ns),
             )  # fmt: skip
         with TRANSLATE:
             replies = pipe.execute()
+        self._sizes[ns] = int(replies[1] or 0)
         out: dict[str, Candidate] = {}
         for result in replies[0][b"results"]:
             attrs = result[b"extra_attributes"]
@@ -351,9 +446,11 @@ class RedisLongTerm:
                 continue  # expired after the index listed it: the engine found no fields
             out[_memory_id(result)] = _ranked(attrs, 1.0 - float(attrs[b"dist"]), None)
         if terms:
-            for result in replies[1][b"results"]:
+            for result in replies[2][b"results"]:
                 if not result[b"extra_attributes"]:
                     continue  # expired, as above
+                if b"superseded_at" in result[b"extra_attributes"] and not history:
+                    continue  # history, left out here rather than in the query (text_query)
                 memory_id = _memory_id(result)
                 score = float(result[b"score"])
                 known = out.get(memory_id)
@@ -364,6 +461,24 @@ class RedisLongTerm:
                 else:
                     out[memory_id] = known._replace(relevance=score)
         return out
+
+    def _affordable(self, ns: str, terms: Sequence[str]) -> Sequence[str]:
+        """The query's words whose postings fit `TEXT_BUDGET`, rarest first (all of them in
+        a namespace that holds no more memories than the budget)."""
+        stems = [_term_id(lexical.stem(t)) for t in terms]
+        with TRANSLATE:
+            counts = self._r.hmget(keys.term_counts(ns), ["*", *stems])
+        self._sizes[ns] = int(counts[0] or 0)
+        if self._sizes[ns] <= TEXT_BUDGET:
+            return terms
+        cost = {t: int(c or 0) for t, c in zip(terms, counts[1:], strict=True)}
+        keep, spent = set(), 0
+        for term in sorted(terms, key=cost.__getitem__):
+            if spent + cost[term] > TEXT_BUDGET:
+                break
+            keep.add(term)
+            spent += cost[term]
+        return [t for t in terms if t in keep]
 
     def _knn(
         self, pipe: Any, ns: str, scope: Filters, vector: bytes, n: int, fields: Sequence[str]
@@ -377,7 +492,7 @@ class RedisLongTerm:
         pipe.execute_command(
             "FT.SEARCH", keys.memory_index(ns, INDEX_VERSION), query, "PARAMS", 2, "vec", vector,
             "SORTBY", "dist", "RETURN", len(fields) + 1, *fields, "dist",
-            "LIMIT", 0, n, "DIALECT", 2,
+            "LIMIT", 0, n, "DIALECT", 2, **self._on_shard(ns),
         )  # fmt: skip
 
     def _search_plain(
@@ -461,21 +576,19 @@ class RedisLongTerm:
 
     def fetch(self, ns: str, ids: Sequence[str], now_ms: int | None = None) -> list[Row | None]:
         """Full records with their access count and last access; with `now_ms`, count this
-        as an access first. One pipelined round trip.
+        as an access first. One round trip (with `now_ms`, one script).
 
         Access statistics live outside the records: any write to an indexed hash makes the
         Query Engine re-index the document, vector included (~1.8 ms each at 100k).
         """
         if not ids:
             return []
-        pipe = self._r.pipeline(transaction=False)
+        if now_ms is not None:
+            return self._fetch_touch(ns, ids, now_ms)
         counts, seen = keys.access_counts(ns), keys.last_accessed(ns)
+        pipe = self._r.pipeline(transaction=False)
         for memory_id in ids:
             pipe.hmget(keys.memory(ns, memory_id), list(FIELDS))
-        if now_ms is not None:
-            for memory_id in ids:
-                pipe.hincrby(counts, memory_id, 1)
-            pipe.hset(seen, mapping=dict.fromkeys(ids, now_ms))
         pipe.hmget(counts, list(ids))
         pipe.hmget(seen, list(ids))
         with TRANSLATE:
@@ -488,6 +601,24 @@ class RedisLongTerm:
             row = {name: v for name, v in zip(FIELDS, values, strict=True) if v is not None}
             row["access_count"] = count or 0
             row["last_accessed"] = when or row.get("created_at", 0)
+            out.append(row)
+        return out
+
+    def _fetch_touch(self, ns: str, ids: Sequence[str], now_ms: int) -> list[Row | None]:
+        records = [keys.memory(ns, memory_id) for memory_id in ids]
+        with TRANSLATE:
+            replies = self._r.eval(
+                FETCH_TOUCH, 2 + len(ids), keys.access_counts(ns), keys.last_accessed(ns),
+                *records, now_ms, len(FIELDS), *FIELDS, *ids,
+            )  # fmt: skip
+        out: list[Row | None] = []
+        for values, count in replies:
+            if values[0] is None:
+                out.append(None)
+                continue
+            row = {name: v for name, v in zip(FIELDS, values, strict=True) if v is not None}
+            row["access_count"] = count
+            row["last_accessed"] = now_ms
             out.append(row)
         return out
 
@@ -504,7 +635,7 @@ class RedisLongTerm:
         self._q_delete(pipe, ns, ids, hashes, old)
         with TRANSLATE:
             replies = pipe.execute()
-        return int(replies[0])
+        return int(replies[len(ids)])
 
     def _q_delete(
         self,
@@ -516,9 +647,14 @@ class RedisLongTerm:
     ) -> None:
         """Queue a delete; without the Query Engine `old` (the memories' index terms, from
         `_terms_of`) says which postings to remove, so a replay runs `delete` itself."""
-        shared = (keys.content_hashes(ns), keys.access_counts(ns), keys.last_accessed(ns))
+        shared = (
+            keys.content_hashes(ns), keys.access_counts(ns), keys.last_accessed(ns),
+            keys.term_counts(ns),
+        )  # fmt: skip
         records = [keys.memory(ns, memory_id) for memory_id in ids]
-        pipe.eval(MEMORY_DELETE, 3 + len(ids), *shared, *records, *ids)
+        for memory_id, record in zip(ids, records, strict=True):  # told before it is gone
+            q_note_record(pipe, record, ns, "", memory_id, "forgotten")
+        pipe.execute_command("EVAL", MEMORY_DELETE, len(shared) + len(ids), *shared, *records, *ids)
         pipe.zrem(keys.memory_ids(ns), *ids)
         if not self.indexed:
             for memory_id, terms in zip(ids, old or [None] * len(ids), strict=True):
@@ -558,6 +694,8 @@ class RedisLongTerm:
     ) -> None:
         """Queue an update; `old` as for `_q_delete`."""
         key = keys.memory(ns, memory_id)
+        q_note_record(pipe, key, ns, "", memory_id, update_op(dict(fields)))
+        fields = self._q_count_terms(pipe, ns, key, fields)
         if kept := {k: v for k, v in fields.items() if v is not None}:
             pipe.hset(key, mapping=kept)
         if gone := [k for k, v in fields.items() if v is None]:
@@ -576,6 +714,41 @@ class RedisLongTerm:
             terms: list[Any] = self._r.hmget(keys.memory_terms(ns), list(ids))
         return terms
 
+    # -- the shared count of hot memories (the hot budget's) ----------------------------------
+    def _q_usage(self, pipe: Any, ns: str, count: int, size: int) -> None:
+        """Queue a change of the namespace's count (every write that adds memories queues
+        one in its own transaction)."""
+        if count or size:
+            pipe.hincrby(keys.usage(ns), "count", count)
+            pipe.hincrby(keys.usage(ns), "bytes", size)
+
+    def usage(self, ns: str) -> tuple[int, int] | None:
+        """The namespace's hot memories and their bytes as counted by every writer (None
+        before anything was counted)."""
+        with TRANSLATE:
+            count, size = self._r.hmget(keys.usage(ns), ["count", "bytes"])
+        return None if count is None else (int(count), int(size or 0))
+
+    def add_usage(self, ns: str, count: int, size: int) -> None:
+        """Correct the count by these amounts (a pass that measured the namespace)."""
+        pipe = self._r.pipeline(transaction=True)
+        self._q_usage(pipe, ns, count, size)
+        with TRANSLATE:
+            pipe.execute()
+
+    def pass_claim(self, ns: str, owner: str, ttl_ms: int) -> bool:
+        """Claim (or renew) the namespace's budget pass for `owner`; False if another
+        owner holds it."""
+        with TRANSLATE:
+            held = self._r.execute_command(
+                "EVAL", PASS_CLAIM, 1, keys.usage(ns), owner, ttl_ms, clock_ms()
+            )
+        return bool(held)
+
+    def pass_release(self, ns: str, owner: str) -> None:
+        with TRANSLATE:
+            self._r.execute_command("EVAL", PASS_RELEASE, 1, keys.usage(ns), owner)
+
     # -- skills ------------------------------------------------------------------------------
     def skill_put(self, ns: str, name: str, fields: Mapping[str, Any], ttl_ms: int | None) -> None:
         pipe = self._r.pipeline(transaction=True)
@@ -591,6 +764,7 @@ class RedisLongTerm:
         if ttl_ms is not None:
             pipe.pexpire(key, ttl_ms)
         pipe.zadd(keys.skill_names(ns), {name: 0})
+        q_note(pipe, ns, "", "skill", name, "saved")
 
     def skill_get(self, ns: str, names: Sequence[str]) -> list[Row | None]:
         pipe = self._r.pipeline(transaction=False)
@@ -610,7 +784,7 @@ class RedisLongTerm:
         write_id: str | None = None,
     ) -> bool:
         """Count a run (False if there is no skill); a retry of `write_id` counts nothing."""
-        pipe = self._r.pipeline(transaction=False)
+        pipe = self._r.pipeline(transaction=True)
         self._q_skill_run(pipe, ns, name, success, duration, ttl_ms, write_id)
         with TRANSLATE:
             found = (pipe.execute())[0]
@@ -626,10 +800,11 @@ class RedisLongTerm:
         ttl_ms: int | None,
         write_id: str | None = None,
     ) -> None:
-        pipe.eval(
-            SKILL_RUN, 2, keys.skill(ns, name), keys.applied(ns), int(success), duration,
+        pipe.execute_command(
+            "EVAL", SKILL_RUN, 2, keys.skill(ns, name), keys.applied(ns), int(success), duration,
             ttl_ms or 0, write_id or new_id(), clock_ms(),
         )  # fmt: skip
+        q_note_record(pipe, keys.skill(ns, name), ns, "skill_run", name, "ran")
 
     # -- browsing and moving -------------------------------------------------------------------
     def page(self, ns: str, after: str | None, limit: int) -> list[tuple[str, Row | None]]:
@@ -674,8 +849,9 @@ class RedisLongTerm:
         for (memory_id, fields, expires_at), terms in zip(rows, old, strict=True):
             key = keys.memory(ns, memory_id)
             record = {k: v for k, v in fields.items() if k not in _STATISTICS}
+            counted = self._q_count_terms(pipe, ns, key, record)  # before the old one goes
             pipe.delete(key)
-            pipe.hset(key, mapping=record)
+            pipe.hset(key, mapping=counted)
             if expires_at is not None:
                 pipe.pexpireat(key, expires_at)
             pipe.zadd(keys.memory_ids(ns), {memory_id: 0})
@@ -684,6 +860,7 @@ class RedisLongTerm:
             pipe.hset(keys.last_accessed(ns), memory_id, int(fields.get("last_accessed", 0)))
             if not self.indexed:
                 self._index_plain(pipe, ns, memory_id, record, terms)
+        self._q_usage(pipe, ns, len(rows), sum(row_size(fields) for _, fields, _ in rows))
         with TRANSLATE:
             pipe.execute()
 
@@ -699,8 +876,9 @@ class RedisLongTerm:
         if not names:
             return 0
         pipe = self._r.pipeline(transaction=True)
-        pipe.delete(*(keys.skill(ns, name) for name in names))
+        pipe.execute_command("DEL", *(keys.skill(ns, name) for name in names))
         pipe.zrem(keys.skill_names(ns), *names)
+        pipe.execute_command("EVAL", FEED_SCRUB, 1, keys.feed(ns), "", *names)  # notes too
         with TRANSLATE:
             replies = pipe.execute()
         return int(replies[0])
@@ -760,6 +938,16 @@ def _candidate(
         float(row.get("importance") or 0.5),
         relevance,
     )
+
+
+def _term_id(stem: str) -> str:
+    """The name a term is counted under: a short digest, so no word is stored in the clear."""
+    return hashlib.blake2b(stem.encode(), digest_size=6).hexdigest()
+
+
+def _index_text(fields: Mapping[str, Any]) -> str:
+    """What the full-text index holds of a memory: its content and its date's words."""
+    return f"{text(fields['content'])} {text(fields.get('when', ''))}"
 
 
 def _memory_id(result: Mapping[bytes, Any]) -> str:

@@ -10,27 +10,39 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from redis import ConnectionPool, Redis
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.retry import Retry
 
 from aether_memory.backends.redis import probe
+from aether_memory.backends.redis._sync.clients import cluster_client
+from aether_memory.backends.redis._sync.feed import RedisFeed
 from aether_memory.backends.redis._sync.longterm import RedisLongTerm
+from aether_memory.backends.redis._sync.queues import RedisQueues
+from aether_memory.backends.redis._sync.replicated import Replicated
+from aether_memory.backends.redis.backoff import JitterBackoff
+from aether_memory.backends.redis.cluster import cluster_url_of, is_cluster_url
 from aether_memory.backends.redis.errors import TRANSLATE, translate
+from aether_memory.backends.redis.notes import q_note
 from aether_memory.backends.redis.scripts import (
     CHECKPOINT_LATEST,
     CHECKPOINT_SAVE,
     EVENTS_APPEND,
+    FEED_SCRUB,
+    METRICS_ADD,
     checkpoint_member,
 )
-from aether_memory.core import keys
+from aether_memory.core import ids, keys
+from aether_memory.core.agent_metrics import MetricWrite, every_bucket_key
 from aether_memory.core.config import Options, SessionTTLs
 from aether_memory.core.errors import AetherError, BackendUnavailable, ConfigurationError, Conflict
 from aether_memory.core.ids import new_id
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.types import Capabilities, Checkup
 from aether_memory.storage import background
+from aether_memory.storage._sync.feed import FeedStore
+from aether_memory.storage._sync.queues import QueueStore
 from aether_memory.storage._sync.store import (
     CheckpointRow,
     EventRow,
@@ -38,14 +50,11 @@ from aether_memory.storage._sync.store import (
     LongTermStore,
 )
 from aether_memory.storage.inventory import count_keys
-from aether_memory.storage.rows import Row
+from aether_memory.storage.rows import Row, event_trace
 
 log = logging.getLogger("aether_memory")
 
 _EVENT_PAGE = 256
-# Backoff between retries after a connection error: at most 0.1 + 0.2 + 0.4 s for 3 retries.
-RETRY_BACKOFF_BASE = 0.05
-RETRY_BACKOFF_CAP = 1.0
 _SCAN_COUNT = 1000  # keys asked of each SCAN step (a hint to the server, not a limit)
 _UNLINK_BATCH = 500
 
@@ -54,15 +63,39 @@ def _max_ttl(a: int | None, b: int | None) -> int | None:
     return None if a is None or b is None else max(a, b)
 
 
+def _node_client(url: str, options: Options, retry: Retry) -> Redis:
+    """A client of one server (``redis://``, ``rediss://``, ``unix://``)."""
+    try:
+        pool = ConnectionPool.from_url(
+            url,
+            max_connections=options.max_connections,
+            socket_timeout=options.socket_timeout,
+            socket_connect_timeout=options.connect_timeout,
+            health_check_interval=30,
+            retry=retry,
+            protocol=3,  # replies are parsed as RESP3 maps (FT.SEARCH, VSIM, HGETALL)
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
+    return Redis.from_pool(pool)  # the client owns (and closes) the pool
+
+
 class RedisStore:
     """Memory-kernel storage on one Redis server (with or without modules)."""
 
     capabilities: Capabilities
 
-    def __init__(self, client: Redis, options: Options, *, owns_client: bool = True) -> None:
+    def __init__(
+        self, client: Redis | RedisCluster, options: Options, *, owns_client: bool = True
+    ) -> None:
         # redis-py's annotations cannot express decode_responses=False (every reply is
         # bytes), so replies are typed where they are decoded, below.
-        self._r: Any = client
+        self._client = client
+        self._r: Any = (
+            Replicated(client, options.replica_timeout)
+            if options.durability == "replicated"
+            else client
+        )
         self._options = options
         self._owns_client = owns_client
         self._scripts: dict[str, str] = {}
@@ -75,6 +108,8 @@ class RedisStore:
         self._wake = threading.Event()
         self._closing = False
         self._reported: frozenset[str] = frozenset()
+        self.feed: FeedStore = RedisFeed(self._r)
+        self.queues: QueueStore = RedisQueues(self._r, options.socket_timeout)
 
     @classmethod
     def connect(cls, url: str, options: Options, where: str = "") -> RedisStore:
@@ -87,29 +122,35 @@ class RedisStore:
         within ``connect_timeout + socket_timeout`` plus the backoff of the retries.
         """
         retry = Retry(
-            ExponentialWithJitterBackoff(cap=RETRY_BACKOFF_CAP, base=RETRY_BACKOFF_BASE),
+            JitterBackoff(),
             options.retries,
             supported_errors=(RedisConnectionError,),
         )
-        try:
-            pool = ConnectionPool.from_url(
+        client = (
+            cluster_client(
                 url,
-                max_connections=options.max_connections,
                 socket_timeout=options.socket_timeout,
-                socket_connect_timeout=options.connect_timeout,
-                health_check_interval=30,
+                connect_timeout=options.connect_timeout,
                 retry=retry,
-                protocol=3,  # replies are parsed as RESP3 maps (FT.SEARCH, VSIM, HGETALL)
+                max_connections=options.max_connections,
+                protocol=3,  # replies are parsed as RESP3 maps, as on one server
             )
-        except ValueError as exc:
-            raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
-        store = cls(Redis.from_pool(pool), options)  # the client owns (and closes) the pool
+            if is_cluster_url(url)
+            else _node_client(url, options, retry)
+        )
+        store = cls(client, options)
         store.where = where or "the server"
+        if isinstance(store._r, Replicated):
+            store._r.where = store.where
         try:
             store.probe()
         except BaseException:
             store.close()
             raise
+        if store.capabilities.cluster and not store.clustered:
+            # A plain URL naming a node of a cluster: speak cluster to it, from that node.
+            store.close()
+            return cls.connect(cluster_url_of(url), options, where)
         policy = store.capabilities.maxmemory_policy
         if store.capabilities.evicts_durable_keys:  # warned about at connect already
             store._reported = frozenset({probe.eviction_message(str(policy), store.where)})
@@ -118,22 +159,24 @@ class RedisStore:
         return store
 
     def checkup(self) -> Checkup:
-        """The eviction policy, evicted keys and memory use, read now (one round trip)."""
-        pipe = self._r.pipeline(transaction=False)
-        pipe.info()
-        pipe.config_get("maxmemory-policy")
-        with TRANSLATE:
-            info, policy = pipe.execute(raise_on_error=False)
-        notes = tuple(self.notes)
-        if isinstance(info, RedisError):
-            error = translate(info)
-            if isinstance(error, BackendUnavailable):
-                raise error
-            # A managed server may refuse INFO: memory and evictions are then unknown.
-            notes += (f"{self.where} refused INFO ({error}): memory use and evictions unknown",)
-            info = {}
-        policy = None if isinstance(policy, RedisError) else policy
-        return probe.checkup(info, policy, self.where) + Checkup(warnings=notes)
+        """The eviction policy, evicted keys and memory use, read now (one round trip; on a
+        cluster, of every primary)."""
+        asked = self._ask_nodes([("INFO",), ("CONFIG GET", "maxmemory-policy")])
+        found = Checkup()
+        for node, (info, policy) in asked:
+            where = self.where if node is None else f"{self.where} (node {node.name})"
+            if isinstance(info, RedisError):
+                error = translate(info)
+                if isinstance(error, BackendUnavailable):
+                    raise error
+                # A managed server may refuse INFO: memory and evictions are then unknown.
+                found += Checkup(
+                    warnings=(f"{where} refused INFO ({error}): memory use and evictions unknown",)
+                )
+                info = {}
+            policy = None if isinstance(policy, RedisError) else policy
+            found += probe.checkup(info, policy, where)
+        return found + Checkup(warnings=tuple(self.notes))
 
     def _watch(self) -> None:
         """Re-check the server every `watch_interval` seconds and log each new problem: a
@@ -154,22 +197,67 @@ class RedisStore:
             self._reported = frozenset(found.warnings)
 
     def probe(self) -> Capabilities:
-        """Read modules, version, persistence and eviction policy (one round trip)."""
-        pipe = self._r.pipeline(transaction=False)
-        pipe.info()
-        pipe.execute_command("MODULE", "LIST")
-        for name in ("maxmemory-policy", "appendonly", "appendfsync", "save"):
-            pipe.config_get(name)
-        with TRANSLATE:
-            replies = pipe.execute(raise_on_error=False)
-        if isinstance(replies[0], RedisError):
-            raise translate(replies[0])
-        replies = [None if isinstance(r, RedisError) else r for r in replies]
-        self.capabilities = probe.capabilities(*replies)
+        """Read modules, version, persistence and eviction policy (one round trip; on a
+        cluster, of every primary, and the least safe of their settings is kept)."""
+        commands = [("INFO",), ("MODULE LIST",)] + [
+            ("CONFIG GET", name)
+            for name in ("maxmemory-policy", "appendonly", "appendfsync", "save")
+        ]
+        replies = [r for _, got in self._ask_nodes(commands) for r in got]
+        found = []
+        for start in range(0, len(replies), 6):
+            group = replies[start : start + 6]
+            if isinstance(group[0], RedisError):
+                raise translate(group[0])
+            found.append(probe.capabilities(*(None if isinstance(r, RedisError) else r
+                                               for r in group)))  # fmt: skip
+        self.capabilities = probe.least_safe(found)
         self._longterm = RedisLongTerm(self._r, self.capabilities)
         self.longterm = self._longterm
         self._load_scripts()
         return self.capabilities
+
+    @property
+    def clustered(self) -> bool:
+        """Whether this store speaks to a Redis Cluster (through redis-py's cluster client)."""
+        return isinstance(self._client, RedisCluster)
+
+    def _nodes(self) -> list[Any]:
+        """Where a command about the server itself goes: every primary of a cluster (read
+        from it now), or None for the one server."""
+        if not self.clustered:
+            return [None]
+        if not self._r.get_primaries():  # the async client reads the slot map on first use
+            with TRANSLATE:
+                self._r.initialize()
+        # The client's current map: a MOVED reply or a failed node makes it read it again.
+        return list(self._r.get_primaries())
+
+    def _ask_nodes(self, commands: Sequence[tuple[Any, ...]]) -> list[tuple[Any, list[Any]]]:
+        """Send `commands` (about the server itself: INFO, CONFIG GET) to the one server in
+        one round trip, or to every primary of a cluster (whose pipelines refuse them);
+        returns each node with its replies, an error standing for a refused command."""
+        nodes = self._nodes()
+        if not self.clustered:
+            pipe = self._r.pipeline(transaction=False)
+            for command in commands:
+                pipe.execute_command(*command)
+            with TRANSLATE:
+                return [(None, pipe.execute(raise_on_error=False))]
+        out = []
+        for node in nodes:
+            replies: list[Any] = []
+            for command in commands:
+                try:
+                    replies.append(self._r.execute_command(*command, target_nodes=node))
+                except RedisError as exc:
+                    replies.append(exc)
+            out.append((node, replies))
+        return out
+
+    def _at_key(self, key: str) -> dict[str, Any]:
+        """Routes a keyless command (``FT._LIST``) to the node that serves `key`."""
+        return _at(self._r.get_node_from_key(key)) if self.clustered else {}
 
     def _load_scripts(self) -> None:
         with TRANSLATE:
@@ -177,6 +265,7 @@ class RedisStore:
                 "checkpoint_save": self._r.script_load(CHECKPOINT_SAVE),
                 "checkpoint_latest": self._r.script_load(CHECKPOINT_LATEST),
                 "events_append": self._r.script_load(EVENTS_APPEND),
+                "metrics_add": self._r.script_load(METRICS_ADD),
             }
 
     def _script(
@@ -189,12 +278,13 @@ class RedisStore:
         """Run a loaded script, with `also` queueing more commands into the same round trip.
 
         The script is reloaded once if the server lost it (restart, ``SCRIPT FLUSH``): the
-        failed ``EVALSHA`` wrote nothing, so running the whole pipeline again is safe.
+        failed ``EVALSHA`` wrote nothing, so it alone is sent again (the commands of `also`
+        were applied, and sending them twice would notify the change feed twice).
         """
         for attempt in (0, 1):
             pipe = self._r.pipeline(transaction=False)
-            pipe.evalsha(self._scripts[name], len(keys_), *keys_, *args)
-            if also is not None:
+            pipe.execute_command("EVALSHA", self._scripts[name], len(keys_), *keys_, *args)
+            if also is not None and attempt == 0:
                 also(pipe)
             try:
                 return (pipe.execute())[0]
@@ -224,9 +314,17 @@ class RedisStore:
         `BackendUnavailable` if the server cannot be reached."""
         out: list[AetherError | None] = []
         run: list[tuple[str, Sequence[Any]]] = []
+        # A replay usually follows a restart, which emptied the script cache: load the scripts
+        # first, so no pipelined write meets NOSCRIPT and has to be sent twice (the rest of
+        # its pipeline would be applied twice, and notify the change feed twice).
+        self._load_scripts()
         for op, args in writes:
             role, _, name = op.rpartition(".")
-            owner: Any = self._longterm if role else self
+            owner: Any = (
+                {"feed": self.feed, "queues": self.queues}.get(role, self._longterm)
+                if role
+                else self
+            )
             if hasattr(owner, "_q_" + name) and (not role or self._longterm.can_queue(name)):
                 run.append((op, args))
                 continue
@@ -292,6 +390,7 @@ class RedisStore:
     def _q_identity_put(self, pipe: Any, ns: str, agent: str, docs: Mapping[str, bytes]) -> None:
         pipe.hset(keys.identity(ns, agent), mapping=dict(docs))
         pipe.sadd(keys.agents(ns), agent)
+        q_note(pipe, ns, agent, "identity", ",".join(sorted(docs)), "put")
 
     def identity_get(self, ns: str, agent: str, name: str) -> bytes | None:
         with TRANSLATE:
@@ -304,11 +403,14 @@ class RedisStore:
         return {k.decode(): v for k, v in raw.items()}
 
     def identity_delete(self, ns: str, agent: str, names: Sequence[str]) -> int:
+        pipe = self._r.pipeline(transaction=True)
+        self._q_identity_delete(pipe, ns, agent, names)
         with TRANSLATE:
-            return int(self._r.hdel(keys.identity(ns, agent), *names))
+            return int((pipe.execute())[0])
 
     def _q_identity_delete(self, pipe: Any, ns: str, agent: str, names: Sequence[str]) -> None:
         pipe.hdel(keys.identity(ns, agent), *names)
+        q_note(pipe, ns, agent, "identity", ",".join(sorted(names)), "deleted")
 
     def state_put(self, ns: str, agent: str, fields: Mapping[str, bytes]) -> None:
         pipe = self._r.pipeline(transaction=True)
@@ -319,6 +421,7 @@ class RedisStore:
     def _q_state_put(self, pipe: Any, ns: str, agent: str, fields: Mapping[str, bytes]) -> None:
         pipe.hset(keys.state(ns, agent), mapping=dict(fields))
         pipe.sadd(keys.agents(ns), agent)
+        q_note(pipe, ns, agent, "state", agent, "set")
 
     def state_get(self, ns: str, agent: str) -> dict[str, bytes]:
         with TRANSLATE:
@@ -441,12 +544,20 @@ class RedisStore:
 
     # -- events --------------------------------------------------------------------------------
     def events_append(
-        self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        metrics: Sequence[MetricWrite] = (),
     ) -> None:
         keys_, args = self._events_args(s, rows, now_ms, ttls)
-        self._script(
-            "events_append", keys_, args, also=lambda pipe: pipe.zadd(s.sessions, {s.sid: now_ms})
-        )
+
+        def also(pipe: Any) -> None:
+            pipe.zadd(s.sessions, {s.sid: now_ms})
+            self._q_metrics(pipe, s.ns, rows[0][0], now_ms, metrics)
+
+        self._script("events_append", keys_, args, also=also)
 
     def messages_append(
         self,
@@ -480,11 +591,43 @@ class RedisStore:
         self._longterm._q_put(pipe, s.ns, memories)
 
     def _q_events_append(
-        self, pipe: Any, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
+        self,
+        pipe: Any,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        metrics: Sequence[MetricWrite] = (),
     ) -> None:
         keys_, args = self._events_args(s, rows, now_ms, ttls)
-        pipe.evalsha(self._scripts["events_append"], len(keys_), *keys_, *args)
+        pipe.execute_command("EVALSHA", self._scripts["events_append"], len(keys_), *keys_, *args)
         pipe.zadd(s.sessions, {s.sid: now_ms})
+        self._q_metrics(pipe, s.ns, rows[0][0], now_ms, metrics)
+
+    def _q_metrics(
+        self, pipe: Any, ns: str, write_id: str, now_ms: int, metrics: Sequence[MetricWrite]
+    ) -> None:
+        """Queue the agent-metric bucket updates of an event write (its own write id, in
+        the namespace's applied set: the buckets sit under `{ns}`, the events do not)."""
+        if not metrics:
+            return
+        keys_: list[str] = [keys.applied(ns)]
+        args: list[Any] = ["m:" + write_id, now_ms]
+        for key, ttl_ms, ops in metrics:
+            keys_.append(key)
+            args += (ttl_ms, len(ops))
+            for op in ops:
+                args += op
+        pipe.execute_command("EVALSHA", self._scripts["metrics_add"], len(keys_), *keys_, *args)
+
+    def metrics_read(self, names: Sequence[str]) -> list[dict[str, bytes]]:
+        """The agent-metric bucket hashes `names` (empty where a bucket holds nothing)."""
+        pipe = self._r.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(name)
+        with TRANSLATE:
+            replies = pipe.execute()
+        return [{k.decode(): v for k, v in r.items()} for r in replies]
 
     def _events_args(
         self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
@@ -492,8 +635,10 @@ class RedisStore:
         # The first event's id names the write: a retried append is recognised and skipped.
         args: list[Any] = [rows[0][0], now_ms, self._options.events_maxlen, ttls.events_ms or 0]
         args += (ttls.checkpoints_ms or 0, _max_ttl(ttls.events_ms, ttls.checkpoints_ms) or 0)
-        for event_id, type_, outcome, ts, latency_ms, data in rows:
-            args += (event_id, type_, outcome, ts, "" if latency_ms is None else latency_ms, data)
+        for row in rows:
+            event_id, type_, outcome, ts, latency_ms, data = row[:6]
+            lat = "" if latency_ms is None else latency_ms
+            args += (event_id, type_, outcome, ts, lat, data, event_trace(row) or "")
         return (s.events, s.applied, s.meta, s.checkpoints, s.checkpoint_data), args
 
     def events_tail(
@@ -556,7 +701,7 @@ class RedisStore:
         n: int = 0,
     ) -> None:
         keys_, args = self._checkpoint_args(s, state, now_ms, ttls, keep, write_id, n)
-        pipe.evalsha(self._scripts["checkpoint_save"], len(keys_), *keys_, *args)
+        pipe.execute_command("EVALSHA", self._scripts["checkpoint_save"], len(keys_), *keys_, *args)
         pipe.zadd(s.sessions, {s.sid: now_ms})
 
     @staticmethod
@@ -675,8 +820,8 @@ class RedisStore:
         # Ordinary writes (never RESTORE): the session's keys in one transaction (they share
         # a slot), then the agent's indexes, which a repeated load finds already written.
         pipe = self._r.pipeline(transaction=True)
-        pipe.delete(s.meta, s.working, s.scratch, s.events, s.checkpoints, s.checkpoint_data,
-                    s.tools)  # fmt: skip
+        pipe.execute_command("DEL", s.meta, s.working, s.scratch, s.events, s.checkpoints,
+                             s.checkpoint_data, s.tools)  # fmt: skip
         pipe.hset(s.meta, mapping={**meta, "agent": s.agent})
         for kind, key, ttl in (("working", s.working, ttls.working_ms),
                                ("scratch", s.scratch, ttls.scratch_ms)):  # fmt: skip
@@ -686,15 +831,22 @@ class RedisStore:
                     pipe.pexpire(key, ttl)
         if tools is not None:
             pipe.set(s.tools, tools, px=ttls.checkpoints_ms)
-        for event_id, type_, outcome, ts, latency_ms, data in events:
+        for row in events:
+            event_id, type_, outcome, ts, latency_ms, data = row[:6]
             fields: dict[str, Any] = {"id": event_id, "type": type_, "outcome": outcome,
                                       "ts": ts, "data": data}  # fmt: skip
             if latency_ms is not None:
                 fields["latency_ms"] = latency_ms
+            trace = event_trace(row)
+            if trace is not None:
+                fields["trace_id"] = trace
             pipe.xadd(s.events, fields, maxlen=self._options.events_maxlen, approximate=True)
         for n, created_at, state in checkpoints:
             pipe.zadd(s.checkpoints, {checkpoint_member(n): created_at})
             pipe.hset(s.checkpoint_data, checkpoint_member(n), state)
+        with TRANSLATE:
+            pipe.execute()
+        pipe = self._r.pipeline(transaction=False)  # other hash tags: no transaction spans them
         self._touch(pipe, s, last_active, ttls)
         pipe.sadd(keys.agents(s.ns), s.agent)
         with TRANSLATE:
@@ -722,12 +874,12 @@ class RedisStore:
         pipe.xlen(s.events)
         pipe.zcard(s.checkpoints)
         pipe.exists(s.tools)
-        pipe.exists(*session_keys)
+        pipe.execute_command("EXISTS", *session_keys)
         pipe.zscore(s.sessions, s.sid)
         if not dry_run:
             # The session's keys first, its index entry last: a crash in between leaves
             # the entry, through which the next erasure finds the session again.
-            pipe.delete(*session_keys)
+            pipe.execute_command("DEL", *session_keys)
             pipe.zrem(s.sessions, s.sid)
         with TRANSLATE:
             replies = pipe.execute()
@@ -747,8 +899,17 @@ class RedisStore:
         pipe.exists(keys.state(ns, agent))
         pipe.sismember(keys.agents(ns), agent)
         if not dry_run:
-            pipe.delete(keys.identity(ns, agent), keys.state(ns, agent), keys.sessions(ns, agent))
+            pipe.execute_command(
+                "DEL", keys.identity(ns, agent), keys.state(ns, agent), keys.sessions(ns, agent)
+            )
+            # Its presence, inbox and notifications go with it (the feed is walked: admin only).
+            pipe.delete(keys.inbox(ns, agent))
+            pipe.hdel(keys.presence(ns), agent)
+            pipe.zrem(keys.presence_due(ns), agent)
+            pipe.hdel(keys.inbox_acks(ns), agent)
+            pipe.execute_command("EVAL", FEED_SCRUB, 1, keys.feed(ns), agent)
             pipe.srem(keys.agents(ns), agent)
+            pipe.execute_command("UNLINK", *every_bucket_key(ns, agent, ids.now_ms()))
         with TRANSLATE:
             replies = pipe.execute()
         return {
@@ -762,7 +923,7 @@ class RedisStore:
         indexes: list[str] = []
         if self.capabilities.search:
             with TRANSLATE:
-                listed = self._r.execute_command("FT._LIST")
+                listed = self._r.execute_command("FT._LIST", **self._at_key(keys.namespace_tag(ns)))
             head = keys.memory_index(ns, 0).rsplit(":", 1)[0] + ":"
             indexes = [i for i in (x.decode() for x in listed) if i.startswith(head)]
         counts = {**count_keys(names, ns), "indexes": len(indexes)}
@@ -777,9 +938,44 @@ class RedisStore:
         self._longterm.forget_namespace(ns)
         return counts
 
+    def hash_keys(self, s: SessionKeys, kind: HashKind) -> list[str]:
+        with TRANSLATE:
+            names = self._r.hkeys(s.working if kind == "working" else s.scratch)
+        return [name.decode() for name in names]
+
+    def hash_pick(
+        self, reads: Sequence[tuple[SessionKeys, HashKind, Sequence[str] | None]]
+    ) -> list[dict[str, bytes]]:
+        if not reads:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        for s, kind, fields in reads:
+            key = s.working if kind == "working" else s.scratch
+            if fields is None:
+                pipe.hgetall(key)
+            elif fields:
+                pipe.hmget(key, list(fields))
+        with TRANSLATE:
+            found = iter(pipe.execute())
+        picked: list[dict[str, bytes]] = []
+        for _, _, fields in reads:
+            if fields is None:
+                picked.append({k.decode(): v for k, v in next(found).items()})
+            elif fields:
+                values = next(found)
+                picked.append({f: v for f, v in zip(fields, values, strict=True) if v is not None})
+            else:
+                picked.append({})
+        return picked
+
+
+def _at(node: Any) -> dict[str, Any]:
+    """The keyword that sends a command to one cluster node (none for a single server)."""
+    return {} if node is None else {"target_nodes": node}
+
 
 def _event_row(f: dict[bytes, bytes]) -> EventRow:
-    latency = f.get(b"latency_ms")
+    latency, trace = f.get(b"latency_ms"), f.get(b"trace_id")
     return (
         f[b"id"].decode(),
         f[b"type"].decode(),
@@ -787,4 +983,5 @@ def _event_row(f: dict[bytes, bytes]) -> EventRow:
         int(f[b"ts"]),
         None if latency is None else float(latency),
         f[b"data"],
+        None if trace is None else trace.decode(),
     )

@@ -12,16 +12,24 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from aether_memory.backends.sqlite import kernel
+from aether_memory.backends.sqlite._async.feed import AsyncSqliteFeed
+from aether_memory.backends.sqlite._async.queues import AsyncSqliteQueues
 from aether_memory.backends.sqlite.db import KERNEL_SCHEMA, Database
+from aether_memory.backends.sqlite.feed import FEED_SCHEMA, FeedTables
 from aether_memory.backends.sqlite.kernel import Kernel
 from aether_memory.backends.sqlite.longterm import LONGTERM_SCHEMA, LongTerm, migrate
 from aether_memory.backends.sqlite.mirror import Mirror
 from aether_memory.backends.sqlite.outbox import OUTBOX_SCHEMA, Outbox
+from aether_memory.backends.sqlite.queues import QUEUE_SCHEMA, QueueTables
+from aether_memory.core.agent_metrics import MetricWrite
 from aether_memory.core.config import Options, SessionTTLs
 from aether_memory.core.errors import AetherError
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities, Checkup
+from aether_memory.storage._async.feed import AsyncFeedStore
+from aether_memory.storage._async.queues import AsyncQueueStore
 from aether_memory.storage._async.store import (
     AsyncLongTermStore,
     CheckpointRow,
@@ -123,6 +131,18 @@ class AsyncSqliteLongTerm:
     async def skill_delete(self, ns: str, names: Sequence[str]) -> int:
         return await asyncio.to_thread(self._tables.skill_delete, ns, names)
 
+    async def usage(self, ns: str) -> tuple[int, int] | None:
+        return await asyncio.to_thread(self._tables.usage, ns)
+
+    async def add_usage(self, ns: str, count: int, size: int) -> None:
+        return await asyncio.to_thread(self._tables.add_usage, ns, count, size)
+
+    async def pass_claim(self, ns: str, owner: str, ttl_ms: int) -> bool:
+        return await asyncio.to_thread(self._tables.pass_claim, ns, owner, ttl_ms)
+
+    async def pass_release(self, ns: str, owner: str) -> None:
+        return await asyncio.to_thread(self._tables.pass_release, ns, owner)
+
 
 class AsyncSqliteStore:
     """Memory-kernel storage in one SQLite file (WAL mode), safe across threads and processes."""
@@ -135,6 +155,9 @@ class AsyncSqliteStore:
         self.longterm: AsyncLongTermStore = AsyncSqliteLongTerm(self._tables)
         self._outbox = Outbox(database)
         self._mirror = Mirror(self._apply)
+        self._feed_tables = FeedTables(database)
+        self.feed: AsyncFeedStore = AsyncSqliteFeed(self._feed_tables)
+        self.queues: AsyncQueueStore = AsyncSqliteQueues(QueueTables(database))
 
     @classmethod
     async def connect(
@@ -147,7 +170,7 @@ class AsyncSqliteStore:
         Raises:
             StoreDamaged: The file is not a readable SQLite database.
         """
-        schema = KERNEL_SCHEMA + LONGTERM_SCHEMA + OUTBOX_SCHEMA
+        schema = KERNEL_SCHEMA + LONGTERM_SCHEMA + OUTBOX_SCHEMA + FEED_SCHEMA + QUEUE_SCHEMA
         database = Database(path, schema, rescue=rescue)
         await asyncio.to_thread(database.open)
         await asyncio.to_thread(migrate, database)
@@ -179,7 +202,9 @@ class AsyncSqliteStore:
         with self._db.write() as c:
             if not Outbox.is_open(c, epoch):
                 raise OutboxClosed(epoch)
-            if op == "checkpoint_save":
+            if op.startswith("queues."):  # owed to the primary, not served from here
+                result = args[2]  # a put's task id
+            elif op == "checkpoint_save":
                 s, state, now, ttls, keep, write_id, n = args
                 save = self._kernel.checkpoint_save
                 result = save(s, state, now, ttls, keep, write_id, n, CHECKPOINT_GAP)
@@ -198,6 +223,8 @@ class AsyncSqliteStore:
             return self._erase_namespace
         if name == "messages_append":  # events and memories: the store runs both
             return self._messages
+        if role == "feed":
+            return getattr(self._feed_tables, name)
         return getattr(self._tables if role else self._kernel, name)
 
     def _apply(self, writes: list[tuple[str, Sequence[Any]]]) -> None:
@@ -237,6 +264,10 @@ class AsyncSqliteStore:
 
     async def outbox_depth(self) -> int:
         return await asyncio.to_thread(self._outbox.depth)
+
+    def outbox_depth_now(self) -> int:
+        """`outbox_depth` in the calling thread (for a metrics callback)."""
+        return self._outbox.depth()
 
     async def outbox_claim(self, owner: str, ttl_ms: int) -> bool:
         return await asyncio.to_thread(self._outbox.claim, owner, ttl_ms)
@@ -321,9 +352,15 @@ class AsyncSqliteStore:
         return await asyncio.to_thread(self._kernel.hash_clear, s, kind)
 
     async def events_append(
-        self, s: SessionKeys, rows: Sequence[EventRow], now_ms: int, ttls: SessionTTLs
+        self,
+        s: SessionKeys,
+        rows: Sequence[EventRow],
+        now_ms: int,
+        ttls: SessionTTLs,
+        metrics: Sequence[MetricWrite] = (),
     ) -> None:
-        return await asyncio.to_thread(self._kernel.events_append, s, rows, now_ms, ttls)
+        append = self._kernel.events_append
+        return await asyncio.to_thread(append, s, rows, now_ms, ttls, metrics)
 
     async def messages_append(
         self,
@@ -424,11 +461,23 @@ class AsyncSqliteStore:
     async def erase_namespace(self, ns: str, dry_run: bool) -> dict[str, int]:
         return await asyncio.to_thread(self._erase_namespace, ns, dry_run)
 
+    async def hash_keys(self, s: SessionKeys, kind: HashKind) -> list[str]:
+        return await asyncio.to_thread(self._kernel.hash_keys, s, kind)
+
+    async def hash_pick(
+        self, reads: Sequence[tuple[SessionKeys, HashKind, Sequence[str] | None]]
+    ) -> list[dict[str, bytes]]:
+        return await asyncio.to_thread(self._kernel.hash_pick, reads)
+
+    async def metrics_read(self, names: Sequence[str]) -> list[dict[str, bytes]]:
+        return await asyncio.to_thread(kernel.metrics_read, self._db, names)
+
     def _erase_namespace(self, ns: str, dry_run: bool) -> dict[str, int]:
         # One transaction: a crash leaves all of the namespace or none of it.
         with self._db.read() if dry_run else self._db.write() as c:
             counts = self._kernel.erase_namespace_keys(c, ns, dry_run)
             rows = self._tables.erase_rows(c, ns, dry_run)
+            QueueTables.erase_rows(c, ns, dry_run)  # task queues go with the namespace
         if not dry_run:
             self._tables.forget_namespace(ns)
         return {**counts, "memories": rows["memories"], "dedup_entries": rows["dedup_entries"]}
