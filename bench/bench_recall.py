@@ -59,8 +59,10 @@ from aether_memory.backends.redis._async.longterm import (
     FILTER_FIELDS,
     INDEX_VERSION,
     RANKING_FIELDS,
+    _term_id,
 )
 from aether_memory.core import keys
+from aether_memory.core import text as lexical
 from aether_memory.core.query import Filters, text_terms
 
 DIMS = 384
@@ -314,6 +316,7 @@ class Run:
         self.qvec = [v.tobytes() for v in corpus.query_vectors]
         self.ids: list[str] = []
         self.terms: list[Sequence[str]] = []  # per query: the words its text query sends
+        self.words: list[Sequence[str]] = []  # per query: all its words (their counts are read)
         self.result = Result("plain (vector set)" if plain else "Query Engine", len(corpus.texts))
         self.r: aredis.Redis = aredis.Redis.from_url(url, protocol=3)
         self.admin = redis.Redis.from_url(url)
@@ -330,9 +333,10 @@ class Run:
             self.result.quality = await self.quality()
             if not self.plain:  # the words the library's text query keeps (its own choice)
                 store = mem.longterm._store
+                self.words = [text_terms(q) for q in self.corpus.query_texts]
                 self.terms = [
-                    await store._affordable(self.ns, text_terms(q)) if text_terms(q) else []
-                    for q in self.corpus.query_texts
+                    await store._affordable(self.ns, w, _term_ids(w)) if w else []
+                    for w in self.words
                 ]
             await self.latency(mem)
             after = await self.quality(only_default=True)
@@ -490,12 +494,13 @@ class Run:
     async def raw_search(self, i: int) -> list[str]:
         """The library's search round trip by hand: KNN over the ranking fields, the
         namespace's size, and the full-text query (BM25 over the namespace) for the words the
-        library keeps of the query (`TEXT_BUDGET`); returns the top K ids."""
+        library keeps of the query (`TEXT_BUDGET`), with the counts of the query's words for
+        the next budget; returns the top K ids."""
         if self.plain:
             return await self.raw_plain(i)
         pipe = self.r.pipeline(transaction=False)
         pipe.execute_command(*self.knn_args(self.qvec[i], CANDIDATES, EF_RUNTIME, RANKING_FIELDS))
-        pipe.hget(keys.term_counts(self.ns), "*")
+        pipe.hmget(keys.term_counts(self.ns), ["*", *_term_ids(self.words[i])])
         terms = self.terms[i]
         if terms:
             pipe.execute_command(
@@ -542,6 +547,10 @@ class Run:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _term_ids(words: Sequence[str]) -> list[str]:
+    return [_term_id(lexical.stem(w)) for w in words]
 
 
 def _doc_ids(reply: Any) -> list[str]:

@@ -116,9 +116,8 @@ def test_a_large_namespace_leaves_its_commonest_words_out_of_the_text_query(
 def test_a_namespace_shrunk_by_forgetting_sends_its_common_words_again(
     own_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The counts are never decremented, so a word's cost is its share of the memories ever
-    written times the memories held now: a namespace that grew past the budget and then lost
-    most of its memories (forgotten, archived, expired) is small again, and sends every word."""
+    """A namespace that grew past the budget and then lost most of its memories (forgotten,
+    archived) is small again, and sends every word."""
     from aether_memory.backends.redis._sync import longterm
 
     monkeypatch.setattr(longterm, "TEXT_BUDGET", 60)
@@ -164,3 +163,43 @@ def test_words_a_memory_gains_by_an_update_are_counted(
             assert hits[0].record.content == "The zebra report is due on Friday"
             (query,) = _text_queries(r)
             assert "zebra" in query and "customer" not in query, query
+
+
+def test_the_budget_needs_no_round_trip_of_its_own_for_words_counted_before(
+    own_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each search reads back the counts of its words, so the next recall with those words
+    chooses its budget without asking first; a word that became common since is left out
+    from the recall after the one that saw it grow."""
+    from aether_memory.backends.redis._sync import longterm
+
+    monkeypatch.setattr(longterm, "TEXT_BUDGET", 60)
+    query_text = "when is the zebra report due for the customer invoice"
+    with (
+        Memory.open(own_server, namespace="learned", embedder=WordHashEmbedder()) as mem,
+        redis.Redis.from_url(own_server) as r,
+    ):
+        agent = mem.agent("a")
+        agent.remember_many(
+            [*(f"Ticket {i}: asked about the order" for i in range(100)), "The zebra report"]
+        )
+        r.config_set("slowlog-log-slower-than", 0)
+        counts_key = keys.term_counts("learned").encode()
+
+        def recall() -> tuple[int, str]:
+            r.slowlog_reset()
+            agent.recall(query_text, k=3)
+            reads = [
+                e for e in r.slowlog_get(128)
+                if e["command"].startswith(b"HMGET " + counts_key)
+            ]  # fmt: skip
+            (query,) = _text_queries(r)
+            return len(reads), query
+
+        assert recall()[0] == 2  # words never counted: asked for before the search
+        reads, query = recall()
+        assert reads == 1 and "customer" in query  # one read, inside the search's round trip
+        agent.remember_many([f"Ticket {i}: the customer invoice" for i in range(100, 200)])
+        recall()  # sees "customer" grow
+        reads, query = recall()
+        assert reads == 1 and "zebra" in query and "customer" not in query, query

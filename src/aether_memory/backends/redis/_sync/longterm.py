@@ -65,6 +65,7 @@ POSTINGS_PER_TERM = 1000
 # of every memory holding it (~40,000 postings took 6 ms at 100k), so in a namespace larger
 # than this the commonest words (they tell memories apart least) are left out first.
 TEXT_BUDGET = 5000
+KNOWN_TERMS = 20_000  # term counts kept per namespace between searches (~3 MB at most)
 _TAG_FIELDS = ("kind", "agent", "session", "tags", "source")
 
 # KEYS: the content-hash map, then the memory keys the map names.  ARGV: per memory key, its
@@ -127,6 +128,9 @@ class RedisLongTerm:
         self._warned = False
         self._vectors: dict[str, _Vectors] = {}
         self._sizes: dict[str, int] = {}  # counted memories per namespace, as last read
+        # Each namespace's term counts (by term id) as the last search that used them read
+        # them: the text budget is chosen from them without a round trip of its own.
+        self._costs: dict[str, dict[str, int]] = {}
 
     @property
     def indexed(self) -> bool:
@@ -206,6 +210,7 @@ class RedisLongTerm:
         self._ready.discard(ns)
         self._vectors.pop(ns, None)
         self._sizes.pop(ns, None)
+        self._costs.pop(ns, None)
 
     def can_queue(self, name: str) -> bool:
         """Whether the write `name` has a pipelined form here (`_q_` + name) that needs no
@@ -421,12 +426,14 @@ class RedisLongTerm:
         ranking needs. One round trip with the Query Engine; two without."""
         if not self.indexed:
             return self._search_plain(ns, scope, vector, terms, n)
+        ids = [_term_id(lexical.stem(t)) for t in terms]
         if terms and self._sizes.get(ns, TEXT_BUDGET + 1) > TEXT_BUDGET:
-            terms = self._affordable(ns, terms)
+            terms = self._affordable(ns, terms, ids)
         pipe = self._r.pipeline(transaction=False)
         history = scope.include_superseded
         self._knn(pipe, ns, scope, vector, n, RANKING_FIELDS)
-        pipe.hget(keys.term_counts(ns), "*")  # the namespace's size, for the next recall
+        # The namespace's size and the query's term counts, for the next recall's budget.
+        pipe.hmget(keys.term_counts(ns), ["*", *ids])
         if terms:
             # BM25 over the whole namespace: the Query Engine stems both sides alike.
             # With the vector, so a text match is also ranked by its similarity.
@@ -438,7 +445,7 @@ class RedisLongTerm:
             )  # fmt: skip
         with TRANSLATE:
             replies = pipe.execute()
-        self._sizes[ns] = int(replies[1] or 0)
+        self._learn(ns, ids, replies[1])
         out: dict[str, Candidate] = {}
         for result in replies[0][b"results"]:
             attrs = result[b"extra_attributes"]
@@ -462,16 +469,19 @@ class RedisLongTerm:
                     out[memory_id] = known._replace(relevance=score)
         return out
 
-    def _affordable(self, ns: str, terms: Sequence[str]) -> Sequence[str]:
+    def _affordable(self, ns: str, terms: Sequence[str], ids: Sequence[str]) -> Sequence[str]:
         """The query's words whose postings fit `TEXT_BUDGET`, rarest first (all of them in
-        a namespace that holds no more memories than the budget)."""
-        stems = [_term_id(lexical.stem(t)) for t in terms]
-        with TRANSLATE:
-            counts = self._r.hmget(keys.term_counts(ns), ["*", *stems])
-        self._sizes[ns] = int(counts[0] or 0)
-        if self._sizes[ns] <= TEXT_BUDGET:
-            return terms
-        cost = {t: int(c or 0) for t, c in zip(terms, counts[1:], strict=True)}
+        a namespace that holds no more memories than the budget). Counts a previous search
+        read serve; a word not seen yet costs a round trip to count it."""
+        known = self._costs.get(ns, {})
+        if any(i not in known for i in ids):
+            with TRANSLATE:
+                counts = self._r.hmget(keys.term_counts(ns), ["*", *ids])
+            self._learn(ns, ids, counts)
+            if self._sizes[ns] <= TEXT_BUDGET:
+                return terms
+            known = self._costs[ns]
+        cost = {t: known[i] for t, i in zip(terms, ids, strict=True)}
         keep, spent = set(), 0
         for term in sorted(terms, key=cost.__getitem__):
             if spent + cost[term] > TEXT_BUDGET:
@@ -479,6 +489,14 @@ class RedisLongTerm:
             keep.add(term)
             spent += cost[term]
         return [t for t in terms if t in keep]
+
+    def _learn(self, ns: str, ids: Sequence[str], counts: Sequence[Any]) -> None:
+        """Keep the namespace's size and term counts as `HMGET *, *ids` read them."""
+        self._sizes[ns] = int(counts[0] or 0)
+        known = self._costs.setdefault(ns, {})
+        if len(known) + len(ids) > KNOWN_TERMS:
+            known.clear()  # a cache, not a copy of the vocabulary
+        known.update((i, int(c or 0)) for i, c in zip(ids, counts[1:], strict=True))
 
     def _knn(
         self, pipe: Any, ns: str, scope: Filters, vector: bytes, n: int, fields: Sequence[str]
