@@ -18,7 +18,11 @@ from pathlib import Path
 
 from aether_memory import Memory, Options
 
-OPTIONS = Options(namespace="mp", socket_timeout=0.5, connect_timeout=0.5, retries=1)
+# The writers go as fast as the machine lets them, for as long as the outage and the replay
+# take: no event of theirs may be trimmed by the session's cap (10,000 by default).
+OPTIONS = Options(
+    namespace="mp", socket_timeout=0.5, connect_timeout=0.5, retries=1, events_maxlen=10**7
+)
 
 
 def main(url: str, fallback: str, name: str, folder: Path) -> None:

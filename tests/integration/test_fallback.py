@@ -17,7 +17,11 @@ from aether_memory.server.local import RedisProcess
 from tests.word_embedder import WordHashEmbedder
 
 # Short timeouts: a dead server is noticed in well under a second.
-OPTIONS = Options(namespace="fb", socket_timeout=0.5, connect_timeout=0.5, retries=1)
+# The writers go as fast as the machine lets them, for as long as the outage and the replay
+# take: no event of theirs may be trimmed by the session's cap (10,000 by default).
+OPTIONS = Options(
+    namespace="fb", socket_timeout=0.5, connect_timeout=0.5, retries=1, events_maxlen=10**7
+)
 DEADLINE = 60.0  # seconds to wait for a replay before the test gives up
 
 

@@ -25,7 +25,11 @@ from tests.integration.outage_worker import OPTIONS as WORKER_OPTIONS
 from tests.integration.test_fallback import replayed, wait_for
 from tests.word_embedder import WordHashEmbedder
 
-OPTIONS = Options(namespace="out", socket_timeout=0.5, connect_timeout=0.5, retries=1)
+# The writers go as fast as the machine lets them, for as long as the outage and the replay
+# take: no event of theirs may be trimmed by the session's cap (10,000 by default).
+OPTIONS = Options(
+    namespace="out", socket_timeout=0.5, connect_timeout=0.5, retries=1, events_maxlen=10**7
+)
 ROOT = Path(__file__).resolve().parents[2]
 
 
