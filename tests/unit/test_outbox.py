@@ -3,6 +3,9 @@ damaged entry is a typed error, never a crash or a wrong replay."""
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,7 +14,16 @@ from aether_memory import SerializationError
 from aether_memory.core.config import SessionTTLs
 from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
-from aether_memory.storage.outbox import WRITES, decode, encode
+from aether_memory.storage._async.fallback import (
+    AsyncFallbackFeed,
+    AsyncFallbackLongTerm,
+    AsyncFallbackStore,
+)
+from aether_memory.storage._async.feed import AsyncFeedStore
+from aether_memory.storage._async.queue_fallback import AsyncFallbackQueues
+from aether_memory.storage._async.queues import AsyncQueueStore
+from aether_memory.storage._async.store import AsyncLongTermStore, AsyncStore
+from aether_memory.storage.outbox import NOT_QUEUED, WRITES, decode, encode
 
 SESSION = SessionKeys.build("ns", "agent", "s1")
 
@@ -70,3 +82,45 @@ MALFORMED = [
 def test_malformed_entries_are_typed_errors(data: bytes) -> None:
     with pytest.raises(SerializationError):
         decode(data)
+
+
+# The roles of the storage protocols, by the prefix their operations are named with.
+PROTOCOLS = {"": AsyncStore, "longterm.": AsyncLongTermStore, "feed.": AsyncFeedStore,
+             "queues.": AsyncQueueStore}  # fmt: skip
+FORWARDERS = {"": AsyncFallbackStore, "longterm.": AsyncFallbackLongTerm,
+              "feed.": AsyncFallbackFeed, "queues.": AsyncFallbackQueues}  # fmt: skip
+_FORWARD = re.compile(r"\._(call|primary|read)\(\s*\"([\w.]+)\"")
+
+
+def _operations() -> set[str]:
+    return {
+        prefix + name
+        for prefix, protocol in PROTOCOLS.items()
+        for name in vars(protocol)
+        if not name.startswith("_")
+    }
+
+
+def test_every_operation_of_the_protocols_is_queued_or_says_why_not() -> None:
+    """A write left out of `WRITES` would be applied to the fallback during an outage and
+    never replayed: every operation must be placed, once."""
+    places = [WRITES, *NOT_QUEUED.values()]
+    placed = [op for group in places for op in group]
+    assert sorted(placed) == sorted(set(placed)), "an operation is in two places"
+    assert set(placed) == _operations()
+
+
+@pytest.mark.parametrize("prefix", list(FORWARDERS))
+def test_the_fallback_forwards_each_operation_under_its_own_name(prefix: str) -> None:
+    """The fallback queues what `_call` is told is a write: a forwarder that named another
+    operation (a copied line) would queue a write as a read, or replay the wrong one."""
+    forwarder = FORWARDERS[prefix]
+    for name in vars(PROTOCOLS[prefix]):
+        if name.startswith("_") or prefix + name in {*NOT_QUEUED["connection"], "feed.subscribe"}:
+            continue  # the connection's own, and a stream read from the primary as it goes
+        calls = _FORWARD.findall(inspect.getsource(getattr(forwarder, name)))
+        assert calls, f"{prefix}{name} is not forwarded through the fallback"
+        for how, op in calls:
+            assert (prefix + op if how != "call" else op) == prefix + name, (how, op)
+            if prefix + name in WRITES:
+                assert how == "call", f"{prefix}{name} is a write the outbox never sees"

@@ -35,6 +35,39 @@ WRITES = frozenset(
 )  # fmt: skip
 # The writes of the feed role (presence and messages), replayed but never mirrored.
 FEED_WRITES = frozenset({"feed.heartbeat", "feed.send", "feed.broadcast"})
+# Every other operation of the storage protocols, by why an outage does not queue it. A test
+# holds each operation of the protocols to exactly one place (these or `WRITES`), so that a
+# new write cannot be applied to the fallback alone, and never replayed, by omission.
+NOT_QUEUED: dict[str, frozenset[str]] = {
+    # Served by whichever store serves the namespace now.
+    "read": frozenset(
+        {
+            "agents", "identity_get", "identity_all", "state_get", "sessions", "session_meta",
+            "hash_get", "hash_all", "hash_all_many", "hash_keys", "hash_pick", "events_tail",
+            "events_page", "sessions_page", "checkpoint_load", "checkpoint_list", "cache_get",
+            "namespaces", "metrics_read",
+            "longterm.find_existing", "longterm.search", "longterm.get", "longterm.page",
+            "longterm.skill_get", "longterm.skill_names", "longterm.usage",
+        }
+    ),
+    # Bookkeeping kept by the store that serves: a recall's access statistics, and the hot
+    # budget's count and pass claim (an outage's writes are counted by the store they went to).
+    "kept where served": frozenset(
+        {"longterm.fetch", "longterm.add_usage", "longterm.pass_claim", "longterm.pass_release"}
+    ),
+    # Served by the primary alone; `BackendUnavailable` during an outage.
+    "primary only": frozenset(
+        {
+            "feed.subscribe", "feed.last", "feed.presence", "feed.inbox",
+            "queues.claim", "queues.ack", "queues.fail", "queues.extend", "queues.stats",
+            "queues.peek", "queues.retry_dead", "queues.wait",
+        }
+    ),
+    # The connection, not the data.
+    "connection": frozenset(
+        {"capabilities", "aclose", "ping", "checkup", "replay", "longterm.indexed"}
+    ),
+}  # fmt: skip
 
 
 # The states of an outbox epoch: writes join an OPEN one; a CLOSING one takes no more while
