@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 DAY_MS = 86_400_000
@@ -91,12 +91,31 @@ def cosine(query: bytes, stored: bytes | None) -> float | None:
     return float(a @ b) / norm if norm else 0.0
 
 
-def coverage_share(query: Sequence[str], words: Sequence[str]) -> float:
+def cosines(query: bytes, stored: Sequence[bytes | None]) -> list[float | None]:
+    """`cosine` of `query` with each of `stored`, in one matrix product."""
+    import numpy as np  # here only, as in `cosine`
+
+    width = len(query)
+    usable = [i for i, b in enumerate(stored) if b and len(b) == width]
+    out: list[float | None] = [None] * len(stored)
+    if not usable:
+        return out
+    a = np.frombuffer(query, np.float32)
+    rows = np.frombuffer(b"".join(stored[i] for i in usable), np.float32)  # type: ignore[misc]
+    rows = rows.reshape(len(usable), a.shape[0])
+    norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(a)
+    dots = rows @ a
+    for i, dot, norm in zip(usable, dots.tolist(), norms.tolist(), strict=True):
+        out[i] = dot / norm if norm else 0.0
+    return out
+
+
+def coverage_share(query: Sequence[str], words: Collection[str]) -> float:
     """Share of the distinct `query` terms found among `words` (both as index terms)."""
     wanted = set(query)
     if not wanted:
         return 0.0
-    present = set(words)
+    present = words if isinstance(words, set | frozenset) else set(words)
     return sum(1 for t in wanted if t in present) / len(wanted)
 
 
@@ -115,8 +134,9 @@ def rank(
     now_ms: int,
     weights: RankingWeights,
     coverage: Mapping[str, float] | None = None,
+    limit: int | None = None,
 ) -> list[Scored]:
-    """Rank the union of the vector and text candidates, best first.
+    """Rank the union of the vector and text candidates, best first (the best `limit`).
 
     `vector_scores` are cosine similarities (0..1); `text_scores` are the store's full-text
     scores (BM25); `exact` is each candidate's `exact_share`; `coverage` the share of the
@@ -126,27 +146,28 @@ def rank(
     ids = list(dict.fromkeys([*vector_scores, *text_scores]))
     best_text = max(text_scores.values(), default=0.0)
     relevance_share = 1.0 - weights.recency - weights.importance
-    if weights.fusion == "rrf":
+    rrf = weights.fusion == "rrf"
+    if rrf:
         v_rank = _ranks(vector_scores)
         t_rank = _ranks(text_scores)
         best = (weights.vector + weights.text) / (weights.rrf_k + 1)
-
-    out = []
+    cover = coverage if weights.coverage else None
+    total = weights.vector + weights.text
+    half_life = weights.half_life_days
+    # (-score, id, components): sorted as tuples, so Scored is built for the winners only.
+    rows = []
     for id_ in ids:
         v = vector_scores.get(id_, 0.0)
-        gate = 1.0
-        if weights.coverage and coverage is not None:
-            gate = coverage.get(id_, 0.0) ** weights.coverage
+        gate = cover.get(id_, 0.0) ** weights.coverage if cover is not None else 1.0
         t = gate * text_scores.get(id_, 0.0) / best_text if best_text > 0 else 0.0
-        if weights.fusion == "rrf":
+        if rrf:
             fused = (weights.vector / (weights.rrf_k + v_rank[id_]) if id_ in v_rank else 0.0) + (
                 weights.text * gate / (weights.rrf_k + t_rank[id_]) if id_ in t_rank else 0.0
             )
             fused /= best
         else:
-            total = weights.vector + weights.text
             fused = (weights.vector * v + weights.text * t) / total if total else 0.0
-        r = recency(occurred_at.get(id_, now_ms), now_ms, weights.half_life_days)
+        r = recency(occurred_at.get(id_, now_ms), now_ms, half_life)
         imp = importance.get(id_, 0.5)
         e = exact.get(id_, 0.0)
         score = (
@@ -155,11 +176,11 @@ def rank(
             + weights.recency * r
             + weights.importance * imp
         )
-        out.append(Scored(id_, score, v, t, e, r, imp))
+        rows.append((-score, id_, v, t, e, r, imp))
     # Ties go to the smaller id: the same memories rank the same whatever order a store
     # returned them in (an imported copy of a namespace is indexed in another order).
-    out.sort(key=lambda s: (-s.score, s.id))
-    return out
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [Scored(i, -neg, v, t, e, r, imp) for neg, i, v, t, e, r, imp in rows[:limit]]
 
 
 def _ranks(scores: Mapping[str, float]) -> dict[str, int]:

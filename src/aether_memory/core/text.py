@@ -49,6 +49,11 @@ def analyze(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
+def term_set(text: str) -> set[str]:
+    """The distinct index terms of `text` (each distinct word stemmed once)."""
+    return {stem(w) for w in set(_WORD.findall(text.lower())) if w not in STOPWORDS}
+
+
 def term_weights(text: str) -> dict[str, float]:
     """Each term's BM25 weight in a document (before idf), as stored in its posting."""
     terms = analyze(text)

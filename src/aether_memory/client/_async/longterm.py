@@ -45,7 +45,7 @@ from aether_memory.core.ranking import (
     rank,
     tokens,
 )
-from aether_memory.core.text import analyze, query_terms
+from aether_memory.core.text import query_terms, term_set
 from aether_memory.core.types import (
     Episode,
     Event,
@@ -324,7 +324,7 @@ class AsyncLongTermMemory:
         with telemetry.recall_phase("search"):
             found = await self._store.search(self._ns, scope, vector, terms, n)
         with telemetry.recall_phase("ranking"):
-            ranked = self._rank(found, terms, codes, weights)[:k]
+            ranked = self._rank(found, terms, codes, weights, k)
         with telemetry.recall_phase("fetch"):
             ts = now_ms()
             rows = await self._store.fetch(self._ns, [s.id for s in ranked], ts if touch else None)
@@ -341,6 +341,7 @@ class AsyncLongTermMemory:
         terms: list[str],
         codes: list[str],
         weights: RankingWeights | None,
+        limit: int,
     ) -> list[Scored]:
         ts = now_ms()
         weights = weights or self.weights
@@ -350,7 +351,7 @@ class AsyncLongTermMemory:
             # only text matches need it (the share gates text relevance alone).
             stems = query_terms(terms)
             coverage = {
-                i: coverage_share(stems, [*analyze(c.content), *date_terms(c.occurred_at)])
+                i: coverage_share(stems, term_set(c.content).union(date_terms(c.occurred_at)))
                 for i, c in found.items()
                 if c.relevance is not None
             }
@@ -363,6 +364,7 @@ class AsyncLongTermMemory:
             ts,
             weights,
             coverage,
+            limit,
         )
 
     async def get(self, memory_id: str) -> MemoryRecord:

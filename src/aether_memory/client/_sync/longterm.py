@@ -45,7 +45,7 @@ from aether_memory.core.ranking import (
     rank,
     tokens,
 )
-from aether_memory.core.text import analyze, query_terms
+from aether_memory.core.text import query_terms, term_set
 from aether_memory.core.types import (
     Episode,
     Event,
@@ -322,7 +322,7 @@ class LongTermMemory:
         with telemetry.recall_phase("search"):
             found = self._store.search(self._ns, scope, vector, terms, n)
         with telemetry.recall_phase("ranking"):
-            ranked = self._rank(found, terms, codes, weights)[:k]
+            ranked = self._rank(found, terms, codes, weights, k)
         with telemetry.recall_phase("fetch"):
             ts = now_ms()
             rows = self._store.fetch(self._ns, [s.id for s in ranked], ts if touch else None)
@@ -339,6 +339,7 @@ class LongTermMemory:
         terms: list[str],
         codes: list[str],
         weights: RankingWeights | None,
+        limit: int,
     ) -> list[Scored]:
         ts = now_ms()
         weights = weights or self.weights
@@ -348,7 +349,7 @@ class LongTermMemory:
             # only text matches need it (the share gates text relevance alone).
             stems = query_terms(terms)
             coverage = {
-                i: coverage_share(stems, [*analyze(c.content), *date_terms(c.occurred_at)])
+                i: coverage_share(stems, term_set(c.content).union(date_terms(c.occurred_at)))
                 for i, c in found.items()
                 if c.relevance is not None
             }
@@ -361,6 +362,7 @@ class LongTermMemory:
             ts,
             weights,
             coverage,
+            limit,
         )
 
     def get(self, memory_id: str) -> MemoryRecord:

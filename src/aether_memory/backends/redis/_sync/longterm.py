@@ -34,7 +34,7 @@ from aether_memory.core.ids import new_id
 from aether_memory.core.ids import now_ms as clock_ms
 from aether_memory.core.lifecycle import row_size
 from aether_memory.core.query import Filters
-from aether_memory.core.ranking import cosine
+from aether_memory.core.ranking import cosine, cosines
 from aether_memory.core.types import Capabilities
 from aether_memory.storage.rows import Candidate, Row, decode_row, text
 
@@ -453,20 +453,23 @@ class RedisLongTerm:
                 continue  # expired after the index listed it: the engine found no fields
             out[_memory_id(result)] = _ranked(attrs, 1.0 - float(attrs[b"dist"]), None)
         if terms:
+            unseen = []  # text matches the vector search did not return
             for result in replies[2][b"results"]:
-                if not result[b"extra_attributes"]:
+                attrs = result[b"extra_attributes"]
+                if not attrs:
                     continue  # expired, as above
-                if b"superseded_at" in result[b"extra_attributes"] and not history:
+                if b"superseded_at" in attrs and not history:
                     continue  # history, left out here rather than in the query (text_query)
                 memory_id = _memory_id(result)
                 score = float(result[b"score"])
                 known = out.get(memory_id)
                 if known is None:
-                    attrs = result[b"extra_attributes"]
-                    sim = cosine(vector, attrs.get(b"embedding"))
-                    out[memory_id] = _ranked(attrs, sim, score)
+                    unseen.append((memory_id, attrs, score))
                 else:
                     out[memory_id] = known._replace(relevance=score)
+            sims = cosines(vector, [attrs.get(b"embedding") for _, attrs, _ in unseen])
+            for (memory_id, attrs, score), sim in zip(unseen, sims, strict=True):
+                out[memory_id] = _ranked(attrs, sim, score)
         return out
 
     def _affordable(self, ns: str, terms: Sequence[str], ids: Sequence[str]) -> Sequence[str]:
