@@ -78,6 +78,18 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(params=BACKENDS)
 def url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str:
     """The URL of each kind of store in turn."""
+    return backend_url(request, servers)
+
+
+def backend_url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str:
+    """The URL of the store `request.param` names (see `url`)."""
+    if request.param == "redis-fallback":
+        # The server with the modules behind the fallback store: AETHER_FALLBACK names a
+        # SQLite file of the test's own, so every operation goes through its forwarders.
+        folder = request.getfixturevalue("tmp_path")
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setenv("AETHER_FALLBACK", "sqlite:///" + str(folder / "fallback.db"))
+        return servers["redis-modules"].url
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     if request.param == "redis-cluster":

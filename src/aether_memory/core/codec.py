@@ -45,8 +45,9 @@ class Codec:
     ) -> None:
         self.compress_threshold = compress_threshold
         self.max_value_bytes = max_value_bytes
-        self._compressor = zstandard.ZstdCompressor(level=3)
-        self._decompressor = zstandard.ZstdDecompressor()
+        # Made on first use: most values are small, and a namespace view makes a codec.
+        self._compressor: zstandard.ZstdCompressor | None = None
+        self._decompressor: zstandard.ZstdDecompressor | None = None
 
     def encode(self, value: Any) -> bytes:
         """Serialize `value` (JSON-compatible) into header + payload bytes."""
@@ -57,6 +58,8 @@ class Codec:
                 "(raise max_value_bytes in the settings, or store a reference instead)"
             )
         if len(data) > self.compress_threshold:
+            if self._compressor is None:
+                self._compressor = zstandard.ZstdCompressor(level=3)
             return ZSTD + self._compressor.compress(data)
         return JSON + data
 
@@ -70,6 +73,8 @@ class Codec:
                 # A frame may declare its size (then max_output_size is not consulted): check it.
                 if zstandard.frame_content_size(payload) > _MAX_DECOMPRESSED:
                     raise SerializationError("stored value would decompress beyond 64 MiB")
+                if self._decompressor is None:
+                    self._decompressor = zstandard.ZstdDecompressor()
                 return orjson.loads(
                     self._decompressor.decompress(payload, max_output_size=_MAX_DECOMPRESSED)
                 )

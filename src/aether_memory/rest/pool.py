@@ -2,11 +2,11 @@
 namespace.
 
 Every namespace shares the one client's connection pool, capability probe, scripts and
-reconnect loop; a namespace's view (`AsyncMemory.namespace`) costs no I/O. Views are cached so
-a namespace's long-term memory state (its index set up, its embedder cache) outlives a
-request; beyond `max_open` namespaces the least recently used view is dropped from the cache —
-nothing is closed, since a request may still hold it. Concurrent first requests wait for one
-opening instead of racing to open several.
+reconnect loop; a namespace's view (`AsyncMemory.in_namespace`) costs no I/O. Views are
+cached so a namespace's long-term memory state (its index set up, its embedder cache)
+outlives a request; beyond `max_open` namespaces the least recently used view is dropped
+from the cache — nothing is closed, since a request may still hold it. Concurrent first
+requests wait for one opening instead of racing to open several.
 """
 
 from __future__ import annotations
