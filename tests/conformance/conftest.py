@@ -13,4 +13,3 @@ from tests.conftest import BACKENDS, backend_url
 def url(request: pytest.FixtureRequest, servers: dict[str, RedisProcess]) -> str:
     """The URL of each kind of store in turn, the fallback store among them."""
     return backend_url(request, servers)
-

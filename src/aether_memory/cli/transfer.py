@@ -59,7 +59,7 @@ from aether_memory.core import keys
 from aether_memory.core.errors import AetherError, Conflict, InvalidInput
 from aether_memory.core.ids import check_name, check_tag
 from aether_memory.core.keys import SessionKeys
-from aether_memory.storage._sync.store import CheckpointRow, EventRow
+from aether_memory.storage.rows import CheckpointRow, EventRow
 
 EXPORT_FORMAT: Final = "aether-export"
 EXPORT_VERSION: Final = 2

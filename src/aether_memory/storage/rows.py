@@ -1,16 +1,27 @@
-"""Decoding long-term memory rows as Redis returns them, and reading event rows (pure)."""
+"""The shapes of stored rows (memories, events, checkpoints), decoding long-term memory rows
+as Redis returns them, and reading event rows (pure)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from aether_memory.core.errors import SerializationError
 
-__all__ = ["Candidate", "Row", "decode_row", "event_trace", "text"]
+__all__ = [
+    "Candidate", "CheckpointRow", "EventRow", "HashKind", "Row",
+    "decode_row", "event_trace", "text",
+]  # fmt: skip
 
 # A long-term memory as a store returns it: field name -> raw value.
 Row = dict[str, Any]
+# Which of a session's hashes: working memory or the scratchpad.
+HashKind = Literal["working", "scratch"]
+# One event as stored: id, type, outcome, ts (ms), latency_ms, encoded data, and the
+# OpenTelemetry trace id (32 hex digits) it was recorded in, if any.
+EventRow = tuple[str, str, str, int, float | None, bytes, str | None]
+# One checkpoint as exported and loaded: n, created_at (ms), encoded state.
+CheckpointRow = tuple[int, int, bytes]
 
 
 class Candidate(NamedTuple):

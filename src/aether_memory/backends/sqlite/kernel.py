@@ -13,9 +13,8 @@ from aether_memory.core import keys
 from aether_memory.core.agent_metrics import MetricWrite
 from aether_memory.core.config import SessionTTLs
 from aether_memory.core.keys import SessionKeys
-from aether_memory.storage._sync.store import CheckpointRow, EventRow, HashKind
 from aether_memory.storage.inventory import count_keys
-from aether_memory.storage.rows import event_trace
+from aether_memory.storage.rows import CheckpointRow, EventRow, HashKind, event_trace
 
 CHECKPOINT_WIDTH = 12  # zero-padded members sort as numbers, as in the Redis store
 STREAM_COLUMNS = "key, seq, id, type, outcome, ts, latency_ms, data, trace_id"

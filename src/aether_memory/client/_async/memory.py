@@ -107,7 +107,8 @@ from aether_memory.core.validate import (
     seconds_to_ms,
 )
 from aether_memory.storage._async.fallback import AsyncFallbackStore
-from aether_memory.storage._async.store import AsyncStore, EventRow, HashKind
+from aether_memory.storage._async.store import AsyncStore
+from aether_memory.storage.rows import EventRow, HashKind
 from aether_memory.tools._async.runner import AsyncTools
 
 if TYPE_CHECKING:

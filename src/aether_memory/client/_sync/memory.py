@@ -107,7 +107,8 @@ from aether_memory.core.validate import (
     seconds_to_ms,
 )
 from aether_memory.storage._sync.fallback import FallbackStore
-from aether_memory.storage._sync.store import EventRow, HashKind, Store
+from aether_memory.storage._sync.store import Store
+from aether_memory.storage.rows import EventRow, HashKind
 from aether_memory.tools._sync.runner import Tools
 
 if TYPE_CHECKING:

@@ -47,14 +47,7 @@ from aether_memory.storage import background
 from aether_memory.storage._async.feed import AsyncFeedStore, FeedEntry, InboxRow, close_stream
 from aether_memory.storage._async.queue_fallback import AsyncFallbackQueues
 from aether_memory.storage._async.queues import AsyncQueueStore
-from aether_memory.storage._async.store import (
-    AsyncLongTermStore,
-    AsyncOutboxStore,
-    AsyncStore,
-    CheckpointRow,
-    EventRow,
-    HashKind,
-)
+from aether_memory.storage._async.store import AsyncLongTermStore, AsyncOutboxStore, AsyncStore
 from aether_memory.storage.outbox import (
     CLOSING,
     FEED_WRITES,
@@ -63,7 +56,7 @@ from aether_memory.storage.outbox import (
     OutboxClosed,
     decode,
 )
-from aether_memory.storage.rows import Candidate, Row
+from aether_memory.storage.rows import Candidate, CheckpointRow, EventRow, HashKind, Row
 
 log = logging.getLogger("aether_memory")
 

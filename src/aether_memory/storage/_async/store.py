@@ -7,7 +7,7 @@ Every method is one round trip to the server (a pipeline, a transaction or a scr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from aether_memory.core.agent_metrics import MetricWrite
 from aether_memory.core.config import SessionTTLs
@@ -17,14 +17,7 @@ from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities, Checkup
 from aether_memory.storage._async.feed import AsyncFeedStore
 from aether_memory.storage._async.queues import AsyncQueueStore
-from aether_memory.storage.rows import Candidate, Row
-
-HashKind = Literal["working", "scratch"]
-# One event as stored: id, type, outcome, ts (ms), latency_ms, encoded data, and the
-# OpenTelemetry trace id (32 hex digits) it was recorded in, if any.
-EventRow = tuple[str, str, str, int, float | None, bytes, str | None]
-# One checkpoint as exported and loaded: n, created_at (ms), encoded state.
-CheckpointRow = tuple[int, int, bytes]
+from aether_memory.storage.rows import Candidate, CheckpointRow, EventRow, HashKind, Row
 
 
 class AsyncStore(Protocol):

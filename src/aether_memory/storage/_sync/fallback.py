@@ -48,14 +48,7 @@ from aether_memory.storage import background
 from aether_memory.storage._sync.feed import FeedEntry, FeedStore, InboxRow, close_stream
 from aether_memory.storage._sync.queue_fallback import FallbackQueues
 from aether_memory.storage._sync.queues import QueueStore
-from aether_memory.storage._sync.store import (
-    CheckpointRow,
-    EventRow,
-    HashKind,
-    LongTermStore,
-    OutboxStore,
-    Store,
-)
+from aether_memory.storage._sync.store import LongTermStore, OutboxStore, Store
 from aether_memory.storage.outbox import (
     CLOSING,
     FEED_WRITES,
@@ -64,7 +57,7 @@ from aether_memory.storage.outbox import (
     OutboxClosed,
     decode,
 )
-from aether_memory.storage.rows import Candidate, Row
+from aether_memory.storage.rows import Candidate, CheckpointRow, EventRow, HashKind, Row
 
 log = logging.getLogger("aether_memory")
 

@@ -42,14 +42,9 @@ from aether_memory.core.types import Capabilities, Checkup
 from aether_memory.storage import background
 from aether_memory.storage._async.feed import AsyncFeedStore
 from aether_memory.storage._async.queues import AsyncQueueStore
-from aether_memory.storage._async.store import (
-    AsyncLongTermStore,
-    CheckpointRow,
-    EventRow,
-    HashKind,
-)
+from aether_memory.storage._async.store import AsyncLongTermStore
 from aether_memory.storage.inventory import count_keys
-from aether_memory.storage.rows import Row, event_trace
+from aether_memory.storage.rows import CheckpointRow, EventRow, HashKind, Row, event_trace
 
 log = logging.getLogger("aether_memory")
 

@@ -43,14 +43,9 @@ from aether_memory.core.types import Capabilities, Checkup
 from aether_memory.storage import background
 from aether_memory.storage._sync.feed import FeedStore
 from aether_memory.storage._sync.queues import QueueStore
-from aether_memory.storage._sync.store import (
-    CheckpointRow,
-    EventRow,
-    HashKind,
-    LongTermStore,
-)
+from aether_memory.storage._sync.store import LongTermStore
 from aether_memory.storage.inventory import count_keys
-from aether_memory.storage.rows import Row, event_trace
+from aether_memory.storage.rows import CheckpointRow, EventRow, HashKind, Row, event_trace
 
 log = logging.getLogger("aether_memory")
 

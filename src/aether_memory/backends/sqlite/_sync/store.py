@@ -30,14 +30,9 @@ from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities, Checkup
 from aether_memory.storage._sync.feed import FeedStore
 from aether_memory.storage._sync.queues import QueueStore
-from aether_memory.storage._sync.store import (
-    CheckpointRow,
-    EventRow,
-    HashKind,
-    LongTermStore,
-)
+from aether_memory.storage._sync.store import LongTermStore
 from aether_memory.storage.outbox import OutboxClosed, encode
-from aether_memory.storage.rows import Candidate, Row
+from aether_memory.storage.rows import Candidate, CheckpointRow, EventRow, HashKind, Row
 
 # How far a checkpoint made during an outage numbers past the last one the primary gave that
 # this file saw (see `Kernel.checkpoint_save`).
