@@ -308,3 +308,34 @@ def test_processes_sharing_a_fallback_drain_it_while_writing_and_keep_their_orde
     # The working-memory value is one no later write was acknowledged after.
     final = next(w for w in writes if w["value"] == latest)
     assert not [w for w in writes if w["issued"] > final["acked"]]
+
+
+def test_a_session_first_written_during_an_outage_is_recorded_on_redis_after_the_replay(
+    server: RedisProcess, tmp_path: Path
+) -> None:
+    # The first write into a session records the session in its own round trip: queued in
+    # the outbox, it must record it on Redis when it is replayed, for each kind of write.
+    fallback = f"sqlite:///{tmp_path}/f.db"
+    writes = {
+        "working": lambda s: s.working.set("goal", "ship"),
+        "events": lambda s: s.add_step("search", "3 results"),
+        "checkpoint": lambda s: s.checkpoint({"at": 1}),
+    }
+    with Memory.open(server.url, options=OPTIONS, fallback=fallback) as mem:
+        mem.agent("warm").session("w").working.set("k", 1)
+        server.kill()
+        for name, write in writes.items():
+            write(mem.agent(name).session("born-offline"))
+        assert set(writes) <= set(mem.agents())  # served by the fallback meanwhile
+        server.restart()
+        wait_for(lambda: replayed(mem.health()), "the replay")
+    r = redis.Redis.from_url(server.url)
+    try:
+        with Memory.open(server.url, options=OPTIONS) as direct:
+            assert set(writes) <= set(direct.agents())
+            for name in writes:
+                assert [s.id for s in direct.agent(name).sessions()] == ["born-offline"]
+                meta = r.hgetall(SessionKeys.build("out", name, "born-offline").meta)
+                assert meta[b"agent"] == name.encode() and int(meta[b"created_at"]) > 0
+    finally:
+        r.close()

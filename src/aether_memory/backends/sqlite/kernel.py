@@ -20,6 +20,23 @@ CHECKPOINT_WIDTH = 12  # zero-padded members sort as numbers, as in the Redis st
 STREAM_COLUMNS = "key, seq, id, type, outcome, ts, latency_ms, data, trace_id"
 
 
+def _open(c: sqlite3.Cursor, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None:
+    """What `Kernel.session_open` does, inside a caller's transaction."""
+    db.hsetnx(c, s.meta, "created_at", now_ms, now_ms)
+    db.hset(c, s.meta, {"agent": s.agent}, now_ms)
+    if ttl_ms is not None:
+        db.pexpire(c, s.meta, ttl_ms, now_ms)
+    db.zadd(c, s.sessions, {s.sid: now_ms}, now_ms)
+    db.hset(c, keys.agents(s.ns), {s.agent: b""}, now_ms)
+
+
+def _opening(c: sqlite3.Cursor, s: SessionKeys, now_ms: int, opening: SessionTTLs | None) -> None:
+    """`_open` for a write that opens its session (see `AsyncStore.session_open`): its meta
+    lives as long as its events and checkpoints, as `_touch` keeps it."""
+    if opening is not None:
+        _open(c, s, now_ms, _max_ttl(opening.events_ms, opening.checkpoints_ms))
+
+
 def _max_ttl(a: int | None, b: int | None) -> int | None:
     return None if a is None or b is None else max(a, b)
 
@@ -80,12 +97,7 @@ class Kernel:
     # -- sessions ----------------------------------------------------------------------------
     def session_open(self, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None:
         with self._db.write() as c:
-            db.hsetnx(c, s.meta, "created_at", now_ms, now_ms)
-            db.hset(c, s.meta, {"agent": s.agent}, now_ms)
-            if ttl_ms is not None:
-                db.pexpire(c, s.meta, ttl_ms, now_ms)
-            db.zadd(c, s.sessions, {s.sid: now_ms}, now_ms)
-            db.hset(c, keys.agents(s.ns), {s.agent: b""}, now_ms)
+            _open(c, s, now_ms, ttl_ms)
 
     def sessions(self, ns: str, agent: str, limit: int) -> list[tuple[str, int]]:
         with self._db.read() as c:
@@ -116,6 +128,7 @@ class Kernel:
         fields: Mapping[str, bytes],
         now_ms: int,
         ttl_ms: int | None,
+        opening: SessionTTLs | None = None,
     ) -> None:
         key = _key(s, kind)
         with self._db.write() as c:
@@ -123,6 +136,7 @@ class Kernel:
             if ttl_ms is not None:
                 db.pexpire(c, key, ttl_ms, now_ms)
             db.zadd(c, s.sessions, {s.sid: now_ms}, now_ms)
+            _opening(c, s, now_ms, opening)
 
     def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None:
         with self._db.read() as c:
@@ -155,8 +169,10 @@ class Kernel:
         now_ms: int,
         ttls: SessionTTLs,
         metrics: Sequence[MetricWrite] = (),
+        opening: SessionTTLs | None = None,
     ) -> None:
         with self._db.write() as c:
+            _opening(c, s, now_ms, opening)
             metrics_add(c, metrics, now_ms)
             db.alive(c, s.events, now_ms)  # an expired stream starts afresh
             last = c.execute("SELECT max(seq) FROM stream WHERE key = ?", (s.events,)).fetchone()
@@ -211,6 +227,7 @@ class Kernel:
         keep: int,
         write_id: str | None = None,
         n: int = 0,
+        opening: SessionTTLs | None = None,
         gap: int = 1,
     ) -> int:
         """Save the next checkpoint, or checkpoint `n` when given (a number the primary gave:
@@ -222,6 +239,7 @@ class Kernel:
         before its mirror caught up), and a number must never name two states.
         """
         with self._db.write() as c:
+            _opening(c, s, now_ms, opening)
             for key in (s.checkpoints, s.checkpoint_data):
                 db.alive(c, key, now_ms)
             seq = int(db.hget(c, s.meta, "checkpoint_seq", now_ms) or 0)

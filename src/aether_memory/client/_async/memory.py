@@ -544,12 +544,16 @@ class AsyncMemory:
         await self.aclose()
 
     # -- used by the handles -------------------------------------------------------------------
-    async def _open_session(self, s: SessionKeys) -> None:
-        """Record a session's meta the first time this client writes to it."""
+    def _opening(self, s: SessionKeys) -> SessionTTLs | None:
+        """What a write into session `s` passes as its `opening`: this client's TTLs the
+        first time it writes there (the write records the session in the same round trip,
+        see `AsyncStore.session_open`), None once it has."""
+        return None if s.meta in self._opened else self._ttls
+
+    def _opened_now(self, s: SessionKeys) -> None:
+        """Note that a write recorded session `s` (its `opening` went through)."""
         if s.meta in self._opened:
             return
-        ttl = self._ttls.events_ms
-        await self._store.session_open(s, now_ms(), ttl)
         if len(self._opened) >= _MAX_OPENED:
             self._opened.clear()
         self._opened[s.meta] = None
@@ -1166,9 +1170,12 @@ class AsyncSession:
         check_batch(rows, "record_many")
         if rows:
             metrics = metric_writes(self._keys.ns, self._keys.agent, samples)
-            await self._mem._open_session(self._keys)
             telemetry.annotate("bytes", lambda: sum(len(row[5]) for row in rows))
-            await self._mem._store.events_append(self._keys, rows, ts, self._mem._ttls, metrics)
+            opening = self._mem._opening(self._keys)
+            await self._mem._store.events_append(
+                self._keys, rows, ts, self._mem._ttls, metrics, opening
+            )
+            self._mem._opened_now(self._keys)
         return built
 
     @telemetry.traced("add_messages")
@@ -1179,8 +1186,8 @@ class AsyncSession:
 
         Each item is ``{"speaker" or "role": str, "content": str, "at": datetime | epoch ms
         | ISO 8601 text}`` (``at`` defaults to now). One embedding call and one round trip
-        per batch (plus one the first time this client writes to the session); turns are
-        never merged as duplicates. A bad item raises `InvalidInput` and nothing is written.
+        per batch (the first one into a session also records the session); turns are never
+        merged as duplicates. A bad item raises `InvalidInput` and nothing is written.
         """
         ts = now_ms()
         turns = [check_message(m, ts) for m in messages]
@@ -1207,8 +1214,11 @@ class AsyncSession:
             event_id = new_id()
             events.append((event_id, "message", "success", ts, None, encode(data), trace))
             out.append(Message(event_id, record.id, speaker, content, at))
-        await self._mem._open_session(self._keys)
-        await self._mem._store.messages_append(self._keys, events, ts, self._mem._ttls, memories)
+        opening = self._mem._opening(self._keys)
+        await self._mem._store.messages_append(
+            self._keys, events, ts, self._mem._ttls, memories, opening
+        )
+        self._mem._opened_now(self._keys)
         formation = self._mem.formation
         if formation is not None:  # read in the background: this call does not wait for it
             formation.notify([(m.memory_id, self.agent.id, self.id, r.content)
@@ -1234,10 +1244,13 @@ class AsyncSession:
         """Save `state` as the session's next checkpoint; returns its number (1, 2, ...)."""
         raw = self._mem._codec.encode(state)
         telemetry.annotate("bytes", len(raw))
-        await self._mem._open_session(self._keys)
-        return await self._mem._store.checkpoint_save(
-            self._keys, raw, now_ms(), self._mem._ttls, self._mem.options.max_checkpoints
-        )
+        opening = self._mem._opening(self._keys)
+        n = await self._mem._store.checkpoint_save(
+            self._keys, raw, now_ms(), self._mem._ttls, self._mem.options.max_checkpoints,
+            None, 0, opening,
+        )  # fmt: skip
+        self._mem._opened_now(self._keys)
+        return n
 
     @telemetry.traced("restore")
     async def restore(self, n: int | None = None) -> Any:
@@ -1443,8 +1456,7 @@ class AsyncWorkingMemory:
         """Store `value` under `key`; restarts the TTL."""
         fields = {check_field(key): self._mem._codec.encode(value)}
         telemetry.annotate("bytes", len(fields[key]))
-        await self._mem._open_session(self._keys)
-        await self._mem._store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms)
+        await self._write(fields)
 
     @telemetry.traced("working.update")
     async def update(self, values: Mapping[str, Any]) -> None:
@@ -1453,8 +1465,14 @@ class AsyncWorkingMemory:
         encode = self._mem._codec.encode
         fields = {check_field(k): encode(v) for k, v in values.items()}
         if fields:
-            await self._mem._open_session(self._keys)
-            await self._mem._store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms)
+            await self._write(fields)
+
+    async def _write(self, fields: Mapping[str, bytes]) -> None:
+        opening = self._mem._opening(self._keys)
+        await self._mem._store.hash_set(
+            self._keys, self._kind, fields, now_ms(), self._ttl_ms, opening
+        )
+        self._mem._opened_now(self._keys)
 
     @telemetry.traced("working.get")
     async def get(self, key: str, default: Any = None) -> Any:

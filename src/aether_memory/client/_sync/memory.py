@@ -540,12 +540,16 @@ class Memory:
         self.close()
 
     # -- used by the handles -------------------------------------------------------------------
-    def _open_session(self, s: SessionKeys) -> None:
-        """Record a session's meta the first time this client writes to it."""
+    def _opening(self, s: SessionKeys) -> SessionTTLs | None:
+        """What a write into session `s` passes as its `opening`: this client's TTLs the
+        first time it writes there (the write records the session in the same round trip,
+        see `Store.session_open`), None once it has."""
+        return None if s.meta in self._opened else self._ttls
+
+    def _opened_now(self, s: SessionKeys) -> None:
+        """Note that a write recorded session `s` (its `opening` went through)."""
         if s.meta in self._opened:
             return
-        ttl = self._ttls.events_ms
-        self._store.session_open(s, now_ms(), ttl)
         if len(self._opened) >= _MAX_OPENED:
             self._opened.clear()
         self._opened[s.meta] = None
@@ -1160,9 +1164,10 @@ class Session:
         check_batch(rows, "record_many")
         if rows:
             metrics = metric_writes(self._keys.ns, self._keys.agent, samples)
-            self._mem._open_session(self._keys)
             telemetry.annotate("bytes", lambda: sum(len(row[5]) for row in rows))
-            self._mem._store.events_append(self._keys, rows, ts, self._mem._ttls, metrics)
+            opening = self._mem._opening(self._keys)
+            self._mem._store.events_append(self._keys, rows, ts, self._mem._ttls, metrics, opening)
+            self._mem._opened_now(self._keys)
         return built
 
     @telemetry.traced("add_messages")
@@ -1173,8 +1178,8 @@ class Session:
 
         Each item is ``{"speaker" or "role": str, "content": str, "at": datetime | epoch ms
         | ISO 8601 text}`` (``at`` defaults to now). One embedding call and one round trip
-        per batch (plus one the first time this client writes to the session); turns are
-        never merged as duplicates. A bad item raises `InvalidInput` and nothing is written.
+        per batch (the first one into a session also records the session); turns are never
+        merged as duplicates. A bad item raises `InvalidInput` and nothing is written.
         """
         ts = now_ms()
         turns = [check_message(m, ts) for m in messages]
@@ -1201,8 +1206,9 @@ class Session:
             event_id = new_id()
             events.append((event_id, "message", "success", ts, None, encode(data), trace))
             out.append(Message(event_id, record.id, speaker, content, at))
-        self._mem._open_session(self._keys)
-        self._mem._store.messages_append(self._keys, events, ts, self._mem._ttls, memories)
+        opening = self._mem._opening(self._keys)
+        self._mem._store.messages_append(self._keys, events, ts, self._mem._ttls, memories, opening)
+        self._mem._opened_now(self._keys)
         formation = self._mem.formation
         if formation is not None:  # read in the background: this call does not wait for it
             formation.notify([(m.memory_id, self.agent.id, self.id, r.content)
@@ -1228,10 +1234,13 @@ class Session:
         """Save `state` as the session's next checkpoint; returns its number (1, 2, ...)."""
         raw = self._mem._codec.encode(state)
         telemetry.annotate("bytes", len(raw))
-        self._mem._open_session(self._keys)
-        return self._mem._store.checkpoint_save(
-            self._keys, raw, now_ms(), self._mem._ttls, self._mem.options.max_checkpoints
-        )
+        opening = self._mem._opening(self._keys)
+        n = self._mem._store.checkpoint_save(
+            self._keys, raw, now_ms(), self._mem._ttls, self._mem.options.max_checkpoints,
+            None, 0, opening,
+        )  # fmt: skip
+        self._mem._opened_now(self._keys)
+        return n
 
     @telemetry.traced("restore")
     def restore(self, n: int | None = None) -> Any:
@@ -1435,8 +1444,7 @@ class WorkingMemory:
         """Store `value` under `key`; restarts the TTL."""
         fields = {check_field(key): self._mem._codec.encode(value)}
         telemetry.annotate("bytes", len(fields[key]))
-        self._mem._open_session(self._keys)
-        self._mem._store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms)
+        self._write(fields)
 
     @telemetry.traced("working.update")
     def update(self, values: Mapping[str, Any]) -> None:
@@ -1445,8 +1453,12 @@ class WorkingMemory:
         encode = self._mem._codec.encode
         fields = {check_field(k): encode(v) for k, v in values.items()}
         if fields:
-            self._mem._open_session(self._keys)
-            self._mem._store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms)
+            self._write(fields)
+
+    def _write(self, fields: Mapping[str, bytes]) -> None:
+        opening = self._mem._opening(self._keys)
+        self._mem._store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms, opening)
+        self._mem._opened_now(self._keys)
 
     @telemetry.traced("working.get")
     def get(self, key: str, default: Any = None) -> Any:

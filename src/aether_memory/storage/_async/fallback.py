@@ -204,7 +204,7 @@ class AsyncFallbackStore:
 
     def _mirror(self, op: str, args: tuple[Any, ...], result: Any) -> None:
         if op == "checkpoint_save":  # the copy keeps the number the primary gave
-            self._fallback.mirror(op, (*args[:6], result))
+            self._fallback.mirror(op, (*args[:6], result, *args[7:]))
         elif op != "longterm.skill_run" or result:
             self._fallback.mirror(op, args)
 
@@ -414,8 +414,9 @@ class AsyncFallbackStore:
         fields: Mapping[str, bytes],
         now_ms: int,
         ttl_ms: int | None,
+        opening: SessionTTLs | None = None,
     ) -> None:
-        return await self._call("hash_set", s, kind, fields, now_ms, ttl_ms)
+        return await self._call("hash_set", s, kind, fields, now_ms, ttl_ms, opening)
 
     async def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None:
         return await self._call("hash_get", s, kind, field)
@@ -441,8 +442,9 @@ class AsyncFallbackStore:
         now_ms: int,
         ttls: SessionTTLs,
         metrics: Sequence[MetricWrite] = (),
+        opening: SessionTTLs | None = None,
     ) -> None:
-        return await self._call("events_append", s, rows, now_ms, ttls, metrics)
+        return await self._call("events_append", s, rows, now_ms, ttls, metrics, opening)
 
     async def messages_append(
         self,
@@ -451,8 +453,9 @@ class AsyncFallbackStore:
         now_ms: int,
         ttls: SessionTTLs,
         memories: Sequence[tuple[str, Row, int | None]],
+        opening: SessionTTLs | None = None,
     ) -> None:
-        return await self._call("messages_append", s, rows, now_ms, ttls, memories)
+        return await self._call("messages_append", s, rows, now_ms, ttls, memories, opening)
 
     async def events_tail(
         self, s: SessionKeys, limit: int, types: frozenset[str] | None
@@ -468,11 +471,12 @@ class AsyncFallbackStore:
         keep: int,
         write_id: str | None = None,
         n: int = 0,
+        opening: SessionTTLs | None = None,
     ) -> int:
         # The write id is fixed before the first attempt: a save that timed out on the
         # primary (and may land there) and is then queued is still applied once.
         wid = write_id or new_id()
-        return await self._call("checkpoint_save", s, state, now_ms, ttls, keep, wid, n)
+        return await self._call("checkpoint_save", s, state, now_ms, ttls, keep, wid, n, opening)
 
     async def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None:
         return await self._call("checkpoint_load", s, n)

@@ -205,7 +205,7 @@ class FallbackStore:
 
     def _mirror(self, op: str, args: tuple[Any, ...], result: Any) -> None:
         if op == "checkpoint_save":  # the copy keeps the number the primary gave
-            self._fallback.mirror(op, (*args[:6], result))
+            self._fallback.mirror(op, (*args[:6], result, *args[7:]))
         elif op != "longterm.skill_run" or result:
             self._fallback.mirror(op, args)
 
@@ -415,8 +415,9 @@ class FallbackStore:
         fields: Mapping[str, bytes],
         now_ms: int,
         ttl_ms: int | None,
+        opening: SessionTTLs | None = None,
     ) -> None:
-        return self._call("hash_set", s, kind, fields, now_ms, ttl_ms)
+        return self._call("hash_set", s, kind, fields, now_ms, ttl_ms, opening)
 
     def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None:
         return self._call("hash_get", s, kind, field)
@@ -442,8 +443,9 @@ class FallbackStore:
         now_ms: int,
         ttls: SessionTTLs,
         metrics: Sequence[MetricWrite] = (),
+        opening: SessionTTLs | None = None,
     ) -> None:
-        return self._call("events_append", s, rows, now_ms, ttls, metrics)
+        return self._call("events_append", s, rows, now_ms, ttls, metrics, opening)
 
     def messages_append(
         self,
@@ -452,8 +454,9 @@ class FallbackStore:
         now_ms: int,
         ttls: SessionTTLs,
         memories: Sequence[tuple[str, Row, int | None]],
+        opening: SessionTTLs | None = None,
     ) -> None:
-        return self._call("messages_append", s, rows, now_ms, ttls, memories)
+        return self._call("messages_append", s, rows, now_ms, ttls, memories, opening)
 
     def events_tail(
         self, s: SessionKeys, limit: int, types: frozenset[str] | None
@@ -469,11 +472,12 @@ class FallbackStore:
         keep: int,
         write_id: str | None = None,
         n: int = 0,
+        opening: SessionTTLs | None = None,
     ) -> int:
         # The write id is fixed before the first attempt: a save that timed out on the
         # primary (and may land there) and is then queued is still applied once.
         wid = write_id or new_id()
-        return self._call("checkpoint_save", s, state, now_ms, ttls, keep, wid, n)
+        return self._call("checkpoint_save", s, state, now_ms, ttls, keep, wid, n, opening)
 
     def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None:
         return self._call("checkpoint_load", s, n)

@@ -54,7 +54,12 @@ class Store(Protocol):
     def state_get(self, ns: str, agent: str) -> dict[str, bytes]: ...
 
     # -- sessions ------------------------------------------------------------------------
-    def session_open(self, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None: ...
+    # The writes into a session (hash_set, events_append, messages_append, checkpoint_save)
+    # take `opening`: the client's TTLs the first time it writes to the session, when the
+    # write also does what `session_open` does, in the same round trip; None after that.
+    def session_open(self, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None:
+        """Record the session: its meta (expiring with its events after `ttl_ms`), in its
+        agent's sessions, its agent in the namespace's agents."""
 
     def sessions(self, ns: str, agent: str, limit: int) -> list[tuple[str, int]]: ...
 
@@ -72,6 +77,7 @@ class Store(Protocol):
         fields: Mapping[str, bytes],
         now_ms: int,
         ttl_ms: int | None,
+        opening: SessionTTLs | None = None,
     ) -> None: ...
 
     def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None: ...
@@ -96,6 +102,7 @@ class Store(Protocol):
         now_ms: int,
         ttls: SessionTTLs,
         metrics: Sequence[MetricWrite] = (),
+        opening: SessionTTLs | None = None,
     ) -> None:
         """Append events; `metrics` (the agent-metric bucket updates they make) go in the
         same round trip, applied once however often the write is retried."""
@@ -112,6 +119,7 @@ class Store(Protocol):
         now_ms: int,
         ttls: SessionTTLs,
         memories: Sequence[tuple[str, Row, int | None]],
+        opening: SessionTTLs | None = None,
     ) -> None:
         """`events_append` and `longterm.put` (in `s`'s namespace) in one round trip."""
 
@@ -125,6 +133,7 @@ class Store(Protocol):
         keep: int,
         write_id: str | None = None,
         n: int = 0,
+        opening: SessionTTLs | None = None,
     ) -> int:
         """Save the next checkpoint (or checkpoint `n`, a number already handed out) and
         return its number; a write retried under the same `write_id` is applied once."""

@@ -430,6 +430,15 @@ class RedisStore:
         with TRANSLATE:
             pipe.execute()
 
+    def _q_opening(
+        self, pipe: Any, s: SessionKeys, now_ms: int, opening: SessionTTLs | None
+    ) -> None:
+        """Queue `session_open` for a write that opens its session. Its meta gets the lifetime
+        the event and checkpoint scripts give it, so the order of the two does not matter."""
+        if opening is not None:
+            ttl_ms = _max_ttl(opening.events_ms, opening.checkpoints_ms)
+            self._q_session_open(pipe, s, now_ms, ttl_ms)
+
     def _q_session_open(self, pipe: Any, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None:
         pipe.hsetnx(s.meta, "created_at", now_ms)
         pipe.hset(s.meta, "agent", s.agent)
@@ -478,9 +487,10 @@ class RedisStore:
         fields: Mapping[str, bytes],
         now_ms: int,
         ttl_ms: int | None,
+        opening: SessionTTLs | None = None,
     ) -> None:
         pipe = self._r.pipeline(transaction=False)
-        self._q_hash_set(pipe, s, kind, fields, now_ms, ttl_ms)
+        self._q_hash_set(pipe, s, kind, fields, now_ms, ttl_ms, opening)
         with TRANSLATE:
             pipe.execute()
 
@@ -492,12 +502,14 @@ class RedisStore:
         fields: Mapping[str, bytes],
         now_ms: int,
         ttl_ms: int | None,
+        opening: SessionTTLs | None = None,
     ) -> None:
         key = s.working if kind == "working" else s.scratch
         pipe.hset(key, mapping=fields)
         if ttl_ms is not None:
             pipe.pexpire(key, ttl_ms)
         pipe.zadd(s.sessions, {s.sid: now_ms})
+        self._q_opening(pipe, s, now_ms, opening)
 
     def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None:
         with TRANSLATE:
@@ -545,12 +557,14 @@ class RedisStore:
         now_ms: int,
         ttls: SessionTTLs,
         metrics: Sequence[MetricWrite] = (),
+        opening: SessionTTLs | None = None,
     ) -> None:
         keys_, args = self._events_args(s, rows, now_ms, ttls)
 
         def also(pipe: Any) -> None:
             pipe.zadd(s.sessions, {s.sid: now_ms})
             self._q_metrics(pipe, s.ns, rows[0][0], now_ms, metrics)
+            self._q_opening(pipe, s, now_ms, opening)
 
         self._script("events_append", keys_, args, also=also)
 
@@ -561,6 +575,7 @@ class RedisStore:
         now_ms: int,
         ttls: SessionTTLs,
         memories: Sequence[tuple[str, Row, int | None]],
+        opening: SessionTTLs | None = None,
     ) -> None:
         # Not MULTI: the session's keys and the namespace's sit under different hash tags,
         # which a cluster transaction cannot span. One pipeline, one round trip; the events
@@ -570,6 +585,7 @@ class RedisStore:
         def also(pipe: Any) -> None:
             pipe.zadd(s.sessions, {s.sid: now_ms})
             self._longterm._q_put(pipe, s.ns, memories)
+            self._q_opening(pipe, s, now_ms, opening)
 
         self._script("events_append", keys_, args, also=also)
 
@@ -581,8 +597,9 @@ class RedisStore:
         now_ms: int,
         ttls: SessionTTLs,
         memories: Sequence[tuple[str, Row, int | None]],
+        opening: SessionTTLs | None = None,
     ) -> None:
-        self._q_events_append(pipe, s, rows, now_ms, ttls)
+        self._q_events_append(pipe, s, rows, now_ms, ttls, (), opening)
         self._longterm._q_put(pipe, s.ns, memories)
 
     def _q_events_append(
@@ -593,11 +610,13 @@ class RedisStore:
         now_ms: int,
         ttls: SessionTTLs,
         metrics: Sequence[MetricWrite] = (),
+        opening: SessionTTLs | None = None,
     ) -> None:
         keys_, args = self._events_args(s, rows, now_ms, ttls)
         pipe.execute_command("EVALSHA", self._scripts["events_append"], len(keys_), *keys_, *args)
         pipe.zadd(s.sessions, {s.sid: now_ms})
         self._q_metrics(pipe, s.ns, rows[0][0], now_ms, metrics)
+        self._q_opening(pipe, s, now_ms, opening)
 
     def _q_metrics(
         self, pipe: Any, ns: str, write_id: str, now_ms: int, metrics: Sequence[MetricWrite]
@@ -671,15 +690,17 @@ class RedisStore:
         keep: int,
         write_id: str | None = None,
         n: int = 0,
+        opening: SessionTTLs | None = None,
     ) -> int:
         """Save a checkpoint; returns its number. `write_id` names the write (a retry of it
         returns the number it got); `n` replays a number a fallback already gave it."""
         keys_, args = self._checkpoint_args(s, state, now_ms, ttls, keep, write_id, n)
-        got = int(
-            self._script(
-                "checkpoint_save", keys_, args, also=lambda p: p.zadd(s.sessions, {s.sid: now_ms})
-            )
-        )
+
+        def also(pipe: Any) -> None:
+            pipe.zadd(s.sessions, {s.sid: now_ms})
+            self._q_opening(pipe, s, now_ms, opening)
+
+        got = int(self._script("checkpoint_save", keys_, args, also=also))
         if got < 0:
             raise Conflict(f"session {s.sid!r} already has another checkpoint {-got}")
         return got
@@ -694,10 +715,12 @@ class RedisStore:
         keep: int,
         write_id: str | None = None,
         n: int = 0,
+        opening: SessionTTLs | None = None,
     ) -> None:
         keys_, args = self._checkpoint_args(s, state, now_ms, ttls, keep, write_id, n)
         pipe.execute_command("EVALSHA", self._scripts["checkpoint_save"], len(keys_), *keys_, *args)
         pipe.zadd(s.sessions, {s.sid: now_ms})
+        self._q_opening(pipe, s, now_ms, opening)
 
     @staticmethod
     def _checkpoint_args(

@@ -200,13 +200,14 @@ class AsyncSqliteStore:
             if op.startswith("queues."):  # owed to the primary, not served from here
                 result = args[2]  # a put's task id
             elif op == "checkpoint_save":
-                s, state, now, ttls, keep, write_id, n = args
+                s, state, now, ttls, keep, write_id, n, *rest = args
+                opening = rest[0] if rest else None  # an entry queued before `opening` existed
                 save = self._kernel.checkpoint_save
-                result = save(s, state, now, ttls, keep, write_id, n, CHECKPOINT_GAP)
+                result = save(s, state, now, ttls, keep, write_id, n, opening, CHECKPOINT_GAP)
             else:
                 result = self._method(op)(*args)
             if op == "checkpoint_save":  # replayed with the number it was given here
-                args = (*args[:5], args[5] if len(args) > 5 else None, result)
+                args = (*args[:5], args[5] if len(args) > 5 else None, result, *args[7:])
             elif op == "longterm.skill_run" and not result:
                 return result  # no such skill here: the caller is told, nothing is queued
             Outbox.append(c, encode(op, tuple(args)))
@@ -326,8 +327,10 @@ class AsyncSqliteStore:
         fields: Mapping[str, bytes],
         now_ms: int,
         ttl_ms: int | None,
+        opening: SessionTTLs | None = None,
     ) -> None:
-        return await asyncio.to_thread(self._kernel.hash_set, s, kind, fields, now_ms, ttl_ms)
+        put = self._kernel.hash_set
+        return await asyncio.to_thread(put, s, kind, fields, now_ms, ttl_ms, opening)
 
     async def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None:
         return await asyncio.to_thread(self._kernel.hash_get, s, kind, field)
@@ -353,9 +356,10 @@ class AsyncSqliteStore:
         now_ms: int,
         ttls: SessionTTLs,
         metrics: Sequence[MetricWrite] = (),
+        opening: SessionTTLs | None = None,
     ) -> None:
         append = self._kernel.events_append
-        return await asyncio.to_thread(append, s, rows, now_ms, ttls, metrics)
+        return await asyncio.to_thread(append, s, rows, now_ms, ttls, metrics, opening)
 
     async def messages_append(
         self,
@@ -364,8 +368,9 @@ class AsyncSqliteStore:
         now_ms: int,
         ttls: SessionTTLs,
         memories: Sequence[tuple[str, Row, int | None]],
+        opening: SessionTTLs | None = None,
     ) -> None:
-        return await asyncio.to_thread(self._messages, s, rows, now_ms, ttls, memories)
+        return await asyncio.to_thread(self._messages, s, rows, now_ms, ttls, memories, opening)
 
     def _messages(
         self,
@@ -374,10 +379,11 @@ class AsyncSqliteStore:
         now_ms: int,
         ttls: SessionTTLs,
         memories: Sequence[tuple[str, Row, int | None]],
+        opening: SessionTTLs | None = None,
     ) -> None:
         """The events and the memories in one transaction."""
         with self._db.write() as c:
-            self._kernel.events_append(s, rows, now_ms, ttls)
+            self._kernel.events_append(s, rows, now_ms, ttls, (), opening)
             self._tables.put_rows(c, s.ns, memories)
 
     async def events_tail(
@@ -394,9 +400,10 @@ class AsyncSqliteStore:
         keep: int,
         write_id: str | None = None,
         n: int = 0,
+        opening: SessionTTLs | None = None,
     ) -> int:
         save = self._kernel.checkpoint_save
-        return await asyncio.to_thread(save, s, state, now_ms, ttls, keep, write_id, n)
+        return await asyncio.to_thread(save, s, state, now_ms, ttls, keep, write_id, n, opening)
 
     async def checkpoint_load(self, s: SessionKeys, n: int | None) -> tuple[int, bytes] | None:
         return await asyncio.to_thread(self._kernel.checkpoint_load, s, n)
