@@ -79,33 +79,23 @@ def exact_share(codes: Sequence[str], words: Sequence[str]) -> float:
 
 
 def cosine(query: bytes, stored: bytes | None) -> float | None:
-    """Cosine similarity of two float32 vectors given as bytes (None when `stored` is)."""
-    if not stored:
-        return None
-    import numpy as np  # here only: importing the package must not load numpy
-
-    a, b = np.frombuffer(query, np.float32), np.frombuffer(stored, np.float32)
-    if a.shape != b.shape:
-        return None
-    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float(a @ b) / norm if norm else 0.0
+    """Cosine similarity of two float32 vectors given as bytes (None when `stored` is, or
+    has another length)."""
+    return cosines(query, [stored])[0]
 
 
 def cosines(query: bytes, stored: Sequence[bytes | None]) -> list[float | None]:
     """`cosine` of `query` with each of `stored`, in one matrix product."""
-    import numpy as np  # here only, as in `cosine`
+    import numpy as np  # here only: importing the package must not load numpy
 
-    width = len(query)
-    usable = [i for i, b in enumerate(stored) if b and len(b) == width]
+    usable = [(i, b) for i, b in enumerate(stored) if b and len(b) == len(query)]
     out: list[float | None] = [None] * len(stored)
     if not usable:
         return out
     a = np.frombuffer(query, np.float32)
-    rows = np.frombuffer(b"".join(stored[i] for i in usable), np.float32)  # type: ignore[misc]
-    rows = rows.reshape(len(usable), a.shape[0])
+    rows = np.frombuffer(b"".join(b for _, b in usable), np.float32).reshape(len(usable), -1)
     norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(a)
-    dots = rows @ a
-    for i, dot, norm in zip(usable, dots.tolist(), norms.tolist(), strict=True):
+    for (i, _), dot, norm in zip(usable, (rows @ a).tolist(), norms.tolist(), strict=True):
         out[i] = dot / norm if norm else 0.0
     return out
 

@@ -1247,7 +1247,7 @@ class AsyncSession:
         opening = self._mem._opening(self._keys)
         n = await self._mem._store.checkpoint_save(
             self._keys, raw, now_ms(), self._mem._ttls, self._mem.options.max_checkpoints,
-            None, 0, opening,
+            opening=opening,
         )  # fmt: skip
         self._mem._opened_now(self._keys)
         return n

@@ -1237,7 +1237,7 @@ class Session:
         opening = self._mem._opening(self._keys)
         n = self._mem._store.checkpoint_save(
             self._keys, raw, now_ms(), self._mem._ttls, self._mem.options.max_checkpoints,
-            None, 0, opening,
+            opening=opening,
         )  # fmt: skip
         self._mem._opened_now(self._keys)
         return n
