@@ -303,3 +303,14 @@ def test_values_nested_too_deep_are_refused_everywhere(mem: Memory) -> None:
                 run(c, value)
             assert caught.value.code == "invalid_input", (call, caught.value)
         assert footprint(c) == before, call
+
+
+def test_a_backtick_tag_is_matched_as_itself(url: str, namespace: str) -> None:
+    # The Query Engine's tag syntax treats ` as special: unescaped, `@tags:{`}` was a syntax
+    # error that reached the caller as a generic Redis error.
+    with Memory.open(url, namespace=namespace, embedder=WordHashEmbedder()) as mem:
+        agent = mem.agent("x")
+        tagged = agent.remember("the build uses a backtick tag", tags=["`", "a`b"])
+        agent.remember("an untagged note about the build")
+        for tag in ("`", "a`b"):
+            assert [h.record.id for h in agent.recall("build", tags=[tag])] == [tagged.id]

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 # Every character the query parser gives a meaning to, plus whitespace.
-_SPECIAL = re.compile(r"([,.<>{}\[\]\"':;!@#$%^&*()\-+=~|/\\\s?])")
+_SPECIAL = re.compile(r"([,.<>{}\[\]\"'`:;!@#$%^&*()\-+=~|/\\\s?])")
 _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 32
 
