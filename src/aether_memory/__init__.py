@@ -8,32 +8,26 @@ with Memory.open("redis://localhost:6379/0") as mem:
 """
 
 from aether_memory.backends.embedders import default_embedder, embedder_from_name
+from aether_memory.client._async.agent import AsyncAgent
 from aether_memory.client._async.archive import AsyncArchiveScheduler
+from aether_memory.client._async.cache import AsyncToolCache
 from aether_memory.client._async.consolidation import AsyncConsolidationScheduler, Consolidation
-from aether_memory.client._async.memory import (
-    AsyncAgent,
-    AsyncAgentState,
-    AsyncIdentity,
-    AsyncMemory,
-    AsyncSession,
-    AsyncToolCache,
-    AsyncWorkingMemory,
-)
+from aether_memory.client._async.identity import AsyncAgentState, AsyncIdentity
+from aether_memory.client._async.memory import AsyncMemory
 from aether_memory.client._async.queue import AsyncClaimedTask, AsyncQueue
 from aether_memory.client._async.run import AsyncAgentRun
+from aether_memory.client._async.session import AsyncSession
+from aether_memory.client._async.working import AsyncWorkingMemory
+from aether_memory.client._sync.agent import Agent
 from aether_memory.client._sync.archive import ArchiveScheduler
+from aether_memory.client._sync.cache import ToolCache
 from aether_memory.client._sync.consolidation import ConsolidationScheduler
-from aether_memory.client._sync.memory import (
-    Agent,
-    AgentState,
-    Identity,
-    Memory,
-    Session,
-    ToolCache,
-    WorkingMemory,
-)
+from aether_memory.client._sync.identity import AgentState, Identity
+from aether_memory.client._sync.memory import Memory
 from aether_memory.client._sync.queue import ClaimedTask, Queue
 from aether_memory.client._sync.run import AgentRun
+from aether_memory.client._sync.session import Session
+from aether_memory.client._sync.working import WorkingMemory
 from aether_memory.client.records import Memorable
 from aether_memory.core.agent_metrics import AgentMetrics, MetricBucket
 from aether_memory.core.config import Options, Settings, TTLs

@@ -7,15 +7,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aether_memory import AsyncMemory, InvalidInput, Memory
-from aether_memory.client._async import memory as async_client
-from aether_memory.client._sync import memory as sync_client
+from aether_memory.client._async import agent as async_agent
+from aether_memory.client._async import session as async_session
+from aether_memory.client._sync import agent as sync_agent
+from aether_memory.client._sync import session as sync_session
 from aether_memory.core.ids import now_ms
 
 
 def at(monkeypatch: pytest.MonkeyPatch, ms: int) -> None:
     """Make the client's clock read `ms` (the store's TTLs still run on the server's)."""
-    monkeypatch.setattr(sync_client, "now_ms", lambda: ms)
-    monkeypatch.setattr(async_client, "now_ms", lambda: ms)
+    # Events are stamped by the session, metrics windows read by the agent.
+    for module in (sync_session, async_session, sync_agent, async_agent):
+        monkeypatch.setattr(module, "now_ms", lambda: ms)
 
 
 def test_calls_errors_latency_and_tokens_per_tool(mem: Memory) -> None:

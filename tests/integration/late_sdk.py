@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from aether_memory import AsyncMemory, Memory
-from aether_memory.client._sync.memory import WorkingMemory
+from aether_memory.client._sync.working import WorkingMemory
 from aether_memory.core import telemetry
 
 

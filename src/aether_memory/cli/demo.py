@@ -16,7 +16,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from aether_memory.client._sync.memory import Memory, Session
+from aether_memory.client._sync.memory import Memory
+from aether_memory.client._sync.session import Session
 from aether_memory.client.common import default_sqlite_url, redacted
 
 NAMESPACE = "demo"

@@ -28,7 +28,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aether_memory.client._async.memory import AsyncAgent, AsyncMemory, AsyncSession
+from aether_memory.client._async.agent import AsyncAgent
+from aether_memory.client._async.memory import AsyncMemory
+from aether_memory.client._async.session import AsyncSession
 from aether_memory.client.common import default_sqlite_url
 from aether_memory.core.config import Settings, redis_url
 from aether_memory.core.errors import BackendUnavailable, ConfigurationError

@@ -28,7 +28,8 @@ from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from opentelemetry.trace import SpanKind
 
-from aether_memory.client._async.memory import DEFAULT_TOOLS_AGENT, AsyncAgent, AsyncMemory
+from aether_memory.client._async.agent import AsyncAgent
+from aether_memory.client._async.memory import DEFAULT_TOOLS_AGENT, AsyncMemory
 from aether_memory.core import telemetry
 from aether_memory.core.errors import AetherError, InvalidInput
 from aether_memory.core.ids import check_name

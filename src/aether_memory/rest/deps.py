@@ -12,7 +12,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from aether_memory.client._async.memory import AsyncAgent, AsyncMemory, AsyncSession
+from aether_memory.client._async.agent import AsyncAgent
+from aether_memory.client._async.memory import AsyncMemory
+from aether_memory.client._async.session import AsyncSession
 from aether_memory.core.ids import NAME_RULE
 from aether_memory.rest.auth import Caller, check_namespace
 from aether_memory.rest.pool import MemoryPool

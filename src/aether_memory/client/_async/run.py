@@ -25,7 +25,8 @@ from aether_memory.core.types import Episode, Event, MemoryRecord
 from aether_memory.core.validate import check_seconds, check_strings, check_text
 
 if TYPE_CHECKING:
-    from aether_memory.client._async.memory import AsyncAgent, AsyncSession
+    from aether_memory.client._async.agent import AsyncAgent
+    from aether_memory.client._async.session import AsyncSession
 
 MAX_RECORDED_CHARS = 4000
 

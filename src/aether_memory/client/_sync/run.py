@@ -26,7 +26,8 @@ from aether_memory.core.types import Episode, Event, MemoryRecord
 from aether_memory.core.validate import check_seconds, check_strings, check_text
 
 if TYPE_CHECKING:
-    from aether_memory.client._sync.memory import Agent, Session
+    from aether_memory.client._sync.agent import Agent
+    from aether_memory.client._sync.session import Session
 
 MAX_RECORDED_CHARS = 4000
 

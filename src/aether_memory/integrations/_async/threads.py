@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aether_memory.client._async.memory import AsyncMemory, AsyncSession
+from aether_memory.client._async.memory import AsyncMemory
+from aether_memory.client._async.session import AsyncSession
 from aether_memory.client.common import MAX_BATCH
 from aether_memory.core.ids import new_id
 from aether_memory.integrations._common import durable, session_id

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aether_memory.client._sync.memory import Memory, Session
+from aether_memory.client._sync.memory import Memory
+from aether_memory.client._sync.session import Session
 from aether_memory.client.common import MAX_BATCH
 from aether_memory.core.ids import new_id
 from aether_memory.integrations._common import durable, session_id

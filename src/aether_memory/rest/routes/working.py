@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from aether_memory.client._async.memory import AsyncSession, AsyncWorkingMemory
+from aether_memory.client._async.session import AsyncSession
+from aether_memory.client._async.working import AsyncWorkingMemory
 from aether_memory.client.common import MAX_BATCH, MAX_FIELD_CHARS
 from aether_memory.core.errors import NotFound
 from aether_memory.rest.deps import Session

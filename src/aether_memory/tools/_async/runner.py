@@ -13,7 +13,8 @@ from aether_memory.core.ids import check_name
 from aether_memory.tools import definitions as d
 
 if TYPE_CHECKING:
-    from aether_memory.client._async.memory import AsyncAgent, AsyncSession
+    from aether_memory.client._async.agent import AsyncAgent
+    from aether_memory.client._async.session import AsyncSession
 
 Arguments = Mapping[str, Any] | str | bytes | None
 """A call's arguments: a mapping, or the JSON text of one (as OpenAI sends them)."""

@@ -14,7 +14,8 @@ from aether_memory.core.ids import check_name
 from aether_memory.tools import definitions as d
 
 if TYPE_CHECKING:
-    from aether_memory.client._sync.memory import Agent, Session
+    from aether_memory.client._sync.agent import Agent
+    from aether_memory.client._sync.session import Session
 
 Arguments = Mapping[str, Any] | str | bytes | None
 """A call's arguments: a mapping, or the JSON text of one (as OpenAI sends them)."""
