@@ -10,10 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aether_memory.client._sync.identity import AgentState, Identity
 from aether_memory.client._sync.run import AgentRun
 from aether_memory.client._sync.session import Session
-from aether_memory.client.common import (
-    check_batch,
-    context_sections,
-)
+from aether_memory.client.common import check_batch, context_sections
 from aether_memory.client.listing import add_counts
 from aether_memory.client.records import (
     MAX_EPISODE_STEPS,
@@ -23,13 +20,7 @@ from aether_memory.client.records import (
     recall_filters,
 )
 from aether_memory.core import telemetry
-from aether_memory.core.agent_metrics import (
-    AgentMetrics,
-    bucket_keys,
-    check_bucket,
-    fold,
-    window,
-)
+from aether_memory.core.agent_metrics import AgentMetrics, bucket_keys, check_bucket, fold, window
 from aether_memory.core.context import render
 from aether_memory.core.errors import InvalidInput
 from aether_memory.core.feed import DEFAULT_HEARTBEAT_TTL, InboxMessage
@@ -53,12 +44,7 @@ from aether_memory.core.types import (
     Skill,
     TopicSummary,
 )
-from aether_memory.core.validate import (
-    check_flag,
-    check_int,
-    check_limit,
-    check_strings,
-)
+from aether_memory.core.validate import check_flag, check_int, check_limit, check_strings
 from aether_memory.tools._sync.runner import Tools
 
 if TYPE_CHECKING:

@@ -8,15 +8,10 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aether_memory.client.common import (
-    args_hash,
-)
+from aether_memory.client.common import args_hash
 from aether_memory.core import keys, telemetry
 from aether_memory.core.ids import check_name
-from aether_memory.core.validate import (
-    check_seconds,
-    seconds_to_ms,
-)
+from aether_memory.core.validate import check_seconds, seconds_to_ms
 
 if TYPE_CHECKING:
     from aether_memory.client._sync.memory import Memory

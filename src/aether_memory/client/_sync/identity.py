@@ -7,16 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aether_memory.client.common import (
-    check_batch,
-    read_documents,
-)
+from aether_memory.client.common import check_batch, read_documents
 from aether_memory.core import telemetry
 from aether_memory.core.errors import InvalidInput
 from aether_memory.core.ids import check_name, now_ms
-from aether_memory.core.validate import (
-    check_mapping,
-)
+from aether_memory.core.validate import check_mapping
 
 if TYPE_CHECKING:
     from aether_memory.client._sync.agent import Agent

@@ -34,9 +34,7 @@ from aether_memory.client.common import (
 )
 from aether_memory.client.listing import listing_scope, name_page, text_key
 from aether_memory.client.opened import OpenedSessions
-from aether_memory.client.records import (
-    episode_from_record,
-)
+from aether_memory.client.records import episode_from_record
 from aether_memory.core import telemetry
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs, Settings
@@ -60,17 +58,8 @@ from aether_memory.core.queues import (
     DEFAULT_VISIBILITY,
     QueueOptions,
 )
-from aether_memory.core.types import (
-    Capabilities,
-    Episode,
-    Health,
-    MemoryRecord,
-    Skill,
-)
-from aether_memory.core.validate import (
-    check_flag,
-    check_strings,
-)
+from aether_memory.core.types import Capabilities, Episode, Health, MemoryRecord, Skill
+from aether_memory.core.validate import check_flag, check_strings
 from aether_memory.storage._sync.fallback import FallbackStore
 from aether_memory.storage._sync.store import Store
 from aether_memory.storage.rows import HashKind

@@ -10,21 +10,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aether_memory.client._sync.working import WorkingMemory
-from aether_memory.client.common import (
-    check_batch,
-)
+from aether_memory.client.common import check_batch
 from aether_memory.client.events import event_rows
 from aether_memory.client.listing import add_counts, text_key
-from aether_memory.client.records import (
-    MAX_EPISODE_STEPS,
-    Memorable,
-    check_message,
-    session_texts,
-)
+from aether_memory.client.records import MAX_EPISODE_STEPS, Memorable, check_message, session_texts
 from aether_memory.core import telemetry
-from aether_memory.core.agent_metrics import (
-    metric_writes,
-)
+from aether_memory.core.agent_metrics import metric_writes
 from aether_memory.core.errors import NotFound
 from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.keys import SessionKeys
@@ -37,19 +28,8 @@ from aether_memory.core.pages import (
     encode_cursor,
 )
 from aether_memory.core.query import Filters
-from aether_memory.core.types import (
-    CheckpointInfo,
-    Episode,
-    Event,
-    MemoryRecord,
-    Message,
-)
-from aether_memory.core.validate import (
-    check_flag,
-    check_int,
-    check_limit,
-    check_strings,
-)
+from aether_memory.core.types import CheckpointInfo, Episode, Event, MemoryRecord, Message
+from aether_memory.core.validate import check_flag, check_int, check_limit, check_strings
 from aether_memory.storage.rows import EventRow
 
 if TYPE_CHECKING:

@@ -6,15 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aether_memory.client.common import (
-    check_batch,
-    check_field,
-)
+from aether_memory.client.common import check_batch, check_field
 from aether_memory.core import telemetry
 from aether_memory.core.ids import now_ms
-from aether_memory.core.validate import (
-    check_mapping,
-)
+from aether_memory.core.validate import check_mapping
 from aether_memory.storage.rows import HashKind
 
 if TYPE_CHECKING:
