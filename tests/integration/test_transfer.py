@@ -17,7 +17,10 @@ import redis
 
 from aether_memory import BackendUnavailable, Conflict, InvalidInput, Memory
 from aether_memory.backends.redis._sync.longterm import INDEX_VERSION
-from aether_memory.cli import transfer
+from aether_memory.cli import importer
+from aether_memory.cli.export import export_namespace
+from aether_memory.cli.import_journal import journal_path
+from aether_memory.cli.importer import ImportStopped, import_namespace
 from aether_memory.core import keys
 from aether_memory.core.ids import new_id
 from aether_memory.server.local import RedisProcess
@@ -89,7 +92,7 @@ def picture(mem: Memory) -> dict[str, Any]:
 
 def export(mem: Memory, path: Path) -> Path:
     with path.open("wb") as fp:
-        transfer.export_namespace(mem, fp)
+        export_namespace(mem, fp)
     return path
 
 
@@ -131,7 +134,7 @@ def test_a_namespace_moves_between_every_store_and_recalls_the_same(
     for step, url in enumerate((sqlite_url, plain, modules), start=1):
         moved_ns = f"{ns}-{step}"
         with Memory.open(url, namespace=moved_ns, embedder=EMBEDDER) as mem:
-            report = transfer.import_namespace(mem, path)
+            report = import_namespace(mem, path)
             assert report.written == report.header.counts
             assert picture(mem) == before, url
             moved = top_hits(mem, url)
@@ -216,9 +219,9 @@ def test_a_bad_file_writes_nothing(url: str, tmp_path: Path) -> None:
             path = tmp_path / f"{name}.jsonl"
             path.write_bytes(content)
             with pytest.raises(InvalidInput, match=message):
-                transfer.import_namespace(mem, path)
+                import_namespace(mem, path)
             assert set(leftovers(url, target).values()) <= {0}, name
-            assert not transfer.journal_path(path).exists()
+            assert not journal_path(path).exists()
 
 
 def _bytes(lines: list[Any]) -> bytes:
@@ -233,9 +236,9 @@ def test_an_import_into_a_namespace_with_data_needs_replace(url: str, tmp_path: 
         path = export(mem, tmp_path / "x.jsonl")
         mem.agent("planner").identity.put("mission", "changed")
         with pytest.raises(Conflict, match="already holds data"):
-            transfer.import_namespace(mem, path)
+            import_namespace(mem, path)
         assert mem.agent("planner").identity.get("mission") == "changed"
-        transfer.import_namespace(mem, path, replace=True)
+        import_namespace(mem, path, replace=True)
         assert picture(mem) == before
 
 
@@ -247,7 +250,7 @@ def test_an_interrupted_import_says_what_it_wrote_and_resumes(
         populate(mem)
         before = picture(mem)
         path = export(mem, tmp_path / "x.jsonl")
-    monkeypatch.setattr(transfer, "MEMORY_BATCH", 10)
+    monkeypatch.setattr(importer, "MEMORY_BATCH", 10)
     with Memory.open(url, namespace=f"{ns}-2", embedder=EMBEDDER) as mem:
         real, calls = mem._store.longterm.load, []
 
@@ -258,19 +261,19 @@ def test_an_interrupted_import_says_what_it_wrote_and_resumes(
             real(*args)
 
         monkeypatch.setattr(mem._store.longterm, "load", fails_on_the_third_batch)
-        with pytest.raises(transfer.ImportStopped, match="--resume") as stopped:
-            transfer.import_namespace(mem, path)
+        with pytest.raises(ImportStopped, match="--resume") as stopped:
+            import_namespace(mem, path)
         report = stopped.value.report
         # Exactly what the report says is in the store, and nothing more.
         assert report.written["memories"] == 20
         assert len(mem.list_memories(limit=1000)) == 20
         assert mem.agents() == ["critic", "planner"] and report.written["agents"] == 2
-        assert transfer.journal_path(path).exists()
+        assert journal_path(path).exists()
         monkeypatch.setattr(mem._store.longterm, "load", real)
-        resumed = transfer.import_namespace(mem, path, resume=True)
+        resumed = import_namespace(mem, path, resume=True)
         assert resumed.resumed_from == report.records_done
         assert picture(mem) == before
-        assert not transfer.journal_path(path).exists()
+        assert not journal_path(path).exists()
 
 
 # ================================================================== a crafted DUMP payload

@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from aether_memory import Memory
+from aether_memory.backends.redis.facts import ServerFacts
 from aether_memory.cli import doctor
 from aether_memory.core.types import Capabilities
 from aether_memory.server.local import RedisProcess, free_port
@@ -126,7 +127,7 @@ def test_doctor_checks_a_sqlite_store(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no SQLite store" in missing.stdout
 
 
-def _facts(**caps: Any) -> doctor.ServerFacts:
+def _facts(**caps: Any) -> ServerFacts:
     defaults: dict[str, Any] = {
         "backend": "redis", "server_version": "8.2.3", "modules": frozenset({"search"}),
         "search": True, "vector_sets": True, "aof": True, "fsync": "everysec", "rdb": False,
@@ -134,7 +135,7 @@ def _facts(**caps: Any) -> doctor.ServerFacts:
     }  # fmt: skip
     used, limit = caps.pop("used", 10), caps.pop("limit", 0)
     evicted = caps.pop("evicted", 0)
-    return doctor.ServerFacts(
+    return ServerFacts(
         url="redis://:secret@h:6379/0",
         namespace="default",
         connect_ms=1.0,

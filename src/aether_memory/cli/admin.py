@@ -1,7 +1,7 @@
 """The admin commands of `aether`: search, inspect, export / import, identity load, doctor.
 
-Thin: they resolve settings, call the functions of `target`, `transfer`, `doctor` and
-`reports`, and print.
+Thin: they resolve settings, call the functions of `target`, `export`, `importer`,
+`export_format`, `doctor` and `reports`, and print.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from aether_memory.cli.doctor import doctor_checks
+from aether_memory.cli.export import export_namespace
+from aether_memory.cli.export_format import read_header
+from aether_memory.cli.importer import import_namespace
 from aether_memory.cli.output import as_json, reported, when
 from aether_memory.cli.reports import agent_report, search_memories, session_report
 from aether_memory.cli.target import mem_url, resolve_target
-from aether_memory.cli.transfer import export_namespace, import_namespace, read_header
 from aether_memory.client._sync.memory import Memory
 from aether_memory.client.common import redacted
 from aether_memory.core.errors import (

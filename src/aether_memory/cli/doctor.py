@@ -1,21 +1,28 @@
-"""`aether doctor`: what the server offers and what to change, as OK / WARN / FAIL lines."""
+"""`aether doctor`: what the server offers and what to change, as OK / WARN / FAIL lines.
+
+The assessment here is pure: it reads the facts the backends gather
+(`aether_memory.backends.redis.facts` for a Redis server or cluster,
+`aether_memory.backends.sqlite.facts` for a SQLite file) and says what they mean;
+`doctor_checks` wires a URL to the right reader and assessment.
+"""
 
 from __future__ import annotations
 
-import sqlite3
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import redis
-from redis import exceptions as rx
 from redis.cluster import RedisCluster
 
-from aether_memory.backends.redis import probe
 from aether_memory.backends.redis.cluster import cluster_url_of
-from aether_memory.backends.redis.errors import TRANSLATE, translate
-from aether_memory.cli.target import DEFAULT_TIMEOUT, connect, namespace_keys
+from aether_memory.backends.redis.facts import (
+    ClusterFacts,
+    ServerFacts,
+    read_cluster_facts,
+    read_facts,
+)
+from aether_memory.backends.sqlite.facts import SqliteFacts, read_sqlite_facts
+from aether_memory.cli.target import DEFAULT_TIMEOUT, connect
 from aether_memory.client.common import check_url, guard_eviction, redacted, sqlite_path
 from aether_memory.core.errors import (
     AetherError,
@@ -35,21 +42,6 @@ class Check:
     name: str
     finding: str
     advice: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ServerFacts:
-    """What doctor reads from a server, in one place (the input of `assess`)."""
-
-    url: str
-    namespace: str
-    connect_ms: float
-    ping_ms: float
-    capabilities: Capabilities
-    used_memory: int | None = None
-    maxmemory: int | None = None
-    namespace_keys: int | None = None
-    evicted_keys: int | None = None
 
 
 def _mib(n: int) -> str:
@@ -236,61 +228,17 @@ def _memory(facts: ServerFacts) -> Check:
     return Check("OK", "memory", finding)
 
 
-def read_facts(client: redis.Redis, url: str, ns: str) -> ServerFacts:
-    """Read what `assess` needs (timed PINGs, INFO, MODULE LIST, CONFIG GET, a SCAN count).
-
-    Raises:
-        BackendUnavailable: The server did not answer.
-    """
-    with TRANSLATE:
-        t0 = time.perf_counter()
-        client.ping()  # opens the connection
-        t1 = time.perf_counter()
-        client.ping()
-        t2 = time.perf_counter()
-        pipe = client.pipeline(transaction=False)
-        pipe.info()
-        pipe.module_list()
-        for name in ("maxmemory-policy", "appendonly", "appendfsync", "save"):
-            pipe.config_get(name)
-        replies = pipe.execute(raise_on_error=False)
-    if isinstance(replies[0], rx.RedisError):
-        raise translate(replies[0])
-    # Managed services refuse CONFIG or MODULE: those facts become unknown, not errors.
-    replies = [None if isinstance(r, rx.RedisError) else r for r in replies]
-    info: dict[str, Any] = replies[0]
-    caps = probe.capabilities(*replies)
-    return ServerFacts(
-        url=url,
-        namespace=ns,
-        connect_ms=(t1 - t0) * 1000,
-        ping_ms=(t2 - t1) * 1000,
-        capabilities=caps,
-        used_memory=_int(info.get("used_memory")),
-        maxmemory=_int(info.get("maxmemory")),
-        evicted_keys=_int(info.get("evicted_keys")),
-        namespace_keys=len(namespace_keys(client, ns)),
-    )
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def doctor_checks(url: str, ns: str, timeout: float = DEFAULT_TIMEOUT) -> list[Check]:
     """Everything `aether doctor` checks; an unreachable server is one FAIL line."""
     if check_url(url) == "sqlite":
-        return sqlite_checks(Path(sqlite_path(url)))
+        return assess_sqlite(read_sqlite_facts(Path(sqlite_path(url))))
     try:
         client = connect(url, timeout)
     except AetherError as exc:
         return [_unreachable(url, exc)]
     if isinstance(client, RedisCluster):
         try:
-            return cluster_checks(client, url, ns)
+            return assess_cluster(read_cluster_facts(client, ns), url)
         finally:
             client.close()
     try:
@@ -314,24 +262,18 @@ def _unreachable(url: str, exc: Exception) -> Check:
     )
 
 
-def cluster_checks(client: Any, url: str, ns: str) -> list[Check]:
-    """Doctor on a Redis Cluster: the cluster's state and slot coverage, then every check of
-    a single server on every node (primaries and replicas), each line naming its node."""
-    with TRANSLATE:
-        nodes = client.get_nodes()
-        state = client.execute_command("CLUSTER INFO", target_nodes=client.get_random_node())
-    if isinstance(state, dict):  # redis-py parses the reply into a dict
-        fields = {str(k): str(v) for k, v in state.items()}
-    else:
-        text = state.decode() if isinstance(state, bytes) else str(state)
-        fields = dict(line.split(":", 1) for line in text.split() if ":" in line)
+def assess_cluster(facts: ClusterFacts, url: str) -> list[Check]:
+    """Doctor on a Redis Cluster (pure): the cluster's state and slot coverage, then every
+    check of a single server on every node (primaries and replicas), each line naming its
+    node."""
+    info, nodes = facts.info, facts.nodes
     primaries = [n for n in nodes if n.server_type == "primary"]
-    ok = fields.get("cluster_state") == "ok" and fields.get("cluster_slots_ok") == "16384"
+    ok = info.get("cluster_state") == "ok" and info.get("cluster_slots_ok") == "16384"
     checks = [
         Check(
             "OK" if ok else "FAIL",
             "cluster",
-            f"cluster_state {fields.get('cluster_state')}, {fields.get('cluster_slots_ok')} of "
+            f"cluster_state {info.get('cluster_state')}, {info.get('cluster_slots_ok')} of "
             f"16384 slots served, {len(primaries)} primaries, "
             f"{len(nodes) - len(primaries)} replicas",
             "" if ok else "every slot needs a live primary: restart the failed nodes",
@@ -339,23 +281,21 @@ def cluster_checks(client: Any, url: str, ns: str) -> list[Check]:
     ]
     for node in nodes:
         where = f"{redacted(url)} node {node.name} ({node.server_type})"
-        try:
-            facts = read_facts(client.get_redis_connection(node), where, ns)
-        except AetherError as exc:
-            checks.append(_unreachable(where, exc))
+        if isinstance(node.facts, AetherError):
+            checks.append(_unreachable(where, node.facts))
             continue
         checks += [
-            Check(c.status, f"{node.name} {c.name}", c.finding, c.advice) for c in assess(facts)
+            Check(c.status, f"{node.name} {c.name}", c.finding, c.advice)
+            for c in assess(replace(node.facts, url=where))
         ]
     return checks
 
 
-def sqlite_checks(path: Path) -> list[Check]:
-    """What doctor checks of a SQLite store: the file, its integrity, its journal, its reach.
-
-    Read-only: the file is opened with ``mode=ro`` and never created or migrated here.
-    """
-    if not path.is_file():
+def assess_sqlite(facts: SqliteFacts) -> list[Check]:
+    """What doctor says of a SQLite store (pure): the file, its integrity, its journal, its
+    reach."""
+    path = facts.path
+    if not facts.found:
         return [
             Check(
                 "FAIL",
@@ -364,26 +304,24 @@ def sqlite_checks(path: Path) -> list[Check]:
                 "check the path of the sqlite:/// URL (it is created on first use by the library)",
             )
         ]
-    try:
-        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=2.0)
-        try:
-            integrity = str(db.execute("PRAGMA quick_check").fetchone()[0])
-            journal = str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
-            tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error as exc:
-        return [Check("FAIL", "connection", f"{path}: {exc}", "is this an aether-memory store?")]
-    size = path.stat().st_size
+    if facts.error is not None:
+        return [
+            Check("FAIL", "connection", f"{path}: {facts.error}", "is this an aether-memory store?")
+        ]
     return [
-        Check("OK", "connection", f"opened {path} ({_mib(size)}, {tables[0]} tables)"),
+        Check("OK", "connection", f"opened {path} ({_mib(facts.size)}, {facts.tables} tables)"),
         Check("OK", "integrity", "quick_check: ok")
-        if integrity == "ok"
-        else Check("FAIL", "integrity", f"quick_check: {integrity}", "restore from an export"),
-        Check("OK", "journal", "WAL: readers never wait for the writer")
-        if journal == "wal"
+        if facts.integrity == "ok"
         else Check(
-            "WARN", "journal", f"journal_mode={journal}", "open it once with the library (WAL)"
+            "FAIL", "integrity", f"quick_check: {facts.integrity}", "restore from an export"
+        ),
+        Check("OK", "journal", "WAL: readers never wait for the writer")
+        if facts.journal_mode == "wal"
+        else Check(
+            "WARN",
+            "journal",
+            f"journal_mode={facts.journal_mode}",
+            "open it once with the library (WAL)",
         ),
         Check(
             "WARN",

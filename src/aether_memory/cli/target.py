@@ -10,9 +10,7 @@ from redis.retry import Retry
 from aether_memory.backends.redis._sync.clients import cluster_client
 from aether_memory.backends.redis.backoff import JitterBackoff
 from aether_memory.backends.redis.cluster import is_cluster_url
-from aether_memory.backends.redis.errors import TRANSLATE
 from aether_memory.client.common import check_redis_url, redacted, resolve_url
-from aether_memory.core import keys
 from aether_memory.core.config import Settings
 from aether_memory.core.errors import (
     ConfigurationError,
@@ -20,8 +18,6 @@ from aether_memory.core.errors import (
 from aether_memory.core.ids import check_name
 
 DEFAULT_TIMEOUT: Final = 5.0
-SCAN_COUNT: Final = 1000
-"""Keys asked of each SCAN step (a hint to the server, not a limit)."""
 
 
 def resolve_target(
@@ -62,13 +58,3 @@ def connect(url: str, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
         )
     except ValueError as exc:
         raise ConfigurationError(f"invalid Redis URL {redacted(url)!r}: {exc}") from exc
-
-
-def namespace_keys(client: redis.Redis, ns: str) -> list[bytes]:
-    """Every key of namespace `ns`, sorted (SCAN, never KEYS; SCAN may repeat a key)."""
-    check_name(ns, "namespace")
-    with TRANSLATE:
-        found: set[bytes] = set(
-            client.scan_iter(match=keys.namespace_pattern(ns), count=SCAN_COUNT)
-        )
-    return sorted(found)

@@ -95,8 +95,8 @@ def checkup(info: Any, policy_reply: Any, where: str) -> Checkup:
     policy = _config_value(policy_reply, "maxmemory-policy")
     if policy is None and "maxmemory_policy" in info:  # a server that refuses CONFIG
         policy = _text(info["maxmemory_policy"])
-    used, limit = _number(info.get("used_memory")), _number(info.get("maxmemory"))
-    evicted = _number(info.get("evicted_keys"))
+    used, limit = reply_int(info.get("used_memory")), reply_int(info.get("maxmemory"))
+    evicted = reply_int(info.get("evicted_keys"))
     warnings = []
     if evicting(policy):
         warnings.append(eviction_message(str(policy), where))
@@ -116,7 +116,8 @@ def checkup(info: Any, policy_reply: Any, where: str) -> Checkup:
     return Checkup(full=full, evicted_keys=evicted, warnings=tuple(warnings))
 
 
-def _number(value: Any) -> int | None:
+def reply_int(value: Any) -> int | None:
+    """An ``INFO`` field as a whole number, or None when it is absent or not a number."""
     try:
         return int(value)
     except (TypeError, ValueError):
