@@ -7,16 +7,20 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 from aether_memory.backends.redis import probe
 from aether_memory.core.codec import dumps
-from aether_memory.core.config import Settings
+from aether_memory.core.config import Options, Settings
 from aether_memory.core.context import Section
 from aether_memory.core.errors import ClientClosed, ConfigurationError, InvalidInput
 from aether_memory.core.types import Capabilities, Episode, Event, Hit, Skill
 from aether_memory.core.validate import check_text, describe
+
+if TYPE_CHECKING:
+    from aether_memory.core.extract import LLMExtractor
+    from aether_memory.core.summarize import Summarizer
 
 log = logging.getLogger("aether_memory")
 
@@ -213,3 +217,42 @@ def chat_model(settings: Settings) -> Any:
 
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     return OpenAIChat(settings.llm_url, settings.llm_model, key or None)
+
+
+def default_writers(
+    settings: Settings, summarizer: Summarizer | None, extractor: LLMExtractor | None
+) -> tuple[Summarizer | None, LLMExtractor | None]:
+    """The summariser and extractor a memory opens with: those given, else the chat model's
+    when the settings ask for them (`AETHER_SUMMARIZER=llm`, `AETHER_EXTRACT_MEMORIES`)."""
+    chat = chat_model(settings) if summarizer is None or extractor is None else None
+    if summarizer is None and chat is not None and settings.summarizer == "llm":
+        from aether_memory.core.summarize import LLMSummarizer
+
+        summarizer = LLMSummarizer(chat)
+    if extractor is None and chat is not None and settings.extract_memories:
+        from aether_memory.core.extract import LLMExtractor
+
+        extractor = LLMExtractor(chat)
+    return summarizer, extractor
+
+
+_warned: list[bool] = []  # whether this process said it has no archive (once)
+
+
+def warn_no_archive(options: Options) -> None:
+    """Say once per process that memories past their lifetime are deleted, not archived."""
+    ttl = options.ttl
+    if _warned or (ttl.semantic is None and ttl.episodic is None):
+        return
+    _warned.append(True)
+    log.warning(
+        "aether-memory: no archive is configured: long-term memories are deleted when their "
+        "lifetime ends (semantic %s, episodic %s); set AETHER_ARCHIVE_URL to keep them in a "
+        "cold tier", _lifetime(ttl.semantic), _lifetime(ttl.episodic),
+    )  # fmt: skip
+
+
+def _lifetime(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    return f"{seconds / 86400:g} days" if seconds >= 86400 else f"{seconds:g} s"

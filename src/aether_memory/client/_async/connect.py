@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from aether_memory.backends.redis._async.store import AsyncRedisStore
 from aether_memory.client.common import check_url, guard_eviction, redacted, sqlite_path
@@ -10,6 +11,9 @@ from aether_memory.core.config import Options
 from aether_memory.core.errors import ConfigurationError, StoreDamaged
 from aether_memory.storage._async.fallback import AsyncFallbackStore
 from aether_memory.storage._async.store import AsyncStore
+
+if TYPE_CHECKING:
+    from aether_memory.storage.archive import Archive
 
 log = logging.getLogger("aether_memory")
 
@@ -65,4 +69,16 @@ async def open_store(url: str, options: Options, fallback: str | None = None) ->
         return await AsyncFallbackStore.open(connect, local)
     except BaseException:
         await local.aclose()
+        raise
+
+
+async def open_cold_tier(url: str, store: AsyncStore) -> Archive:
+    """Open the archive `url` names; when it cannot be opened, close `store` (opened for the
+    same memory) before the error goes up."""
+    from aether_memory.backends.archive import open_archive
+
+    try:
+        return open_archive(url)
+    except BaseException:
+        await store.aclose()
         raise

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from aether_memory.backends.redis._sync.store import RedisStore
 from aether_memory.client.common import check_url, guard_eviction, redacted, sqlite_path
@@ -11,6 +12,9 @@ from aether_memory.core.config import Options
 from aether_memory.core.errors import ConfigurationError, StoreDamaged
 from aether_memory.storage._sync.fallback import FallbackStore
 from aether_memory.storage._sync.store import Store
+
+if TYPE_CHECKING:
+    from aether_memory.storage.archive import Archive
 
 log = logging.getLogger("aether_memory")
 
@@ -66,4 +70,16 @@ def open_store(url: str, options: Options, fallback: str | None = None) -> Store
         return FallbackStore.open(connect, local)
     except BaseException:
         local.close()
+        raise
+
+
+def open_cold_tier(url: str, store: Store) -> Archive:
+    """Open the archive `url` names; when it cannot be opened, close `store` (opened for the
+    same memory) before the error goes up."""
+    from aether_memory.backends.archive import open_archive
+
+    try:
+        return open_archive(url)
+    except BaseException:
+        store.close()
         raise

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aether_memory.client._sync.agent import Agent
 from aether_memory.client._sync.archive import Lifecycle
 from aether_memory.client._sync.cache import ToolCache, cached
-from aether_memory.client._sync.connect import open_store
+from aether_memory.client._sync.connect import open_cold_tier, open_store
 from aether_memory.client._sync.consolidation import Consolidation, Consolidator
 from aether_memory.client._sync.feed import Feed
 from aether_memory.client._sync.formation import Formation
@@ -27,10 +27,11 @@ from aether_memory.client._sync.longterm import LongTermMemory
 from aether_memory.client._sync.queue import Queue
 from aether_memory.client.common import (
     ClosedStore,
-    chat_model,
     check_batch,
     check_field,
+    default_writers,
     resolve_url,
+    warn_no_archive,
 )
 from aether_memory.client.listing import listing_scope, name_page, text_key
 from aether_memory.client.opened import OpenedSessions
@@ -172,28 +173,14 @@ class Memory:
             opts = opts.with_(strict=strict)
         check_name(opts.namespace, "namespace")
         url = resolve_url(url, settings)
-        chat = chat_model(settings) if summarizer is None or extractor is None else None
-        if summarizer is None and chat is not None and settings.summarizer == "llm":
-            from aether_memory.core.summarize import LLMSummarizer
-
-            summarizer = LLMSummarizer(chat)
-        if extractor is None and chat is not None and settings.extract_memories:
-            from aether_memory.core.extract import LLMExtractor
-
-            extractor = LLMExtractor(chat)
+        summarizer, extractor = default_writers(settings, summarizer, extractor)
         store = open_store(url, opts, fallback or settings.fallback)
         archive = archive or settings.archive_url
         owns_archive = isinstance(archive, str)
         if isinstance(archive, str):
-            from aether_memory.backends.archive import open_archive
-
-            try:
-                archive = open_archive(archive)
-            except BaseException:
-                store.close()
-                raise
+            archive = open_cold_tier(archive, store)
         elif archive is None:
-            _warn_no_archive(opts)
+            warn_no_archive(opts)
         mem = cls(
             store,
             opts,
@@ -561,24 +548,3 @@ class Memory:
         """
         options = QueueOptions(visibility, max_attempts, backoff, backoff_cap)
         return Queue(self, name, options)
-
-
-_warned: list[bool] = []  # whether this process said it has no archive (once)
-
-
-def _warn_no_archive(options: Options) -> None:
-    ttl = options.ttl
-    if _warned or (ttl.semantic is None and ttl.episodic is None):
-        return
-    _warned.append(True)
-    log.warning(
-        "aether-memory: no archive is configured: long-term memories are deleted when their "
-        "lifetime ends (semantic %s, episodic %s); set AETHER_ARCHIVE_URL to keep them in a "
-        "cold tier", _lifetime(ttl.semantic), _lifetime(ttl.episodic),
-    )  # fmt: skip
-
-
-def _lifetime(seconds: float | None) -> str:
-    if seconds is None:
-        return "never"
-    return f"{seconds / 86400:g} days" if seconds >= 86400 else f"{seconds:g} s"
