@@ -4,12 +4,13 @@ acknowledgement; namespace isolation and hostile names."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from aether_memory import InvalidInput, Memory, NotFound
+from aether_memory import ClientClosed, InvalidInput, Memory, NotFound
 from aether_memory.core.feed import FeedTruncated, Notification
 from aether_memory.core.ids import new_id
 from tests.word_embedder import CloseEmbedder, WordHashEmbedder
@@ -265,3 +266,23 @@ def test_erasing_an_agent_erases_its_notifications_presence_and_inbox(feed_mem: 
     assert [s.agent for s in mem.agents_status()] == ["kept"]
     assert gone.inbox() == []
     assert [m.body for m in kept.inbox()] == ["from gone"]  # delivered: the recipient's now
+
+
+def test_a_subscription_ends_when_its_memory_is_closed(url: str) -> None:
+    """A worker thread iterating a subscription finishes when the memory is closed (at a
+    shutdown), instead of polling a closed client for ever; and a new one is refused."""
+    mem = Memory.open(url, namespace="t" + new_id().lower())
+    got: list[Notification] = []
+    stream = mem.subscribe(after=mem.feed.position())
+    worker = threading.Thread(target=lambda: got.extend(stream), daemon=True)
+    worker.start()
+    mem.broadcast("before", 1)
+    deadline = time.monotonic() + 30
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.01)
+    mem.close()
+    worker.join(30)  # a bound for a hang, not a speed: it ends within one look (~1 s)
+    assert not worker.is_alive(), "the subscription outlived its memory"
+    assert [n.body for n in got] == [1]
+    with pytest.raises(ClientClosed):
+        mem.subscribe()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 from aether_memory import AsyncMemory, Memory, NotFound
@@ -154,11 +157,20 @@ def test_metrics_values(otel: Otel, lt: Memory, url: str) -> None:
         assert otel.total("aether.recall.duration", **{"aether.recall.phase": phase}) == 1
 
 
+class ThreadMarker(SpanProcessor):
+    """Marks each span with the thread that started it: the instrumentation is process-wide,
+    so a thread another test left running could add spans of its own."""
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        span.set_attribute("test.thread", threading.get_ident())
+
+
 def test_redis_instrumentation_spans_are_children_of_ours(
     otel: Otel, redis_url: str, namespace: str
 ) -> None:
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
+    otel.tracer_provider.add_span_processor(ThreadMarker())
     instrumentor = RedisInstrumentor()
     instrumentor.instrument(tracer_provider=otel.tracer_provider)
     try:
@@ -174,6 +186,7 @@ def test_redis_instrumentation_spans_are_children_of_ours(
         "working.set", "record", "working.get"}}  # fmt: skip
     assert len(ours) == 3
     redis_spans = [sp for sp in otel.spans() if sp.attributes.get("db.system") == "redis"
+                   and sp.attributes.get("test.thread") == threading.get_ident()
                    and sp.context.span_id not in ours]  # fmt: skip
     assert redis_spans, "the instrumentation recorded no command"
     for sp in redis_spans:

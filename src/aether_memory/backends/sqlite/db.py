@@ -390,6 +390,10 @@ class Database:
                 delete(c, key)
         return len(gone)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         with self._guard:
             self._closed = True

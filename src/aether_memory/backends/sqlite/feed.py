@@ -109,6 +109,11 @@ class FeedTables:
     def __init__(self, database: db.Database) -> None:
         self._db = database
 
+    @property
+    def closed(self) -> bool:
+        """Whether the store was closed (its subscriptions then end)."""
+        return self._db.closed
+
     def last(self, ns: str) -> str:
         with self._db.read() as c:
             row = c.execute("SELECT MAX(seq) FROM feed WHERE ns = ?", (ns,)).fetchone()

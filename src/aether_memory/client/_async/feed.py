@@ -31,7 +31,7 @@ from aether_memory.core.feed import (
 )
 from aether_memory.core.ids import check_name, now_ms
 from aether_memory.core.validate import check_int, check_number
-from aether_memory.storage._async.feed import close_stream
+from aether_memory.storage._async.feed import FeedEntry, close_stream
 
 if TYPE_CHECKING:
     from aether_memory.client._async.memory import AsyncMemory
@@ -59,19 +59,25 @@ class AsyncFeed:
             after: resume after this position (a notification's ``position``); None starts
                 from now, ``"0"`` from the oldest notification the feed still holds.
 
+        The iteration ends when this memory is closed.
+
         Raises:
+            ClientClosed: this memory is closed.
             FeedTruncated: (while iterating) the feed no longer holds `after`: notifications
                 after it may be lost. Its ``oldest`` is where the feed now starts.
         """
         wanted_kinds = check_kinds(kinds)
         wanted_agents = check_agents(agents)
         start = None if after is None else check_position(after, "after")
-        return self._notifications(wanted_kinds, wanted_agents, start)
+        stream = self._mem._store.feed.subscribe(self._ns, start)  # a closed memory raises now
+        return self._notifications(stream, wanted_kinds, wanted_agents)
 
     async def _notifications(
-        self, kinds: frozenset[str] | None, agents: frozenset[str] | None, after: str | None
+        self,
+        stream: AsyncIterator[FeedEntry],
+        kinds: frozenset[str] | None,
+        agents: frozenset[str] | None,
     ) -> AsyncIterator[Notification]:
-        stream = self._mem._store.feed.subscribe(self._ns, after)
         try:
             async for position, fields in stream:
                 note = notification(self._ns, position, fields)

@@ -688,6 +688,8 @@ class AsyncFallbackFeed:
     async def subscribe(self, ns: str, after: str | None) -> AsyncIterator[FeedEntry]:
         primary = self._outer._primary
         while primary is None:  # opened during an outage: wait for the reconnect loop
+            if self._outer._closing:
+                return
             await asyncio.sleep(RETRY_MAX)
             primary = self._outer._primary
         stream = primary.feed.subscribe(ns, after)

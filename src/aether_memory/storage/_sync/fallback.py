@@ -683,6 +683,8 @@ class FallbackFeed:
     def subscribe(self, ns: str, after: str | None) -> Iterator[FeedEntry]:
         primary = self._outer._primary
         while primary is None:  # opened during an outage: wait for the reconnect loop
+            if self._outer._closing:
+                return
             time.sleep(RETRY_MAX)
             primary = self._outer._primary
         stream = primary.feed.subscribe(ns, after)

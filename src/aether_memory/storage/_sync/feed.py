@@ -21,7 +21,8 @@ class FeedStore(Protocol):
 
     def subscribe(self, ns: str, after: str | None) -> Iterator[FeedEntry]:
         """Every notification of `ns` after position `after` (None: from now), in order, as
-        they come, resuming by itself after a lost connection. Raises
+        they come, resuming by itself after a lost connection; ends when the store is closed
+        (within a second or so, so a worker thread iterating it finishes). Raises
         `core.feed.FeedTruncated` if the feed no longer holds `after`."""
         ...
 

@@ -102,7 +102,8 @@ class AsyncRedisStore:
         self._wake = asyncio.Event()
         self._closing = False
         self._reported: frozenset[str] = frozenset()
-        self.feed: AsyncFeedStore = AsyncRedisFeed(self._r)
+        self._feed = AsyncRedisFeed(self._r)
+        self.feed: AsyncFeedStore = self._feed
         self.queues: AsyncQueueStore = AsyncRedisQueues(self._r, options.socket_timeout)
 
     @classmethod
@@ -292,6 +293,7 @@ class AsyncRedisStore:
 
     async def aclose(self) -> None:
         self._closing = True
+        self._feed.stop()
         self._wake.set()
         try:
             await background.finish_task(self._watcher)

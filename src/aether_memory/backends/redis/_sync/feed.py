@@ -92,6 +92,11 @@ class RedisFeed:
 
     def __init__(self, client: Any) -> None:
         self._r = client
+        self._stopped = False
+
+    def stop(self) -> None:
+        """End every subscription (at the store's close) within one look at the stream."""
+        self._stopped = True
 
     def _listener(self) -> tuple[Any, Any]:
         """A pub/sub connection of its own for one subscriber (a subscribed connection runs
@@ -172,13 +177,13 @@ class RedisFeed:
 
     def subscribe(self, ns: str, after: str | None) -> Iterator[FeedEntry]:
         """Every notification after `after` (None: from now), in order, as they come;
-        reconnects by itself through an outage and resumes where it was. Raises
-        `FeedTruncated` when the feed no longer holds `after`."""
+        reconnects by itself through an outage and resumes where it was; ends when the store is
+        closed. Raises `FeedTruncated` when the feed no longer holds `after`."""
         position = self.last(ns) if after is None else after
         live: tuple[Any, Any] | None = None
         pause, look, next_look = RECONNECT_FIRST, True, 0.0
         try:
-            while True:
+            while not self._stopped:
                 try:
                     if live is None:  # first, and after a lost connection
                         live, look = self._subscribed(ns), True
@@ -193,6 +198,8 @@ class RedisFeed:
                         look = look or monotonic() >= next_look
                     pause = RECONNECT_FIRST
                 except LOST as exc:
+                    if self._stopped:  # the store closed its client under the subscriber
+                        return
                     # The server is down or restarting, or the slot moved to another shard:
                     # wait, then resume at `position`.
                     log.info("aether-memory: the feed of %r lost its server (%s)", ns, exc)

@@ -103,7 +103,8 @@ class RedisStore:
         self._wake = threading.Event()
         self._closing = False
         self._reported: frozenset[str] = frozenset()
-        self.feed: FeedStore = RedisFeed(self._r)
+        self._feed = RedisFeed(self._r)
+        self.feed: FeedStore = self._feed
         self.queues: QueueStore = RedisQueues(self._r, options.socket_timeout)
 
     @classmethod
@@ -293,6 +294,7 @@ class RedisStore:
 
     def close(self) -> None:
         self._closing = True
+        self._feed.stop()
         self._wake.set()
         try:
             background.finish_thread(self._watcher)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from time import monotonic
 
 from aether_memory.backends.sqlite.feed import FeedTables
+from aether_memory.core.errors import AetherError
 from aether_memory.core.feed import READ_BATCH, SQLITE_POLL_SECONDS, check_held
 from aether_memory.core.ids import now_ms
 from aether_memory.storage._async.feed import FeedEntry, InboxRow
@@ -26,14 +27,21 @@ class AsyncSqliteFeed:
 
     async def subscribe(self, ns: str, after: str | None) -> AsyncIterator[FeedEntry]:
         """Rows after `after`, polled every `poll` seconds (SQLite has no push); about once a
-        second, the agents whose heartbeat ran out are announced first."""
+        second, the agents whose heartbeat ran out are announced first. Ends when the store
+        is closed."""
         position = await self.last(ns) if after is None else after
         check, next_sweep = True, 0.0
-        while True:
-            if monotonic() >= next_sweep:
-                await asyncio.to_thread(self._tables.sweep, ns, now_ms())
-                next_sweep = monotonic() + SWEEP_EVERY
-            first, entries = await asyncio.to_thread(self._tables.read, ns, position, READ_BATCH)
+        while not self._tables.closed:
+            try:
+                if monotonic() >= next_sweep:
+                    await asyncio.to_thread(self._tables.sweep, ns, now_ms())
+                    next_sweep = monotonic() + SWEEP_EVERY
+                read = await asyncio.to_thread(self._tables.read, ns, position, READ_BATCH)
+            except AetherError:
+                if self._tables.closed:  # closed by another thread mid-read: the end
+                    return
+                raise
+            first, entries = read
             if check:
                 check_held(ns, position, first)
             check = False
