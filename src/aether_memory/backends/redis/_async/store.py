@@ -23,6 +23,7 @@ from aether_memory.backends.redis._async.replicated import AsyncReplicated
 from aether_memory.backends.redis.backoff import JitterBackoff
 from aether_memory.backends.redis.cluster import cluster_url_of, is_cluster_url
 from aether_memory.backends.redis.errors import TRANSLATE, translate
+from aether_memory.backends.redis.facts import SCAN_COUNT
 from aether_memory.backends.redis.notes import q_note
 from aether_memory.backends.redis.scripts import (
     CHECKPOINT_LATEST,
@@ -49,7 +50,6 @@ from aether_memory.storage.rows import CheckpointRow, EventRow, HashKind, Row, e
 log = logging.getLogger("aether_memory")
 
 _EVENT_PAGE = 256
-_SCAN_COUNT = 1000  # keys asked of each SCAN step (a hint to the server, not a limit)
 _UNLINK_BATCH = 500
 
 
@@ -819,7 +819,7 @@ class AsyncRedisStore:
 
     async def _scan(self, pattern: str) -> list[str]:
         with TRANSLATE:
-            found = {k.decode() async for k in self._r.scan_iter(match=pattern, count=_SCAN_COUNT)}
+            found = {k.decode() async for k in self._r.scan_iter(match=pattern, count=SCAN_COUNT)}
         return sorted(found)
 
     async def namespaces(self) -> list[str]:

@@ -24,6 +24,7 @@ from aether_memory.backends.redis._sync.replicated import Replicated
 from aether_memory.backends.redis.backoff import JitterBackoff
 from aether_memory.backends.redis.cluster import cluster_url_of, is_cluster_url
 from aether_memory.backends.redis.errors import TRANSLATE, translate
+from aether_memory.backends.redis.facts import SCAN_COUNT
 from aether_memory.backends.redis.notes import q_note
 from aether_memory.backends.redis.scripts import (
     CHECKPOINT_LATEST,
@@ -50,7 +51,6 @@ from aether_memory.storage.rows import CheckpointRow, EventRow, HashKind, Row, e
 log = logging.getLogger("aether_memory")
 
 _EVENT_PAGE = 256
-_SCAN_COUNT = 1000  # keys asked of each SCAN step (a hint to the server, not a limit)
 _UNLINK_BATCH = 500
 
 
@@ -818,7 +818,7 @@ class RedisStore:
 
     def _scan(self, pattern: str) -> list[str]:
         with TRANSLATE:
-            found = {k.decode() for k in self._r.scan_iter(match=pattern, count=_SCAN_COUNT)}
+            found = {k.decode() for k in self._r.scan_iter(match=pattern, count=SCAN_COUNT)}
         return sorted(found)
 
     def namespaces(self) -> list[str]:
