@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from aether_memory import AsyncMemory, ClientClosed, NotFound
+from aether_memory.core.ids import new_id
 
 
 async def test_async_session_round_trip(amem: AsyncMemory) -> None:
@@ -102,3 +103,26 @@ async def test_async_long_term_memory(url: str, namespace: str) -> None:
         assert [e.id for e in await agent.search_episodes("deploy")] == [episode.id]
         assert "## Past episodes" in await agent.context("deploy", session=s)
         assert await agent.forget(records[1].id) == 1
+
+
+async def test_an_async_subscription_ends_when_its_memory_is_closed(url: str) -> None:
+    """A task iterating a subscription finishes when the memory is closed under it."""
+    mem = await AsyncMemory.open(url, namespace="t" + new_id().lower())
+    got: list[object] = []
+    start = await mem.feed.position()
+
+    async def listen() -> None:
+        async for note in mem.subscribe(after=start):
+            got.append(note.body)
+
+    task = asyncio.create_task(listen())
+    await mem.broadcast("before", 1)
+    for _ in range(3000):
+        if got:
+            break
+        await asyncio.sleep(0.01)
+    await mem.aclose()
+    await asyncio.wait_for(task, 30)  # a bound for a hang: it ends within one look (~1 s)
+    assert got == [1]
+    with pytest.raises(ClientClosed):
+        mem.subscribe()
