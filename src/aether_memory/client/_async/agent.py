@@ -274,13 +274,13 @@ class AsyncAgent:
     async def introspect(self, topic: str) -> Introspection:
         """What this agent knows about `topic`: counts by kind, its strongest memories,
         related episodes and skills (``.summary()`` renders it as text)."""
-        return await self.memory.longterm.introspect(self.id, topic)
+        return await self.memory.experience.introspect(self.id, topic)
 
     @telemetry.traced("summarize")
     async def summarize(self, topic: str, max_sentences: int = 3) -> TopicSummary:
         """A summary of what this agent knows about `topic`: its relevant memories (up to
         20, strongest first) condensed by the memory's summariser."""
-        report = await self.memory.longterm.introspect(self.id, topic)
+        report = await self.memory.experience.introspect(self.id, topic)
         hits = await self.memory.longterm.recall(topic, 20, Filters(agents=(self.id,)),
                                                  touch=False)  # fmt: skip
         sources = [h for h in hits if h.vector >= RELEVANT or h.text > 0]
@@ -296,34 +296,34 @@ class AsyncAgent:
     @telemetry.traced("search_episodes", hits=True)
     async def search_episodes(self, query: str, limit: int = 5) -> list[Episode]:
         """Past episodes (of any agent in the namespace) relevant to `query`."""
-        return await self.memory.longterm.search_episodes(query, limit, Filters())
+        return await self.memory.experience.search_episodes(query, limit, Filters())
 
     @telemetry.traced("skill.save")
     async def save_skill(
         self, name: str, description: str, steps: Sequence[Any], tags: Sequence[str] = ()
     ) -> Skill:
         """Create or replace the skill `name` (its run statistics are kept)."""
-        return await self.memory.longterm.save_skill(self.id, name, description, steps, tags)
+        return await self.memory.experience.save_skill(self.id, name, description, steps, tags)
 
     @telemetry.traced("skill.record_execution")
     async def record_skill_execution(self, name: str, success: bool, duration: float) -> Skill:
         """Count one run of a skill; returns it with its success rate and mean duration."""
-        return await self.memory.longterm.record_skill_execution(name, success, duration)
+        return await self.memory.experience.record_skill_execution(name, success, duration)
 
     @telemetry.traced("skill.get")
     async def skill(self, name: str) -> Skill:
         """The skill `name` (`NotFound` if there is none)."""
-        return await self.memory.longterm.skill(name)
+        return await self.memory.experience.skill(name)
 
     @telemetry.traced("search_skills", hits=True)
     async def search_skills(self, query: str, limit: int = 5) -> list[Skill]:
         """Skills whose name and description match `query`."""
-        return await self.memory.longterm.search_skills(query, limit, Filters())
+        return await self.memory.experience.search_skills(query, limit, Filters())
 
     @telemetry.traced("search_all")
     async def search_all(self, query: str, limit_per_type: int = 3) -> dict[str, list[Any]]:
         """``{"episodic": [Episode], "semantic": [Hit], "skills": [Skill]}`` for `query`."""
-        return await self.memory.longterm.search_all(query, limit_per_type, Filters())
+        return await self.memory.experience.search_all(query, limit_per_type, Filters())
 
     @telemetry.traced("context")
     async def context(

@@ -1,4 +1,5 @@
-"""Long-term memory: remember, recall, forget, update, episodes and skills.
+"""Long-term memory: remember, recall, forget, update, browse and erase (episodes and skills,
+which are memories too, are in `experience.py`).
 
 Source of truth for `client/_sync/longterm.py` (generated). Embedding runs off the event loop
 in the async API (a worker thread) and inline in the sync one.
@@ -15,17 +16,12 @@ from aether_memory.client.records import (
     DEFAULT_CORRECTION_FLOOR,
     DEFAULT_NEAR_DUPLICATE,
     MAX_CONTENT_CHARS,
-    RELEVANT,
-    SEMANTIC_KINDS,
     Memorable,
     check_item,
     check_tags,
     content_hash,
     date_terms,
-    episode_from_record,
-    episode_text,
     epoch_ms,
-    step_summary,
     to_record,
     when_text,
 )
@@ -47,21 +43,15 @@ from aether_memory.core.ranking import (
 )
 from aether_memory.core.text import query_terms, term_set
 from aether_memory.core.types import (
-    Episode,
-    Event,
     Hit,
-    Introspection,
     MemoryRecord,
     MemoryStatus,
-    Skill,
 )
 from aether_memory.core.validate import (
-    check_duration,
     check_flag,
     check_int,
     check_mapping,
     check_number,
-    check_strings,
     check_text,
 )
 from aether_memory.storage._async.store import AsyncLongTermStore
@@ -118,7 +108,8 @@ class AsyncLongTermMemory:
         vectors = await asyncio.to_thread(embed_query, [query])  # a model call: off the loop
         return bytes(vectors[0].astype("float32").tobytes())
 
-    def _ttl_ms(self, kind: str) -> int | None:
+    def ttl_ms(self, kind: str) -> int | None:
+        """How long a new memory of `kind` lives (ms; None: for ever)."""
         if self.lifecycle is not None:
             return self.lifecycle.ttl_ms(kind)  # the lifetime plus the sync service's grace
         seconds = getattr(self._ttl, _KIND_TTL.get(kind, "semantic"))
@@ -181,7 +172,7 @@ class AsyncLongTermMemory:
             record, fields = self._new(
                 agent, item, vector, digest, memory_id, ts, meta, status, corrects
             )
-            rows.append((memory_id, fields, self._ttl_ms(item.kind)))
+            rows.append((memory_id, fields, self.ttl_ms(item.kind)))
             out.append(record)
         if rows:
             await self._store.put(self._ns, rows)
@@ -289,7 +280,7 @@ class AsyncLongTermMemory:
             digest = content_hash(agent, item.kind, item.content)
             record, fields = self._new(agent, item, vector, digest, memory_id, ts)
             records.append(record)
-            rows.append((memory_id, fields, self._ttl_ms(item.kind)))
+            rows.append((memory_id, fields, self.ttl_ms(item.kind)))
         return records, rows
 
     async def _stored_duplicates(self, records: list[MemoryRecord]) -> list[MemoryRecord]:
@@ -456,129 +447,6 @@ class AsyncLongTermMemory:
             await self._store.update(self._ns, memory_id, fields, rehash)
         return await self.get(memory_id)
 
-    # -- episodes ------------------------------------------------------------------------------
-    async def save_episode(
-        self,
-        agent: str,
-        session: str,
-        steps: Sequence[Event],
-        task_prompt: str,
-        outcome: str,
-        success: bool,
-        duration_seconds: float | None,
-        tags: Sequence[str],
-        importance: float,
-    ) -> Episode:
-        """Store a finished task as an ``episodic`` memory summarising its steps."""
-        check_text(task_prompt, "an episode's task prompt", max_chars=MAX_CONTENT_CHARS)
-        check_text(outcome, "an episode's outcome", max_chars=MAX_CONTENT_CHARS, allow_empty=True)
-        success = check_flag(success, "success")
-        if duration_seconds is not None:
-            duration_seconds = check_duration(duration_seconds, "duration_seconds")
-        tags = check_tags(tags)
-        importance = check_number(importance, "importance", 0.0, 1.0)
-        step_rows = [step_summary(e) for e in steps]
-        content = episode_text(task_prompt, outcome, success, step_rows)
-        meta = {
-            "task_prompt": task_prompt,
-            "outcome": outcome,
-            "success": bool(success),
-            "duration_seconds": duration_seconds,
-            "steps": step_rows,
-        }
-        item = Memorable(
-            content=content, kind="episodic", importance=importance, tags=tuple(tags),
-            session=session, metadata=meta, source="episode",
-        )  # fmt: skip
-        record = (await self.remember_many(agent, [item]))[0]
-        return Episode(
-            id=record.id, task_prompt=task_prompt, outcome=outcome, success=bool(success),
-            agent=agent, session=session, steps=tuple(step_rows),
-            duration_seconds=duration_seconds, tags=tuple(tags), importance=importance,
-            occurred_at=record.occurred_at,
-        )  # fmt: skip
-
-    async def search_episodes(self, query: str, limit: int, scope: Filters) -> list[Episode]:
-        hits = await self.recall(query, limit, replace(scope, kinds=("episodic",)))
-        return [episode_from_record(h.record, h.score) for h in hits]
-
-    # -- skills --------------------------------------------------------------------------------
-    async def save_skill(
-        self, agent: str, name: str, description: str, steps: Sequence[Any], tags: Sequence[str]
-    ) -> Skill:
-        """Create or replace a skill; its description is searchable (``procedural``)."""
-        check_name(name, "skill name")
-        check_text(description, "a skill's description", max_chars=MAX_CONTENT_CHARS)
-        tags = check_tags(tags)
-        steps_raw = self._codec.encode(list(check_strings(steps, "a skill's steps")))
-        existing = (await self._store.skill_get(self._ns, [name]))[0]
-        summary = f"{name}: {description}"
-        old_id = text(existing.get("memory_id", b"")) if existing else ""
-        if old_id:
-            await self.update(old_id, summary, None, tags, {"skill": name})
-            memory_id = old_id
-        else:
-            item = Memorable(
-                content=summary, kind="procedural", tags=tuple(tags),
-                metadata={"skill": name}, source="skill",
-            )  # fmt: skip
-            memory_id = (await self.remember_many(agent, [item]))[0].id
-        fields = {
-            "name": name,
-            "description": description,
-            "steps": steps_raw,
-            "tags": ",".join(tags),
-            "memory_id": memory_id,
-            "updated_at": now_ms(),
-        }
-        await self._store.skill_put(self._ns, name, fields, self._ttl_ms("procedural"))
-        return await self.skill(name)
-
-    async def skill(self, name: str) -> Skill:
-        check_name(name, "skill name")
-        row = (await self._store.skill_get(self._ns, [name]))[0]
-        if row is None:
-            raise NotFound(f"no skill {name!r} in namespace {self._ns!r}")
-        return self._skill(row)
-
-    async def record_skill_execution(self, name: str, success: bool, duration: float) -> Skill:
-        check_name(name, "skill name")
-        success = check_flag(success, "success")
-        duration = check_duration(duration, "duration")
-        found = await self._store.skill_run(
-            self._ns, name, success, duration, self._ttl_ms("procedural")
-        )
-        if not found:
-            raise NotFound(f"no skill {name!r} to record a run of; save_skill() it first")
-        return await self.skill(name)
-
-    async def search_skills(self, query: str, limit: int, scope: Filters) -> list[Skill]:
-        hits = await self.recall(query, limit, replace(scope, kinds=("procedural",)))
-        return await self._skills_of(hits)
-
-    async def _skills_of(self, hits: Sequence[Hit]) -> list[Skill]:
-        names = [h.record.metadata.get("skill") for h in hits]
-        pairs = [(str(n), h.score) for n, h in zip(names, hits, strict=True) if n]
-        rows = await self._store.skill_get(self._ns, [n for n, _ in pairs])
-        return [
-            replace(self._skill(row), score=score)
-            for (_, score), row in zip(pairs, rows, strict=True)
-            if row is not None
-        ]
-
-    def _skill(self, row: Mapping[str, Any]) -> Skill:
-        return Skill(
-            name=text(row["name"]),
-            description=text(row["description"]),
-            steps=tuple(self._codec.decode(row["steps"])),
-            tags=tuple(t for t in text(row.get("tags", b"")).split(",") if t),
-            runs=int(row.get("runs", 0)),
-            successes=int(row.get("successes", 0)),
-            total_duration=float(row.get("total_duration", 0.0)),
-            memory_id=text(row.get("memory_id", b"")) or None,
-            updated_at=int(row.get("updated_at", 0)),
-        )
-
     # -- browsing and erasing --------------------------------------------------------------------
     async def browse(
         self, scope: Filters, after: str | None, limit: int, superseded_only: bool = False
@@ -625,50 +493,6 @@ class AsyncLongTermMemory:
             if after is None:
                 return {"memories": memories, "skills": skills}
 
-    async def browse_skills(self, after: str | None, limit: int) -> tuple[list[Skill], str | None]:
-        """Up to `limit` skills by name after `after`, and the name to continue after."""
-        names = await self._store.skill_names(self._ns, after, limit)
-        rows = await self._store.skill_get(self._ns, names) if names else []
-        skills = [self._skill(row) for row in rows if row is not None]
-        return skills, (names[-1] if len(names) == limit else None)
-
-    # -- everything at once ----------------------------------------------------------------------
-    async def search_all(
-        self, query: str, limit_per_type: int, scope: Filters
-    ) -> dict[str, list[Any]]:
-        """Episodes, facts (fact + semantic) and skills relevant to `query`."""
-        semantic = await self.recall(query, limit_per_type, replace(scope, kinds=SEMANTIC_KINDS))
-        return {
-            "episodic": await self.search_episodes(query, limit_per_type, scope),
-            "semantic": semantic,
-            "skills": await self.search_skills(query, limit_per_type, scope),
-        }
-
-    async def introspect(self, agent: str, topic: str) -> Introspection:
-        check_text(topic, "a topic", max_chars=MAX_CONTENT_CHARS)
-        scope = Filters(agents=(agent,))
-        hits = await self.recall(topic, 20, scope, touch=False)
-        relevant = _relevant(hits)
-        by_kind: dict[str, int] = {}
-        for hit in relevant:
-            by_kind[hit.record.kind] = by_kind.get(hit.record.kind, 0) + 1
-        strongest = sorted(relevant, key=lambda h: h.score * (0.5 + h.record.importance))[::-1]
-        # Only episodes and skills about the topic: the best of them may be about nothing.
-        episodes = _relevant(
-            await self.recall(topic, 3, replace(scope, kinds=("episodic",)), touch=False)
-        )
-        skills = _relevant(
-            await self.recall(topic, 3, replace(scope, kinds=("procedural",)), touch=False)
-        )
-        return Introspection(
-            topic=topic,
-            total=len(relevant),
-            by_kind=by_kind,
-            strongest=tuple(strongest[:5]),
-            episodes=tuple(episode_from_record(h.record, h.score) for h in episodes),
-            skills=tuple(await self._skills_of(skills)),
-        )
-
     async def merge_metadata(self, memory_ids: Sequence[str], values: Mapping[str, Any]) -> int:
         """Set `values` in the metadata of each memory (its other keys kept); returns how
         many exist. For marks the library keeps (consolidated, formed), not for callers."""
@@ -683,8 +507,3 @@ class AsyncLongTermMemory:
             await self._store.update(self._ns, memory_id, {"metadata": self._codec.encode(meta)})
             done += 1
         return done
-
-
-def _relevant(hits: Sequence[Hit]) -> list[Hit]:
-    """The hits that are about the query: close in meaning, or sharing a word with it."""
-    return [h for h in hits if h.vector >= RELEVANT or h.text > 0]

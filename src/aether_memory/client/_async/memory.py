@@ -21,6 +21,7 @@ from aether_memory.client._async.archive import AsyncLifecycle
 from aether_memory.client._async.cache import AsyncToolCache, cached
 from aether_memory.client._async.connect import open_cold_tier, open_store
 from aether_memory.client._async.consolidation import AsyncConsolidator, Consolidation
+from aether_memory.client._async.experience import AsyncExperience
 from aether_memory.client._async.feed import AsyncFeed
 from aether_memory.client._async.formation import AsyncFormation
 from aether_memory.client._async.longterm import AsyncLongTermMemory
@@ -109,6 +110,7 @@ class AsyncMemory:
         self._opened = OpenedSessions(self._ttls)
         self._embedder = embedder
         self._longterm: AsyncLongTermMemory | None = None
+        self._experience: AsyncExperience | None = None
         self.cache = AsyncToolCache(self)
         self._view = False
         self.feed = AsyncFeed(self)
@@ -208,6 +210,15 @@ class AsyncMemory:
             if self._archive is not None or self._budget().active:
                 self._longterm.lifecycle = self.lifecycle
         return self._longterm
+
+    @property
+    def experience(self) -> AsyncExperience:
+        """Episodes and skills of this namespace (kept as long-term memories)."""
+        if self._experience is None:
+            self._experience = AsyncExperience(
+                self.longterm, self._store.longterm, self.namespace, self._codec
+            )
+        return self._experience
 
     def _budget(self) -> HotBudget:
         return HotBudget(self.options.hot_budget, self.options.hot_budget_bytes)
@@ -368,7 +379,7 @@ class AsyncMemory:
         """The namespace's skills by name."""
         check_page_limit(limit)
         key = decode_cursor(cursor, "skills")
-        skills, after = await self.longterm.browse_skills(text_key(key), limit)
+        skills, after = await self.experience.browse_skills(text_key(key), limit)
         return Page(tuple(skills), None if after is None else encode_cursor("skills", [after]))
 
     @telemetry.traced("erase_namespace")

@@ -358,7 +358,7 @@ class AsyncSession:
     ) -> Episode:
         """Summarise this session's steps and tool calls into a searchable episode."""
         steps = await self.events(limit=MAX_EPISODE_STEPS, types=("step", "tool_call"))
-        return await self._mem.longterm.save_episode(
+        return await self._mem.experience.save_episode(
             self.agent.id, self.id, steps, task_prompt, outcome, success, duration_seconds,
             tags, importance,
         )  # fmt: skip

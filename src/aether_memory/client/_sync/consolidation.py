@@ -214,7 +214,7 @@ class Consolidator:
             # for word must not take over that source's duplicate entry.
             digest = content_hash(group[0].agent, "semantic", f"{CONSOLIDATION_SOURCE}:{memory_id}")
             _, fields = lt._new(group[0].agent, memorable, vector, digest, memory_id, ts)
-            rows.append((memory_id, fields, lt._ttl_ms("semantic")))
+            rows.append((memory_id, fields, lt.ttl_ms("semantic")))
             ids.append(memory_id)
         lt._store.put(lt._ns, rows)  # first the consolidated memories...
         marked = 0

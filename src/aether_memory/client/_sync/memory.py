@@ -21,6 +21,7 @@ from aether_memory.client._sync.archive import Lifecycle
 from aether_memory.client._sync.cache import ToolCache, cached
 from aether_memory.client._sync.connect import open_cold_tier, open_store
 from aether_memory.client._sync.consolidation import Consolidation, Consolidator
+from aether_memory.client._sync.experience import Experience
 from aether_memory.client._sync.feed import Feed
 from aether_memory.client._sync.formation import Formation
 from aether_memory.client._sync.longterm import LongTermMemory
@@ -109,6 +110,7 @@ class Memory:
         self._opened = OpenedSessions(self._ttls)
         self._embedder = embedder
         self._longterm: LongTermMemory | None = None
+        self._experience: Experience | None = None
         self.cache = ToolCache(self)
         self._view = False
         self.feed = Feed(self)
@@ -208,6 +210,15 @@ class Memory:
             if self._archive is not None or self._budget().active:
                 self._longterm.lifecycle = self.lifecycle
         return self._longterm
+
+    @property
+    def experience(self) -> Experience:
+        """Episodes and skills of this namespace (kept as long-term memories)."""
+        if self._experience is None:
+            self._experience = Experience(
+                self.longterm, self._store.longterm, self.namespace, self._codec
+            )
+        return self._experience
 
     def _budget(self) -> HotBudget:
         return HotBudget(self.options.hot_budget, self.options.hot_budget_bytes)
@@ -364,7 +375,7 @@ class Memory:
         """The namespace's skills by name."""
         check_page_limit(limit)
         key = decode_cursor(cursor, "skills")
-        skills, after = self.longterm.browse_skills(text_key(key), limit)
+        skills, after = self.experience.browse_skills(text_key(key), limit)
         return Page(tuple(skills), None if after is None else encode_cursor("skills", [after]))
 
     @telemetry.traced("erase_namespace")

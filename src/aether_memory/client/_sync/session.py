@@ -352,7 +352,7 @@ class Session:
     ) -> Episode:
         """Summarise this session's steps and tool calls into a searchable episode."""
         steps = self.events(limit=MAX_EPISODE_STEPS, types=("step", "tool_call"))
-        return self._mem.longterm.save_episode(
+        return self._mem.experience.save_episode(
             self.agent.id, self.id, steps, task_prompt, outcome, success, duration_seconds,
             tags, importance,
         )  # fmt: skip
