@@ -31,6 +31,7 @@ from redis.retry import Retry
 from aether_memory.backends.redis.backoff import JitterBackoff
 from aether_memory.server import host, local
 from aether_memory.server.local import HOST, LocalServerError, RedisProcess
+from aether_memory.server.state import data_folder
 
 __all__ = [
     "CLUSTER_FOLDER",
@@ -345,7 +346,7 @@ def cluster_running(data_dir: Path | None = None) -> ClusterInfo | None:
     Args:
         data_dir: The data folder; None means `local.default_data_dir`.
     """
-    folder = local.data_folder(data_dir) / CLUSTER_FOLDER
+    folder = data_folder(data_dir) / CLUSTER_FOLDER
     state = _recorded(folder)
     if state is None:
         return None
@@ -383,7 +384,7 @@ def cluster_up(
     current = cluster_running(data_dir)
     if current is not None:
         return current, False
-    folder = local.data_folder(data_dir) / CLUSTER_FOLDER
+    folder = data_folder(data_dir) / CLUSTER_FOLDER
     return LocalCluster(
         folder, primaries=primaries, replicas=replicas, modules=modules, fsync=fsync
     ).start(), True
@@ -395,7 +396,7 @@ def cluster_down(data_dir: Path | None = None) -> bool:
     Returns:
         True if at least one live node was stopped.
     """
-    folder = local.data_folder(data_dir) / CLUSTER_FOLDER
+    folder = data_folder(data_dir) / CLUSTER_FOLDER
     state = _recorded(folder)
     if state is None:
         return False
