@@ -16,6 +16,7 @@ from aether_memory import (
     Options,
     TooLarge,
 )
+from tests.word_embedder import WordHashEmbedder
 
 
 def test_identity_round_trip_and_load_dir(mem: Memory, tmp_path: Path) -> None:
@@ -293,6 +294,38 @@ def test_use_after_close_is_refused(url: str, namespace: str) -> None:
     mem.close()  # idempotent
     with pytest.raises(ClientClosed):
         session.working.get("k")
+
+
+def test_every_call_after_close_is_refused_long_term_and_views_too(
+    url: str, namespace: str
+) -> None:
+    """Long-term memory, skills, listings and views of a closed memory refuse with
+    `ClientClosed` too, instead of reconnecting the closed pool (or failing on a closed file)."""
+    mem = Memory.open(url, namespace=namespace, embedder=WordHashEmbedder())
+    agent = mem.agent("a")
+    fact = agent.remember("the sky is blue")
+    agent.save_skill("deploy", "ship it", ["build"])
+    view = mem.in_namespace(namespace + "v")
+    view.agent("b").remember("grass is green")
+    viewed = view.agent("b")
+    mem.close()
+    calls = {
+        "recall": lambda: agent.recall("sky"),
+        "remember": lambda: agent.remember("grass is green"),
+        "memory_record": lambda: agent.memory_record(fact.id),
+        "forget": lambda: agent.forget(fact.id),
+        "skill": lambda: agent.skill("deploy"),
+        "search_skills": lambda: agent.search_skills("ship"),
+        "list_memories": lambda: mem.list_memories(),
+        "list_skills": lambda: mem.list_skills(),
+        "view recall": lambda: viewed.recall("grass"),
+        "view working": lambda: viewed.session("s").working.set("k", 1),
+        "view agents": lambda: view.agents(),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ClientClosed):
+            call()
+            pytest.fail(f"{name} worked on a closed memory")
 
 
 def test_capabilities(mem: Memory, url: str, servers: dict) -> None:  # type: ignore[type-arg]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -113,6 +114,7 @@ class AsyncMemory:
         self._experience: AsyncExperience | None = None
         self.cache = AsyncToolCache(self)
         self._view = False
+        self._views: weakref.WeakSet[AsyncMemory] = weakref.WeakSet()  # closed with this one
         self.feed = AsyncFeed(self)
         self._summarizer = summarizer
         self._extractor = extractor
@@ -451,11 +453,23 @@ class AsyncMemory:
         """Close the connection pool; later calls raise `ClientClosed`."""
         if self._formation is not None:
             await self._formation.aclose()
-        store, self._store = self._store, ClosedStore()  # type: ignore[assignment]
+        store = self._store
+        self._refuse_calls()
         if not isinstance(store, ClosedStore) and not self._view:
             await store.aclose()
             if self._owns_archive and self._archive is not None:
                 await asyncio.to_thread(self._archive.close)
+
+    def _refuse_calls(self) -> None:
+        """Make every later call through this memory, its long-term services and its views
+        raise `ClientClosed` (rather than reconnect a closed pool or read a closed file)."""
+        closed: Any = ClosedStore()
+        self._store = closed
+        for service in (self._longterm, self._experience, self._lifecycle):
+            if service is not None:
+                service._store = closed
+        for view in list(self._views):
+            view._refuse_calls()
 
     async def __aenter__(self) -> AsyncMemory:
         return self
@@ -480,6 +494,7 @@ class AsyncMemory:
         view = type(self)(self._store, options, embedder=self._embedder,
                           summarizer=self._summarizer, archive=self._archive)  # fmt: skip
         view._view = True
+        self._views.add(view)
         return view
 
     def in_namespace(self, name: str) -> AsyncMemory:

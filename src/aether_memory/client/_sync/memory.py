@@ -10,6 +10,7 @@ trip to the store.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -113,6 +114,7 @@ class Memory:
         self._experience: Experience | None = None
         self.cache = ToolCache(self)
         self._view = False
+        self._views: weakref.WeakSet[Memory] = weakref.WeakSet()  # closed with this one
         self.feed = Feed(self)
         self._summarizer = summarizer
         self._extractor = extractor
@@ -447,11 +449,23 @@ class Memory:
         """Close the connection pool; later calls raise `ClientClosed`."""
         if self._formation is not None:
             self._formation.close()
-        store, self._store = self._store, ClosedStore()  # type: ignore[assignment]
+        store = self._store
+        self._refuse_calls()
         if not isinstance(store, ClosedStore) and not self._view:
             store.close()
             if self._owns_archive and self._archive is not None:
                 self._archive.close()
+
+    def _refuse_calls(self) -> None:
+        """Make every later call through this memory, its long-term services and its views
+        raise `ClientClosed` (rather than reconnect a closed pool or read a closed file)."""
+        closed: Any = ClosedStore()
+        self._store = closed
+        for service in (self._longterm, self._experience, self._lifecycle):
+            if service is not None:
+                service._store = closed
+        for view in list(self._views):
+            view._refuse_calls()
 
     def __enter__(self) -> Memory:
         return self
@@ -476,6 +490,7 @@ class Memory:
         view = type(self)(self._store, options, embedder=self._embedder,
                           summarizer=self._summarizer, archive=self._archive)  # fmt: skip
         view._view = True
+        self._views.add(view)
         return view
 
     def in_namespace(self, name: str) -> Memory:
