@@ -280,8 +280,10 @@ def test_a_subscription_ends_when_its_memory_is_closed(url: str) -> None:
     deadline = time.monotonic() + 30
     while not got and time.monotonic() < deadline:
         time.sleep(0.01)
+    unstarted = mem.subscribe()  # made before the close, first iterated after it
     mem.close()
     worker.join(30)  # a bound for a hang, not a speed: it ends within one look (~1 s)
+    assert list(unstarted) == []
     assert not worker.is_alive(), "the subscription outlived its memory"
     assert [n.body for n in got] == [1]
     with pytest.raises(ClientClosed):

@@ -7,6 +7,10 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,3 +179,51 @@ def test_a_damaged_fallback_does_not_stop_a_healthy_redis(
         health = mem.health()
         assert health.ok and health.serving == "redis"
         assert any("fallback" in w and str(path) in w for w in health.warnings)
+
+
+def test_closing_one_client_of_a_file_keeps_another_clients_writes(tmp_path: Path) -> None:
+    """Two clients of one file in a process, one closed while the other stays open; another
+    process then opens the file. The open client's next write must be kept: closing a client
+    must not drop the locks SQLite holds for the other (POSIX locks belong to the process,
+    and closing any descriptor of the file drops them all), or the other process takes
+    itself for the file's first user and resets the write-ahead log's index in use here."""
+    url = f"sqlite:///{tmp_path}/shared.db"
+    kept = Memory.open(url, options=OPTIONS)
+    kept.agent("a").session("s").working.set("before", 1)
+    # A subscriber: the client's second connection, on a thread of its own, reading.
+    listener = threading.Thread(target=lambda: list(kept.subscribe()), daemon=True)
+    listener.start()
+    kept.broadcast("up", None)
+    time.sleep(0.3)
+    Memory.open(url, options=OPTIONS).close()
+    writes = (
+        "from aether_memory import Memory\n"
+        f"with Memory.open({url!r}, namespace='files') as m:\n"
+        "    m.agent('w').session('s').working.set('once', 5)\n"
+    )
+    subprocess.run([sys.executable, "-c", writes], check=True, timeout=120)
+    other = (
+        "import sys\n"
+        "from aether_memory import Memory\n"
+        f"with Memory.open({url!r}, namespace='files') as m:\n"
+        "    m.agent('b').session('s').working.set('other', 2)\n"
+        "    print('ready', flush=True)\n"
+        "    sys.stdin.readline()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", other], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        kept.agent("a").session("s").working.set("after", 3)
+        kept.close()
+        listener.join(30)
+        with Memory.open(url, options=OPTIONS) as next_one:
+            next_one.agent("c").session("s").working.set("next", 4)
+    finally:
+        child.communicate("\n", timeout=60)
+    with Memory.open(url, options=OPTIONS) as again:
+        assert again.agent("a").session("s").working.all() == {"before": 1, "after": 3}
+        assert again.agent("b").session("s").working.all() == {"other": 2}
+        assert again.agent("c").session("s").working.all() == {"next": 4}
+        assert again.agent("w").session("s").working.all() == {"once": 5}

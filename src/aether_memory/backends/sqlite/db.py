@@ -172,7 +172,6 @@ class Database:
         self._writes = 0
         self._closed = False
         self._identity: tuple[int, int] | None = None  # the file opened, once it is
-        self._fd: int | None = None  # held on that file, to see it lose its name cheaply
         self._generation = 0  # bumped when the file is re-created: connections reopen
 
     def open(self) -> None:
@@ -191,13 +190,12 @@ class Database:
         self._hold()
 
     def _hold(self) -> None:
-        """Remember which file the path names now, and hold a descriptor on it."""
-        # Closed only when the file is abandoned (at close, or once it was re-created):
-        # closing any descriptor of a file drops the process's POSIX locks on it, SQLite's too.
-        fd, self._fd = self._fd, os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        """Remember which file the path names now (its device and inode).
+
+        No descriptor of our own is held on it: closing any descriptor of a file drops every
+        POSIX lock the process holds on it, SQLite's included, so another process would take
+        itself for the file's only user and reset or delete a write-ahead log in use here."""
         self._identity = _identity(self.path)
-        if fd is not None:
-            os.close(fd)
 
     def _connect(self) -> sqlite3.Connection:
         if self._closed:
@@ -361,7 +359,7 @@ class Database:
             self._local.depth = 0
         # Deleted (or replaced): this write went into a file that is gone. Refuse to
         # acknowledge it, or keep it by re-creating the file from this connection's copy.
-        if self._fd is not None and os.fstat(self._fd).st_nlink == 0:
+        if self._identity is not None and _identity(self.path) != self._identity:
             self.check_file(committed=True)
         self._writes += 1
         if self._writes % SWEEP_EVERY == 0:
@@ -400,9 +398,6 @@ class Database:
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 # -- the Redis-shaped operations (all take a cursor inside a transaction) ---------------------

@@ -179,6 +179,8 @@ class RedisFeed:
         """Every notification after `after` (None: from now), in order, as they come;
         reconnects by itself through an outage and resumes where it was; ends when the store is
         closed. Raises `FeedTruncated` when the feed no longer holds `after`."""
+        if self._stopped:  # made before the store closed, first iterated after
+            return
         position = self.last(ns) if after is None else after
         live: tuple[Any, Any] | None = None
         pause, look, next_look = RECONNECT_FIRST, True, 0.0

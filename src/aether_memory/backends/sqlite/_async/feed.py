@@ -29,6 +29,8 @@ class AsyncSqliteFeed:
         """Rows after `after`, polled every `poll` seconds (SQLite has no push); about once a
         second, the agents whose heartbeat ran out are announced first. Ends when the store
         is closed."""
+        if self._tables.closed:  # made before the store closed, first iterated after
+            return
         position = await self.last(ns) if after is None else after
         check, next_sweep = True, 0.0
         while not self._tables.closed:
