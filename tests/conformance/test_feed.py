@@ -288,3 +288,28 @@ def test_a_subscription_ends_when_its_memory_is_closed(url: str) -> None:
     assert [n.body for n in got] == [1]
     with pytest.raises(ClientClosed):
         mem.subscribe()
+
+
+def test_closing_a_view_ends_its_subscriptions_and_no_others(url: str) -> None:
+    ns = "t" + new_id().lower()
+    with Memory.open(url, namespace=ns) as root:
+        view = root.in_namespace(ns)
+        start = root.feed.position()
+        on_root: list[Notification] = []
+        on_view: list[Notification] = []
+        mine, its = root.subscribe(after=start), view.subscribe(after=start)
+        root_worker = threading.Thread(target=lambda: on_root.extend(mine), daemon=True)
+        view_worker = threading.Thread(target=lambda: on_view.extend(its), daemon=True)
+        root_worker.start()
+        view_worker.start()
+        view.close()
+        view_worker.join(30)  # a bound for a hang: it ends within one look (~1 s)
+        assert not view_worker.is_alive(), "the view's subscription outlived the view"
+        root.broadcast("after", 2)
+        deadline = time.monotonic() + 30
+        while not on_root and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [n.body for n in on_root] == [2]
+        assert root_worker.is_alive()
+    root_worker.join(30)
+    assert not root_worker.is_alive()

@@ -194,3 +194,25 @@ def test_aether_tail_prints_the_feed_as_json_lines(url: str, tmp_path: Path) -> 
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(n["kind"], n["body"]) for n in lines] == [("broadcast", 0), ("broadcast", 1),
                                                       ("broadcast", 2)]  # fmt: skip
+
+
+def test_the_server_stops_while_a_feed_client_listens(
+    servers: dict[str, RedisProcess], tmp_path: Path
+) -> None:
+    """SIGTERM with a Server-Sent Events client connected: the server exits within its grace
+    and the stream ends (before, it waited for the client to leave, and the client waited
+    for events)."""
+    server = start(server_named(servers, "redis-modules").url, tmp_path)
+    try:
+        with server.client(KEY_A) as a, a.stream("GET", f"/v1/namespaces/{NS_A}/feed") as feed:
+            assert feed.status_code == 200
+            lines = feed.iter_lines()
+            assert next(lines).startswith(":")  # subscribed
+            server.proc.terminate()
+            server.proc.wait(timeout=60)  # a bound for a hang: the grace is a few seconds
+            # The client is not left waiting: its stream ends (cut mid-stream, as a lost
+            # connection is; an EventSource then reconnects with its Last-Event-ID).
+            with pytest.raises(httpx.RemoteProtocolError):
+                list(lines)
+    finally:
+        server.kill()

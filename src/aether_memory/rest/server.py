@@ -28,6 +28,7 @@ log = logging.getLogger("aether_memory.rest")
 
 EXIT_CONFIG = 2
 DEFAULT_UI_PORT = 8081
+SHUTDOWN_GRACE = 5  # seconds open requests get to finish after SIGTERM
 
 
 def _parser(defaults: RestSettings) -> argparse.ArgumentParser:
@@ -131,6 +132,9 @@ def main(argv: Sequence[str] | None = None, *, ui: bool = False) -> int:
         log_config=_log_config(),
         access_log=settings.access_log,
         server_header=False,
+        # A feed's stream never ends by itself: without a bound, a shutdown would wait for
+        # its client to leave, and the client for the next event.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
     )
     return 0
 

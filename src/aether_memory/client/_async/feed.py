@@ -69,7 +69,9 @@ class AsyncFeed:
         wanted_kinds = check_kinds(kinds)
         wanted_agents = check_agents(agents)
         start = None if after is None else check_position(after, "after")
-        stream = self._mem._store.feed.subscribe(self._ns, start)  # a closed memory raises now
+        store = self._mem._store  # a closed memory raises at `.feed`, now
+        # Ends when this memory closes, a view among them (a view shares the store).
+        stream = store.feed.subscribe(self._ns, start, lambda: self._mem._store is not store)
         return self._notifications(stream, wanted_kinds, wanted_agents)
 
     async def _notifications(

@@ -44,7 +44,13 @@ from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities, Checkup, Health
 from aether_memory.storage import background
-from aether_memory.storage._async.feed import AsyncFeedStore, FeedEntry, InboxRow, close_stream
+from aether_memory.storage._async.feed import (
+    AsyncFeedStore,
+    FeedEntry,
+    InboxRow,
+    close_stream,
+    never,
+)
 from aether_memory.storage._async.queue_fallback import AsyncFallbackQueues
 from aether_memory.storage._async.queues import AsyncQueueStore
 from aether_memory.storage._async.store import AsyncLongTermStore, AsyncOutboxStore, AsyncStore
@@ -685,14 +691,16 @@ class AsyncFallbackFeed:
             await self._outer._degrade(str(exc))
             raise
 
-    async def subscribe(self, ns: str, after: str | None) -> AsyncIterator[FeedEntry]:
+    async def subscribe(
+        self, ns: str, after: str | None, stop: Callable[[], bool] = never
+    ) -> AsyncIterator[FeedEntry]:
         primary = self._outer._primary
         while primary is None:  # opened during an outage: wait for the reconnect loop
-            if self._outer._closing:
+            if self._outer._closing or stop():
                 return
             await asyncio.sleep(RETRY_MAX)
             primary = self._outer._primary
-        stream = primary.feed.subscribe(ns, after)
+        stream = primary.feed.subscribe(ns, after, stop)
         try:
             async for position, fields in stream:
                 yield position, fields

@@ -6,7 +6,7 @@ role reads them and holds the coordination writes that are not memory.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 # A notification as a store returns it: position, fields (agent, kind, id, op, at, body, to).
@@ -15,13 +15,21 @@ FeedEntry = tuple[str, dict[str, Any]]
 InboxRow = tuple[str, str, bytes, int]
 
 
+def never() -> bool:
+    """A subscription's default `stop`: only the store's close ends it."""
+    return False
+
+
 class AsyncFeedStore(Protocol):
     """Change feed, presence and messages of one namespace-scoped store."""
 
-    def subscribe(self, ns: str, after: str | None) -> AsyncIterator[FeedEntry]:
+    def subscribe(
+        self, ns: str, after: str | None, stop: Callable[[], bool] = never
+    ) -> AsyncIterator[FeedEntry]:
         """Every notification of `ns` after position `after` (None: from now), in order, as
         they come, resuming by itself after a lost connection; ends when the store is closed
-        (within a second or so, so a worker thread iterating it finishes). Raises
+        or `stop()` says so (within a second or so, so a worker thread iterating it
+        finishes). Raises
         `core.feed.FeedTruncated` if the feed no longer holds `after`."""
         ...
 

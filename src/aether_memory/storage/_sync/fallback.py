@@ -45,7 +45,13 @@ from aether_memory.core.keys import SessionKeys
 from aether_memory.core.query import Filters
 from aether_memory.core.types import Capabilities, Checkup, Health
 from aether_memory.storage import background
-from aether_memory.storage._sync.feed import FeedEntry, FeedStore, InboxRow, close_stream
+from aether_memory.storage._sync.feed import (
+    FeedEntry,
+    FeedStore,
+    InboxRow,
+    close_stream,
+    never,
+)
 from aether_memory.storage._sync.queue_fallback import FallbackQueues
 from aether_memory.storage._sync.queues import QueueStore
 from aether_memory.storage._sync.store import LongTermStore, OutboxStore, Store
@@ -680,14 +686,16 @@ class FallbackFeed:
             self._outer._degrade(str(exc))
             raise
 
-    def subscribe(self, ns: str, after: str | None) -> Iterator[FeedEntry]:
+    def subscribe(
+        self, ns: str, after: str | None, stop: Callable[[], bool] = never
+    ) -> Iterator[FeedEntry]:
         primary = self._outer._primary
         while primary is None:  # opened during an outage: wait for the reconnect loop
-            if self._outer._closing:
+            if self._outer._closing or stop():
                 return
             time.sleep(RETRY_MAX)
             primary = self._outer._primary
-        stream = primary.feed.subscribe(ns, after)
+        stream = primary.feed.subscribe(ns, after, stop)
         try:
             for position, fields in stream:
                 yield position, fields

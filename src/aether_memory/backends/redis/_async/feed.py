@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import cache
 from time import monotonic
 from typing import Any
@@ -47,6 +47,7 @@ from aether_memory.core import keys
 from aether_memory.core.errors import BackendUnavailable
 from aether_memory.core.feed import FEED_CAP, INBOX_CAP, READ_BATCH, check_held
 from aether_memory.core.ids import now_ms
+from aether_memory.storage._async.feed import never
 
 log = logging.getLogger("aether_memory")
 
@@ -174,17 +175,19 @@ class AsyncRedisFeed:
             await _close(live)
             raise
 
-    async def subscribe(self, ns: str, after: str | None) -> AsyncIterator[FeedEntry]:
+    async def subscribe(
+        self, ns: str, after: str | None, stop: Callable[[], bool] = never
+    ) -> AsyncIterator[FeedEntry]:
         """Every notification after `after` (None: from now), in order, as they come;
         reconnects by itself through an outage and resumes where it was; ends when the store is
         closed. Raises `FeedTruncated` when the feed no longer holds `after`."""
-        if self._stopped:  # made before the store closed, first iterated after
+        if self._stopped or stop():  # made before the close, first iterated after
             return
         position = await self.last(ns) if after is None else after
         live: tuple[Any, Any] | None = None
         pause, look, next_look = RECONNECT_FIRST, True, 0.0
         try:
-            while not self._stopped:
+            while not (self._stopped or stop()):
                 try:
                     if live is None:  # first, and after a lost connection
                         live, look = await self._subscribed(ns), True
@@ -199,7 +202,7 @@ class AsyncRedisFeed:
                         look = look or monotonic() >= next_look
                     pause = RECONNECT_FIRST
                 except LOST as exc:
-                    if self._stopped:  # the store closed its client under the subscriber
+                    if self._stopped or stop():  # closed under the subscriber
                         return
                     # The server is down or restarting, or the slot moved to another shard:
                     # wait, then resume at `position`.

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from time import monotonic
 
 from aether_memory.backends.sqlite.feed import FeedTables
 from aether_memory.core.errors import AetherError
 from aether_memory.core.feed import READ_BATCH, SQLITE_POLL_SECONDS, check_held
 from aether_memory.core.ids import now_ms
-from aether_memory.storage._async.feed import FeedEntry, InboxRow
+from aether_memory.storage._async.feed import FeedEntry, InboxRow, never
 
 SWEEP_EVERY = 1.0  # seconds between a subscriber's presence sweeps (each a read; a write if due)
 
@@ -25,22 +25,24 @@ class AsyncSqliteFeed:
     async def last(self, ns: str) -> str:
         return await asyncio.to_thread(self._tables.last, ns)
 
-    async def subscribe(self, ns: str, after: str | None) -> AsyncIterator[FeedEntry]:
+    async def subscribe(
+        self, ns: str, after: str | None, stop: Callable[[], bool] = never
+    ) -> AsyncIterator[FeedEntry]:
         """Rows after `after`, polled every `poll` seconds (SQLite has no push); about once a
         second, the agents whose heartbeat ran out are announced first. Ends when the store
         is closed."""
-        if self._tables.closed:  # made before the store closed, first iterated after
+        if self._tables.closed or stop():  # made before the close, first iterated after
             return
         position = await self.last(ns) if after is None else after
         check, next_sweep = True, 0.0
-        while not self._tables.closed:
+        while not (self._tables.closed or stop()):
             try:
                 if monotonic() >= next_sweep:
                     await asyncio.to_thread(self._tables.sweep, ns, now_ms())
                     next_sweep = monotonic() + SWEEP_EVERY
                 read = await asyncio.to_thread(self._tables.read, ns, position, READ_BATCH)
             except AetherError:
-                if self._tables.closed:  # closed by another thread mid-read: the end
+                if self._tables.closed or stop():  # closed by another thread mid-read
                     return
                 raise
             first, entries = read

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from time import monotonic
 
 from aether_memory.backends.sqlite.feed import FeedTables
 from aether_memory.core.errors import AetherError
 from aether_memory.core.feed import READ_BATCH, SQLITE_POLL_SECONDS, check_held
 from aether_memory.core.ids import now_ms
-from aether_memory.storage._sync.feed import FeedEntry, InboxRow
+from aether_memory.storage._sync.feed import FeedEntry, InboxRow, never
 
 SWEEP_EVERY = 1.0  # seconds between a subscriber's presence sweeps (each a read; a write if due)
 
@@ -26,22 +26,24 @@ class SqliteFeed:
     def last(self, ns: str) -> str:
         return self._tables.last(ns)
 
-    def subscribe(self, ns: str, after: str | None) -> Iterator[FeedEntry]:
+    def subscribe(
+        self, ns: str, after: str | None, stop: Callable[[], bool] = never
+    ) -> Iterator[FeedEntry]:
         """Rows after `after`, polled every `poll` seconds (SQLite has no push); about once a
         second, the agents whose heartbeat ran out are announced first. Ends when the store
         is closed."""
-        if self._tables.closed:  # made before the store closed, first iterated after
+        if self._tables.closed or stop():  # made before the close, first iterated after
             return
         position = self.last(ns) if after is None else after
         check, next_sweep = True, 0.0
-        while not self._tables.closed:
+        while not (self._tables.closed or stop()):
             try:
                 if monotonic() >= next_sweep:
                     self._tables.sweep(ns, now_ms())
                     next_sweep = monotonic() + SWEEP_EVERY
                 read = self._tables.read(ns, position, READ_BATCH)
             except AetherError:
-                if self._tables.closed:  # closed by another thread mid-read: the end
+                if self._tables.closed or stop():  # closed by another thread mid-read
                     return
                 raise
             first, entries = read
