@@ -25,6 +25,7 @@ from aether_memory.backends.redis.cluster import cluster_url_of, is_cluster_url
 from aether_memory.backends.redis.errors import TRANSLATE, translate
 from aether_memory.backends.redis.facts import SCAN_COUNT
 from aether_memory.backends.redis.notes import q_note
+from aether_memory.backends.redis.packing import hiredis_packing
 from aether_memory.backends.redis.scripts import (
     CHECKPOINT_LATEST,
     CHECKPOINT_SAVE,
@@ -71,6 +72,7 @@ def _node_client(url: str, options: Options, retry: Retry) -> Redis:
         )
     except ValueError as exc:
         raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
+    pool.connection_class = hiredis_packing(pool.connection_class)
     return Redis.from_pool(pool)  # the client owns (and closes) the pool
 
 
