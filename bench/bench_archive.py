@@ -97,7 +97,7 @@ def bulk_fill(mem: Memory, items: list[str]) -> None:
             digest = content_hash("bench", "fact", content)
             _, fields = lt._new("bench", Memorable(content), vector, digest, memory_id, ts)
             rows.append((memory_id, fields, ttl))
-        lt._store.put(mem.namespace, rows)
+        lt.port.put(mem.namespace, rows)
 
 
 def run_one(

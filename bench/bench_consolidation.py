@@ -72,7 +72,7 @@ def store(mem: Memory, memories: list[tuple[str, str]]) -> None:
             digest = content_hash("a", kind, f"{content} {memory_id}")
             _, fields = lt._new("a", Memorable(content, kind), vector, digest, memory_id, ts)
             rows.append((memory_id, fields, None))
-        lt._store.put(mem.namespace, rows)
+        lt.port.put(mem.namespace, rows)
 
 
 def one(url: str, embedder: CachedEmbedder, memories: list[tuple[str, str]]) -> dict[str, float]:

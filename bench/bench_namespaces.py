@@ -99,7 +99,7 @@ async def serving(url: str, root: AsyncMemory, views: list[AsyncMemory], tasks: 
     sessions = [view.agent("a").session("s") for view in views]
     raw = aredis.Redis.from_url(url, max_connections=64)
     keys = [SessionKeys.build(view.namespace, "a", "s") for view in views]
-    ttl_ms = root._ttls.working_ms
+    ttl_ms = root.kernel.ttls.working_ms
     value = Codec().encode(1)
 
     async def library(i: int) -> None:

@@ -332,7 +332,7 @@ class Run:
             self.memory(before)
             self.result.quality = await self.quality()
             if not self.plain:  # the words the library's text query keeps (its own choice)
-                store = mem.longterm._store
+                store = mem.longterm.port
                 self.words = [text_terms(q) for q in self.corpus.query_texts]
                 self.terms = [
                     await store._affordable(self.ns, w, _term_ids(w)) if w else []

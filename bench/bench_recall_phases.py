@@ -165,7 +165,7 @@ def open_side(
     agent = mem.agent("reader")
     agent.recall("warm up", k=10)
     timers = Timers()
-    store = mem.longterm._store
+    store = mem.longterm.port
     store.search = timers.wrap("store search (round trip 1)", store.search)
     store.fetch = timers.wrap("store fetch + touch (round trip 2)", store.fetch)
     embedder.embed_query = timers.wrap("query embedding", embedder.embed_query)  # type: ignore[method-assign]

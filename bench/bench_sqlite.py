@@ -705,7 +705,7 @@ def filecheck_rows(folder: Path, n: int) -> list[list[str]]:
     """SQLite writes with the per-write file check on and off (its descriptor unset)."""
     rows = []
     with Memory.open(f"sqlite:///{folder}/filecheck.db", namespace=fresh_namespace()) as mem:
-        db = mem._store._db  # type: ignore[attr-defined]
+        db = mem.kernel.store._db  # type: ignore[attr-defined]
         fd = db._fd
         session = mem.agent(AGENT).session("filecheck")
         ops = {

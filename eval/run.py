@@ -113,7 +113,7 @@ def bm25_index(mem: Memory, queries: Iterable[Query], mapping: dict[str, str]) -
     from aether_memory.core import keys
     from aether_memory.core.query import escape, text_terms
 
-    client = mem._store._r  # type: ignore[attr-defined]
+    client = mem.kernel.store._r  # type: ignore[attr-defined]
     firsts = []
     for q in queries:
         where = Filters(agents=(q.agent,) if q.agent else ()).compile()

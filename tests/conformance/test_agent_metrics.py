@@ -121,12 +121,14 @@ def test_a_retried_event_write_counts_once_on_redis(redis_url: str, namespace: s
     with Memory.open(redis_url, namespace=namespace) as mem:
         s = mem.agent("retry").session("s")
         s.record("step", {})  # the session's meta
-        store, keys_ = mem._store, s._keys
+        store, keys_ = mem.kernel.store, s._keys
         ts = now_ms()
-        rows = [("01J0000000000000000000RETRY", "step", "success", ts, 4.0, mem._codec.encode({}))]
+        rows = [
+            ("01J0000000000000000000RETRY", "step", "success", ts, 4.0, mem.kernel.codec.encode({}))
+        ]
         metrics = metric_writes(keys_.ns, keys_.agent, [(ts, None, False, 4.0, 3, 0)])
         for _ in range(2):
-            store.events_append(keys_, rows, ts, mem._ttls, metrics)
+            store.events_append(keys_, rows, ts, mem.kernel.ttls, metrics)
         out = mem.agent("retry").metrics(bucket=3600)
         assert [(b.calls, b.tokens_in) for b in out.buckets] == [(2, 3)]
         assert len(s.events()) == 2

@@ -118,7 +118,9 @@ def test_working_memory_has_sliding_ttl(url: str, namespace: str) -> None:
 
 def pttl(mem: Memory, key: str) -> int:
     """Milliseconds `key` has left (-1: no expiry), read from the store itself."""
-    store = getattr(mem._store, "_primary", mem._store)  # behind a fallback: the Redis store
+    store = getattr(
+        mem.kernel.store, "_primary", mem.kernel.store
+    )  # behind a fallback: the Redis store
     if store.capabilities.backend == "redis":
         return int(store._r.pttl(key))  # type: ignore[attr-defined]
     with sqlite3.connect(store.path) as conn:  # type: ignore[attr-defined]
@@ -351,6 +353,6 @@ def test_capabilities(mem: Memory, url: str, servers: dict) -> None:  # type: ig
 
 def test_each_backend_opens_the_store_it_names(mem: Memory, request: pytest.FixtureRequest) -> None:
     backend = request.node.callspec.params["url"]
-    store = type(mem._store).__name__
+    store = type(mem.kernel.store).__name__
     assert (store == "FallbackStore") == (backend == "redis-fallback"), (backend, store)
-    assert mem._store.capabilities.backend == ("sqlite" if backend == "sqlite" else "redis")
+    assert mem.kernel.store.capabilities.backend == ("sqlite" if backend == "sqlite" else "redis")

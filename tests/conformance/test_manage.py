@@ -257,7 +257,7 @@ def test_an_interrupted_agent_erasure_is_finished_by_the_next_call(
 ) -> None:
     populate(lt, "planner")
     agent = lt.agent("planner")
-    store = lt._store
+    store = lt.kernel.store
     real = store.erase_session
     calls = []
 

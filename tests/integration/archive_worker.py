@@ -19,7 +19,7 @@ from tests.word_embedder import WordHashEmbedder
 def main(url: str, archive: str, namespace: str) -> None:
     options = Options(namespace=namespace, ttl=TTLs(semantic=1.0))
     with Memory.open(url, options=options, embedder=WordHashEmbedder(), archive=archive) as mem:
-        store: Any = mem._store.longterm
+        store: Any = mem.kernel.store.longterm
         real, batches = store.delete, []
 
         def delete(ns: str, ids: Any, hashes: Any) -> int:

@@ -177,7 +177,7 @@ def test_an_interrupted_rehydration_is_repaired_to_the_hot_copy(short: Memory) -
     assert archived is not None
     # A rehydration killed after its hot write: the copy is hot (with a fresh lifetime) and
     # still archived. The next pass keeps the hot one, the newer, and drops the other.
-    short._store.longterm.load(short.namespace, [(record.id, archived.row, None)])
+    short.kernel.store.longterm.load(short.namespace, [(record.id, archived.row, None)])
     report = short.lifecycle.run()
     assert (report.repaired, report.archived) == (1, 0)
     assert _hot_ids(short) == {record.id}
@@ -204,7 +204,7 @@ def test_a_hot_budget_holds_under_a_steady_remember_loop(
 def _hot_bytes(mem: Memory) -> int:
     """The bytes of the namespace's hot memories, measured as the budget measures them."""
     total, after = 0, None
-    while page := mem.longterm._store.page(mem.namespace, after, 500):
+    while page := mem.longterm.port.page(mem.namespace, after, 500):
         after = page[-1][0]
         total += sum(row_size(row) for _, row in page if row is not None)
     return total
@@ -360,7 +360,7 @@ def test_a_hot_budget_holds_with_several_processes_writing_one_namespace(
         hot, archived = _hot_ids(mem), _archived_ids(mem, ids)
         assert len(hot) <= budget  # one namespace's budget, whoever wrote
         assert hot | archived == set(ids) and not hot & archived
-        counted = mem.longterm._store.usage(namespace)
+        counted = mem.longterm.port.usage(namespace)
         assert counted is not None and counted[0] >= len(hot)  # never below the truth
 
 
@@ -423,7 +423,7 @@ def test_a_pass_renews_its_claim_while_it_evicts(
     with _open(url, archive, namespace) as writer:
         writer.agent("a").remember_many([f"note {i}: disk {i} at {i * 7}%" for i in range(20)])
     with _open(url, archive, namespace, hot_budget=5) as mem:
-        store, calls = mem.lifecycle._store, []
+        store, calls = mem.kernel.longterm, []
         for name in ("pass_claim", "delete"):
             real = getattr(store, name)
 

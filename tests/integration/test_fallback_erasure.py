@@ -136,7 +136,7 @@ def test_an_erasure_leaves_nothing_in_redis_or_the_fallback_file(
             assert mem.health().dropped == 0
         else:
             erase(mem, scope)
-        assert mem._store._fallback.mirror_flush()
+        assert mem.kernel.store._fallback.mirror_flush()
         assert in_file(path, MARK) == []
         assert in_redis(server.url, MARK) == []
         if scope != "namespace":
@@ -156,7 +156,7 @@ def test_a_forgotten_memory_leaves_the_fallback_file(
         agent = mem.agent("keeper")
         gone = agent.remember(f"The {MARK} report lives on host db-7.").id
         kept = agent.remember("The kept report lives on host db-9.").id
-        assert mem._store._fallback.mirror_flush()
+        assert mem.kernel.store._fallback.mirror_flush()
         assert in_file(path, MARK) != []
         if outage:
             server.kill()
@@ -166,7 +166,7 @@ def test_a_forgotten_memory_leaves_the_fallback_file(
             wait_for(lambda: replayed(mem.health()), "the replay")
         else:
             assert agent.forget(gone) == 1
-        assert mem._store._fallback.mirror_flush()
+        assert mem.kernel.store._fallback.mirror_flush()
         assert in_file(path, MARK) == []
         assert in_redis(server.url, MARK) == []
         assert agent.memory_record(kept).content.startswith("The kept")

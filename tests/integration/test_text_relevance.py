@@ -52,7 +52,7 @@ def test_text_relevance_is_the_engines_bm25(own_server: str, namespace: str) -> 
             r.execute_command("FT.DEBUG", "GC_FORCEINVOKE", index)
         terms = text_terms("What food does Nebraas like?")
         vector = embedder.embed(["food"])[0].astype("float32").tobytes()
-        found = mem.longterm._store.search(namespace, Filters(), vector, terms, 20)
+        found = mem.longterm.port.search(namespace, Filters(), vector, terms, 20)
     words = " | ".join(terms)
     with redis.Redis.from_url(url, protocol=3) as r:
         reply = r.execute_command(

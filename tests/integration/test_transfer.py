@@ -252,7 +252,7 @@ def test_an_interrupted_import_says_what_it_wrote_and_resumes(
         path = export(mem, tmp_path / "x.jsonl")
     monkeypatch.setattr(importer, "MEMORY_BATCH", 10)
     with Memory.open(url, namespace=f"{ns}-2", embedder=EMBEDDER) as mem:
-        real, calls = mem._store.longterm.load, []
+        real, calls = mem.kernel.store.longterm.load, []
 
         def fails_on_the_third_batch(*args: Any) -> None:
             calls.append(args)
@@ -260,7 +260,7 @@ def test_an_interrupted_import_says_what_it_wrote_and_resumes(
                 raise BackendUnavailable("the server went away")
             real(*args)
 
-        monkeypatch.setattr(mem._store.longterm, "load", fails_on_the_third_batch)
+        monkeypatch.setattr(mem.kernel.store.longterm, "load", fails_on_the_third_batch)
         with pytest.raises(ImportStopped, match="--resume") as stopped:
             import_namespace(mem, path)
         report = stopped.value.report
@@ -269,7 +269,7 @@ def test_an_interrupted_import_says_what_it_wrote_and_resumes(
         assert len(mem.list_memories(limit=1000)) == 20
         assert mem.agents() == ["critic", "planner"] and report.written["agents"] == 2
         assert journal_path(path).exists()
-        monkeypatch.setattr(mem._store.longterm, "load", real)
+        monkeypatch.setattr(mem.kernel.store.longterm, "load", real)
         resumed = import_namespace(mem, path, resume=True)
         assert resumed.resumed_from == report.records_done
         assert picture(mem) == before

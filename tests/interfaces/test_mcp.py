@@ -4,6 +4,7 @@ MCP host runs it), over streamable HTTP, and in-process."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -657,3 +658,45 @@ async def test_consolidate_memory_merges_only_the_agents_own(url: str, namespace
         assert (again["clusters"], again["created"]) == (0, [])
         bad = await call_error(client, "consolidate_memory", {"kinds": "fact"})
         assert bad["code"] == "invalid_input" and "kinds" in bad["message"]
+
+
+async def test_sigterm_stops_the_http_server_while_a_client_listens(
+    servers: dict[str, RedisProcess], namespace: str
+) -> None:
+    """SIGTERM while a client holds the session's event stream open (``GET /mcp``, which
+    stays open for server-sent messages): the server ends the stream and exits (the REST
+    server's feed once kept it running; the SDK's session manager closes its streams)."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *server_args(servers["redis-modules"].url, namespace, "--transport", "http",
+                     "--port", str(port)),
+        env={**os.environ, **SERVER_ENV},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}/mcp"
+    try:
+        assert await _listening(port, process), "the server exited or did not listen"
+        async with httpx.AsyncClient(timeout=30, headers=MCP_HEADERS) as http:
+            opened = await http.post(endpoint, json=INIT)
+            assert opened.status_code == 200
+            session = {"mcp-session-id": opened.headers["mcp-session-id"],
+                       "mcp-protocol-version": "2025-06-18"}  # fmt: skip
+            ready = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+            assert (await http.post(endpoint, json=ready, headers=session)).status_code == 202
+            listen = {**session, "Accept": "text/event-stream"}
+            async with http.stream("GET", endpoint, headers=listen) as stream:
+                assert stream.status_code == 200
+                process.send_signal(signal.SIGTERM)
+                # A bound for a hang: the grace is a few seconds.
+                code = await asyncio.wait_for(process.wait(), 60)
+                with contextlib.suppress(httpx.HTTPError):  # ended, or cut: not left open
+                    async for _ in stream.aiter_bytes():
+                        pass
+        assert code == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

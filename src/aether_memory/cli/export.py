@@ -38,7 +38,7 @@ def export_namespace(mem: Memory, fp: IO[bytes], progress: ProgressCallback | No
     Raises:
         BackendUnavailable: The store could not be reached.
     """
-    store, ns = mem._store, mem.namespace
+    store, ns = mem.kernel.store, mem.namespace
     counts = dict.fromkeys(KINDS, 0)
     written = 0
 
@@ -93,7 +93,7 @@ def export_namespace(mem: Memory, fp: IO[bytes], progress: ProgressCallback | No
 def _export_agent(
     mem: Memory, agent: str, emit: Callable[[str | None, dict[str, Any]], None]
 ) -> None:
-    store, ns, decode = mem._store, mem.namespace, mem._codec.decode
+    store, ns, decode = mem.kernel.store, mem.namespace, mem.kernel.codec.decode
     emit(
         "agents",
         {
@@ -119,7 +119,7 @@ def _export_session(
     last_active: int,
     emit: Callable[[str | None, dict[str, Any]], None],
 ) -> None:
-    store, decode = mem._store, mem._codec.decode
+    store, decode = mem.kernel.store, mem.kernel.codec.decode
     meta = {k: _text(v) for k, v in store.session_meta(s).items() if k != "agent"}
     working, scratch = store.hash_all(s, "working"), store.hash_all(s, "scratch")
     tools = store.tools_get_or_put(s, None, None)
@@ -191,7 +191,7 @@ def _memory_record(mem: Memory, memory_id: str, row: Mapping[str, Any]) -> dict[
         "last_accessed": int(float(get("last_accessed", 0))),
         "access_count": int(float(get("access_count", 0))),
         "related": [r for r in _text(get("related", "")).split(",") if r],
-        "metadata": mem._codec.decode(metadata) if metadata else {},
+        "metadata": mem.kernel.codec.decode(metadata) if metadata else {},
         "embedding": None if embedding is None else base64.b64encode(embedding).decode("ascii"),
         "expires_at": row.get("expires_at"),
         # A correction's links (absent from files written before corrections existed).
@@ -206,7 +206,7 @@ def _skill_record(mem: Memory, row: Mapping[str, Any]) -> dict[str, Any]:
         "type": "skill",
         "name": _text(row["name"]),
         "description": _text(row["description"]),
-        "steps": mem._codec.decode(row["steps"]),
+        "steps": mem.kernel.codec.decode(row["steps"]),
         "tags": [t for t in _text(row.get("tags", b"")).split(",") if t],
         "runs": int(row.get("runs", 0)),
         "successes": int(row.get("successes", 0)),

@@ -114,7 +114,7 @@ def import_namespace(
 
 
 def _holds_data(mem: Memory) -> bool:
-    store, ns = mem._store, mem.namespace
+    store, ns = mem.kernel.store, mem.namespace
     return bool(
         store.agents(ns)
         or store.longterm.page(ns, None, 1)
@@ -131,7 +131,7 @@ def _write(
     digest: str,
     progress: ProgressCallback | None,
 ) -> None:
-    store, ns, encode = mem._store, mem.namespace, mem._codec.encode
+    store, ns, encode = mem.kernel.store, mem.namespace, mem.kernel.codec.encode
     if header.embedder is not None and header.counts["memories"]:
         model, _, dims = header.embedder.rpartition("|")
         store.longterm.setup(ns, int(dims), model)  # refuses another embedder's namespace
@@ -171,7 +171,7 @@ def _write(
 
 
 def _write_agent(mem: Memory, record: dict[str, Any]) -> None:
-    store, ns, encode = mem._store, mem.namespace, mem._codec.encode
+    store, ns, encode = mem.kernel.store, mem.namespace, mem.kernel.codec.encode
     agent = record["agent"]
     docs = {name: encode(text) for name, text in record["identity"].items()}
     if docs:
@@ -183,7 +183,7 @@ def _write_agent(mem: Memory, record: dict[str, Any]) -> None:
 
 
 def _write_session(mem: Memory, records: list[tuple[str, dict[str, Any]]]) -> None:
-    store, encode = mem._store, mem._codec.encode
+    store, encode = mem.kernel.store, mem.kernel.codec.encode
     head = records[0][1]
     s = SessionKeys.build(mem.namespace, head["agent"], head["session"])
     events: list[EventRow] = []
@@ -202,8 +202,8 @@ def _write_session(mem: Memory, records: list[tuple[str, dict[str, Any]]]) -> No
     }
     tools = encode(head["tool_schema"]) if "tool_schema" in head else None
     store.session_load(s, meta, head["last_active"], hashes, tools, events, checkpoints,
-                       mem._ttls)  # fmt: skip
-    mem._opened.forget(s)
+                       mem.kernel.ttls)  # fmt: skip
+    mem.kernel.opened.forget(s)
 
 
 def _memory_row(
@@ -238,7 +238,7 @@ def _write_skill(mem: Memory, r: dict[str, Any]) -> None:
     fields = {
         "name": r["name"],
         "description": r["description"],
-        "steps": mem._codec.encode(r["steps"]),
+        "steps": mem.kernel.codec.encode(r["steps"]),
         "tags": ",".join(r["tags"]),
         "memory_id": r["memory_id"] or "",
         "updated_at": r["updated_at"],
@@ -247,6 +247,6 @@ def _write_skill(mem: Memory, r: dict[str, Any]) -> None:
         "total_duration": float(r["total_duration"]),
     }
     ttl = mem.options.ttl.skills
-    mem._store.longterm.skill_put(
+    mem.kernel.store.longterm.skill_put(
         mem.namespace, r["name"], fields, None if ttl is None else int(ttl * 1000)
     )

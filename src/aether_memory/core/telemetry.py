@@ -244,7 +244,10 @@ def watch_queue(memory: Any, name: str) -> None:
     if not (enabled() and _metering):
         return
     # Opened with no event loop running: a sync client.
-    _queues[(id(memory._store), memory.namespace, name)] = (weakref.ref(memory), _running_loop())
+    _queues[(id(memory.kernel.store), memory.namespace, name)] = (
+        weakref.ref(memory),
+        _running_loop(),
+    )
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -257,7 +260,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 def _queue_stats(memory: Any, name: str, loop: asyncio.AbstractEventLoop | None) -> Any:
     """The queue's `QueueStats`, or None where they cannot be read from this thread."""
     # The store, not `memory.queue(name)`: a new handle would register again from this thread.
-    result = memory._store.queues.stats(memory.namespace, name, now_ms())
+    result = memory.kernel.store.queues.stats(memory.namespace, name, now_ms())
     if not inspect.iscoroutine(result):
         return result
     if loop is None or loop.is_closed() or _running_loop() is loop:
@@ -280,7 +283,9 @@ def _queue_depth(options: metrics.CallbackOptions) -> Iterable[metrics.Observati
         if stats is None:
             continue
         base = {"aether.namespace": key[1], "aether.queue": key[2]}
-        base.update({k: v for k, v in store_attributes(memory._store).items() if k == "db.system"})
+        base.update(
+            {k: v for k, v in store_attributes(memory.kernel.store).items() if k == "db.system"}
+        )
         for state in QUEUE_STATES:
             out.append(
                 metrics.Observation(getattr(stats, state), {**base, "aether.queue.state": state})
@@ -356,12 +361,14 @@ def record_error(span: Span, exc: BaseException) -> None:
 
 # -- the decorator on the client's handles ------------------------------------------------------
 def _context(obj: Any) -> tuple[Any, dict[str, Any]]:
-    """The memory client behind a handle, and the handle's namespace/agent/session/kind (or
-    queue, for a queue and the tasks claimed from it)."""
+    """The kernel behind a handle (what it shares with its memory: the store, the namespace),
+    and the handle's namespace/agent/session/kind (or queue, for a queue and the tasks claimed
+    from it)."""
     queue = getattr(obj, "_queue", obj)
     queue_of, queue_name = getattr(queue, "_memory", None), getattr(queue, "name", None)
     if queue_of is not None and isinstance(queue_name, str):
-        return queue_of, {"aether.namespace": queue_of.namespace, "aether.queue": queue_name}
+        return queue_of.kernel, {"aether.namespace": queue_of.namespace, "aether.queue": queue_name}
+    kernel = getattr(obj, "_k", None) or getattr(obj, "kernel", None)
     attrs: dict[str, Any] = {}
     keys = getattr(obj, "_keys", None)
     if keys is not None:
@@ -371,16 +378,15 @@ def _context(obj: Any) -> tuple[Any, dict[str, Any]]:
     kind = getattr(obj, "_kind", None)
     if isinstance(kind, str):
         attrs["aether.kind"] = kind
-    mem = getattr(obj, "_mem", None) or getattr(obj, "memory", None) or obj
     if keys is None:
         owner = getattr(obj, "_agent", None) or obj
         agent = getattr(owner, "id", None)
-        if agent is not None and owner is not mem:
+        if agent is not None and getattr(owner, "memory", None) is not None:  # an agent's
             attrs["aether.agent"] = agent
-        namespace = getattr(mem, "namespace", None)
+        namespace = getattr(kernel, "namespace", None)
         if namespace is not None:
             attrs["aether.namespace"] = namespace
-    return mem, attrs
+    return kernel, attrs
 
 
 def store_attributes(store: Any) -> dict[str, Any]:
@@ -407,11 +413,11 @@ def store_attributes(store: Any) -> dict[str, Any]:
     return attrs
 
 
-def _start(op: str, obj: Any) -> tuple[dict[str, Any], Any]:
-    mem, attrs = _context(obj)
-    attrs.update(store_attributes(getattr(mem, "_store", None)))
+def _start(op: str, obj: Any) -> dict[str, Any]:
+    kernel, attrs = _context(obj)
+    attrs.update(store_attributes(getattr(kernel, "store", None)))
     attrs["db.operation"] = attrs["db.operation.name"] = op
-    return attrs, mem
+    return attrs
 
 
 def _finish(op: str, attrs: dict[str, Any], start: float, exc: BaseException | None) -> None:
@@ -433,7 +439,7 @@ def _note_result(span: Span, result: Any, hits: bool) -> None:
 @contextmanager
 def _operation(op: str, obj: Any, hits: bool) -> Iterator[Callable[[Any], None]]:
     """The span and timing of one call; yields what to call with its result."""
-    attrs, _ = _start(op, obj)
+    attrs = _start(op, obj)
     start = time.perf_counter()
     with _tracer.start_as_current_span(
         op, kind=SpanKind.CLIENT, attributes=attrs,

@@ -18,7 +18,7 @@ from redis.utils import HIREDIS_AVAILABLE
 
 
 @cache
-def hiredis_packing(connection_class: type[Any]) -> type[Any]:
+def hiredis_packing(connection_class: Any) -> Any:
     """`connection_class`, packing with hiredis if it is an asyncio connection class (a sync
     one already does) and hiredis is installed."""
     if not HIREDIS_AVAILABLE or not issubclass(connection_class, AbstractConnection):

@@ -59,6 +59,7 @@ class AsyncAgent:
 
     def __init__(self, memory: AsyncMemory, agent_id: str) -> None:
         self.memory = memory
+        self._k = memory.kernel
         self.id = agent_id
         self.identity = AsyncIdentity(self)
         self.state = AsyncAgentState(self)
@@ -95,16 +96,16 @@ class AsyncAgent:
         handles = [self.session(sid) for sid in session_ids]
         if not handles:
             return []
-        store = self.memory._store
+        store = self._k.store
         found = await store.hash_all_many([h._keys for h in handles], "working")
-        decode = self.memory._codec.decode
+        decode = self._k.codec.decode
         return [{k: decode(v) for k, v in raw.items()} for raw in found]
 
     @telemetry.traced("agent.sessions")
     async def sessions(self, limit: int = 100) -> list[SessionInfo]:
         """This agent's sessions, most recently active first."""
         limit = check_limit(limit)
-        rows = await self.memory._store.sessions(self.memory.namespace, self.id, limit)
+        rows = await self._k.store.sessions(self.memory.namespace, self.id, limit)
         return [SessionInfo(sid, ts) for sid, ts in rows]
 
     @telemetry.traced("agent.list_sessions")
@@ -120,7 +121,7 @@ class AsyncAgent:
             if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
                 raise InvalidInput("this cursor belongs to another listing, not to sessions")
             before = (key[0], key[1])
-        rows = await self.memory._store.sessions_page(self.memory.namespace, self.id, before,
+        rows = await self._k.store.sessions_page(self.memory.namespace, self.id, before,
                                                       limit)  # fmt: skip
         items = tuple(SessionInfo(sid, ts) for sid, ts in rows)
         if len(rows) < limit:
@@ -140,17 +141,17 @@ class AsyncAgent:
         counts: dict[str, int] = {}
         before: tuple[int, str] | None = None
         while True:
-            rows = await mem._store.sessions_page(mem.namespace, self.id, before, 200)
+            rows = await self._k.store.sessions_page(mem.namespace, self.id, before, 200)
             for sid, _ in rows:
-                found = await mem._store.erase_session(self.session(sid)._keys, dry)
+                found = await self._k.store.erase_session(self.session(sid)._keys, dry)
                 add_counts(counts, found)
             if len(rows) < 200:
                 break
             before = (rows[-1][1], rows[-1][0])
         add_counts(counts, await mem.longterm.erase(Filters(agents=(self.id,)), dry))
-        add_counts(counts, await mem._store.erase_agent(mem.namespace, self.id, dry))
+        add_counts(counts, await self._k.store.erase_agent(mem.namespace, self.id, dry))
         if not dry:
-            mem._opened.clear()
+            self._k.opened.clear()
         return Erasure("agent", self.id, counts, dry)
 
     # -- long-term memory ---------------------------------------------------------------------
@@ -396,7 +397,7 @@ class AsyncAgent:
         now = now_ms()
         since_s, res = window(since, width, now)
         names = bucket_keys(self.memory.namespace, self.id, since_s, res, now)
-        stored = await self.memory._store.metrics_read(names)
+        stored = await self._k.store.metrics_read(names)
         return fold(self.id, since_s, width, res, stored, tool)
 
     def __repr__(self) -> str:

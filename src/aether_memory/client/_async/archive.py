@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aether_memory.client._async.loops import AsyncScheduler
-from aether_memory.core.codec import Codec
-from aether_memory.core.config import TTLs
 from aether_memory.core.errors import ConfigurationError, Conflict, InvalidInput
 from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.lifecycle import (
@@ -45,11 +43,11 @@ from aether_memory.core.lifecycle import (
 )
 from aether_memory.core.query import text_terms
 from aether_memory.core.validate import check_int
-from aether_memory.storage._async.store import AsyncLongTermStore
 from aether_memory.storage.archive import Archive, Archived, ArchiveMatch, fuse
 from aether_memory.storage.rows import Row, decode_row, text
 
 if TYPE_CHECKING:
+    from aether_memory.client._async.kernel import AsyncKernel
     from aether_memory.client._async.memory import AsyncMemory
 
 log = logging.getLogger("aether_memory")
@@ -99,20 +97,17 @@ class AsyncLifecycle:
 
     def __init__(
         self,
-        store: AsyncLongTermStore,
-        namespace: str,
+        kernel: AsyncKernel,
         archive: Archive | None,
-        ttl: TTLs,
         budget: HotBudget,
         grace: float,
         dims: int,
-        codec: Codec | None = None,
     ) -> None:
-        self._store = store
-        self._codec = codec or Codec()
-        self._ns = namespace
+        self._k = kernel
+        self._codec = kernel.codec
+        self._ns = kernel.namespace
         self.archive = archive
-        self._ttl = ttl
+        self._ttl = kernel.options.ttl
         self.budget = budget
         self._grace_ms = int(grace * 1000) if archive is not None else 0
         self._dims = dims
@@ -167,7 +162,7 @@ class AsyncLifecycle:
         ts = now_ms() if now is None else check_int(now, "now", 0, 2**53)
         archive = await self._setup() if self.archive is not None else None
         waited = 0.0
-        while not await self._store.pass_claim(self._ns, self._owner, self.claim_ms):
+        while not await self._k.longterm.pass_claim(self._ns, self._owner, self.claim_ms):
             if waited * 1000 > 2 * PASS_CLAIM_MS:
                 raise Conflict(f"another process is running a pass over namespace {self._ns!r}")
             await asyncio.sleep(PASS_WAIT_POLL)
@@ -175,20 +170,20 @@ class AsyncLifecycle:
         try:
             return await self._pass(archive, ts, batch)
         finally:
-            await self._store.pass_release(self._ns, self._owner)
+            await self._k.longterm.pass_release(self._ns, self._owner)
 
     async def _pass(self, archive: Archive | None, ts: int, batch: int) -> SyncReport:
         """`run` under the namespace's claim. The shared count is kept true: each removal
         subtracts itself, and the pass corrects what the count had drifted from the
         namespace it read (memories that expired or were forgotten since the last pass)."""
-        counted = await self._store.usage(self._ns) or (0, 0)
+        counted = await self._k.longterm.usage(self._ns) or (0, 0)
         after: str | None = None
         scanned = scanned_bytes = archived = repaired = 0
         pending: list[tuple[str, Row]] = []
         standings: list[Standing] = []
         kept: dict[str, Row] = {}
         while True:
-            page = await self._store.page(self._ns, after, batch)
+            page = await self._k.longterm.page(self._ns, after, batch)
             if not page:
                 break
             after = page[-1][0]
@@ -222,7 +217,7 @@ class AsyncLifecycle:
             if len(pending) >= batch:
                 archived += await self._move(pending, ts)
                 pending = []
-            await self._store.pass_claim(self._ns, self._owner, self.claim_ms)  # renewed
+            await self._k.longterm.pass_claim(self._ns, self._owner, self.claim_ms)  # renewed
         archived += await self._move(pending, ts)
         evicted = deleted = 0
         if self.budget.active:
@@ -233,10 +228,10 @@ class AsyncLifecycle:
                     evicted += await self._move(chunk, ts)
                 else:
                     deleted += await self._drop(chunk)
-                await self._store.pass_claim(self._ns, self._owner, self.claim_ms)  # renewed
+                await self._k.longterm.pass_claim(self._ns, self._owner, self.claim_ms)  # renewed
         # Writes during the pass were counted by their writers, and removals by `_drop`; what
         # is left to correct is the difference between the count and what the pass read.
-        await self._store.add_usage(self._ns, scanned - counted[0], scanned_bytes - counted[1])
+        await self._k.longterm.add_usage(self._ns, scanned - counted[0], scanned_bytes - counted[1])
         self._counted = True
         if deleted:
             log.warning(
@@ -261,7 +256,7 @@ class AsyncLifecycle:
         await asyncio.to_thread(archive.put, self._ns, memories)
         moved = await self._drop(rows)
         if skills:
-            await self._store.skill_delete(self._ns, [name for name, _ in skills.values()])
+            await self._k.longterm.skill_delete(self._ns, [name for name, _ in skills.values()])
         return moved
 
     async def _skills_of(self, rows: Sequence[tuple[str, Row]]) -> dict[str, tuple[str, Row]]:
@@ -276,7 +271,7 @@ class AsyncLifecycle:
                 names[memory_id] = name
         if not names:
             return {}
-        found = await self._store.skill_get(self._ns, list(names.values()))
+        found = await self._k.longterm.skill_get(self._ns, list(names.values()))
         return {
             memory_id: (name, record)
             for (memory_id, name), record in zip(names.items(), found, strict=True)
@@ -287,12 +282,12 @@ class AsyncLifecycle:
         """Delete hot copies and take them off the shared count; returns how many existed
         (a copy another pass deleted first is not counted twice)."""
         ids = [memory_id for memory_id, _ in rows]
-        removed = await self._store.delete(
+        removed = await self._k.longterm.delete(
             self._ns, ids, [text(row.get("hash", b"")) for _, row in rows]
         )
         if removed and ids:
             size = sum(row_size(row) for _, row in rows) * removed // len(ids)
-            await self._store.add_usage(self._ns, -removed, -size)
+            await self._k.longterm.add_usage(self._ns, -removed, -size)
         return removed
 
     async def note_created(self, n: int) -> None:
@@ -305,15 +300,15 @@ class AsyncLifecycle:
         if not self.budget.active or n <= 0:
             return
         for _ in range(MAX_PASSES):
-            if self._counted and self._within(await self._store.usage(self._ns)):
+            if self._counted and self._within(await self._k.longterm.usage(self._ns)):
                 return
-            if not await self._store.pass_claim(self._ns, self._owner, self.claim_ms):
+            if not await self._k.longterm.pass_claim(self._ns, self._owner, self.claim_ms):
                 return
             try:
                 archive = await self._setup() if self.archive is not None else None
                 await self._pass(archive, now_ms(), DEFAULT_SYNC_BATCH)
             finally:
-                await self._store.pass_release(self._ns, self._owner)
+                await self._k.longterm.pass_release(self._ns, self._owner)
 
     def _within(self, usage: tuple[int, int] | None) -> bool:
         if usage is None:
@@ -350,8 +345,8 @@ class AsyncLifecycle:
             if m.row.get(SKILL_FIELD):
                 skills.append((unpack_row(text(m.row[SKILL_FIELD])), ttl))
         for record, ttl in skills:  # the record first: a skill memory never points at nothing
-            await self._store.skill_put(self._ns, text(record["name"]), record, ttl)
-        await self._store.load(self._ns, rows)
+            await self._k.longterm.skill_put(self._ns, text(record["name"]), record, ttl)
+        await self._k.longterm.load(self._ns, rows)
         await asyncio.to_thread(archive.delete, self._ns, [m.id for m in found])
         return found
 
@@ -395,7 +390,7 @@ class AsyncLifecycle:
         ts = now_ms() if now is None else now
         hot = pending = 0
         after: str | None = None
-        while page := await self._store.page(self._ns, after, DEFAULT_SYNC_BATCH):
+        while page := await self._k.longterm.page(self._ns, after, DEFAULT_SYNC_BATCH):
             after = page[-1][0]
             for _, row in page:
                 if row is not None:

@@ -20,7 +20,6 @@ from aether_memory.client.records import (
     episode_text,
     step_summary,
 )
-from aether_memory.core.codec import Codec
 from aether_memory.core.errors import NotFound
 from aether_memory.core.ids import check_name, now_ms
 from aether_memory.core.query import Filters
@@ -32,10 +31,10 @@ from aether_memory.core.validate import (
     check_strings,
     check_text,
 )
-from aether_memory.storage._async.store import AsyncLongTermStore
 from aether_memory.storage.rows import text
 
 if TYPE_CHECKING:
+    from aether_memory.client._async.kernel import AsyncKernel
     from aether_memory.client._async.longterm import AsyncLongTermMemory
 
 
@@ -45,14 +44,12 @@ class AsyncExperience:
     def __init__(
         self,
         memories: AsyncLongTermMemory,
-        store: AsyncLongTermStore,
-        namespace: str,
-        codec: Codec,
+        kernel: AsyncKernel,
     ) -> None:
         self._memories = memories
-        self._store = store
-        self._ns = namespace
-        self._codec = codec
+        self._k = kernel
+        self._ns = kernel.namespace
+        self._codec = kernel.codec
 
     # -- episodes ------------------------------------------------------------------------------
     async def save_episode(
@@ -109,7 +106,7 @@ class AsyncExperience:
         check_text(description, "a skill's description", max_chars=MAX_CONTENT_CHARS)
         tags = check_tags(tags)
         steps_raw = self._codec.encode(list(check_strings(steps, "a skill's steps")))
-        existing = (await self._store.skill_get(self._ns, [name]))[0]
+        existing = (await self._k.longterm.skill_get(self._ns, [name]))[0]
         summary = f"{name}: {description}"
         old_id = text(existing.get("memory_id", b"")) if existing else ""
         if old_id:
@@ -129,12 +126,14 @@ class AsyncExperience:
             "memory_id": memory_id,
             "updated_at": now_ms(),
         }
-        await self._store.skill_put(self._ns, name, fields, self._memories.ttl_ms("procedural"))
+        await self._k.longterm.skill_put(
+            self._ns, name, fields, self._memories.ttl_ms("procedural")
+        )
         return await self.skill(name)
 
     async def skill(self, name: str) -> Skill:
         check_name(name, "skill name")
-        row = (await self._store.skill_get(self._ns, [name]))[0]
+        row = (await self._k.longterm.skill_get(self._ns, [name]))[0]
         if row is None:
             raise NotFound(f"no skill {name!r} in namespace {self._ns!r}")
         return self._skill(row)
@@ -143,7 +142,7 @@ class AsyncExperience:
         check_name(name, "skill name")
         success = check_flag(success, "success")
         duration = check_duration(duration, "duration")
-        found = await self._store.skill_run(
+        found = await self._k.longterm.skill_run(
             self._ns, name, success, duration, self._memories.ttl_ms("procedural")
         )
         if not found:
@@ -157,7 +156,7 @@ class AsyncExperience:
     async def _skills_of(self, hits: Sequence[Hit]) -> list[Skill]:
         names = [h.record.metadata.get("skill") for h in hits]
         pairs = [(str(n), h.score) for n, h in zip(names, hits, strict=True) if n]
-        rows = await self._store.skill_get(self._ns, [n for n, _ in pairs])
+        rows = await self._k.longterm.skill_get(self._ns, [n for n, _ in pairs])
         return [
             replace(self._skill(row), score=score)
             for (_, score), row in zip(pairs, rows, strict=True)
@@ -179,8 +178,8 @@ class AsyncExperience:
 
     async def browse_skills(self, after: str | None, limit: int) -> tuple[list[Skill], str | None]:
         """Up to `limit` skills by name after `after`, and the name to continue after."""
-        names = await self._store.skill_names(self._ns, after, limit)
-        rows = await self._store.skill_get(self._ns, names) if names else []
+        names = await self._k.longterm.skill_names(self._ns, after, limit)
+        rows = await self._k.longterm.skill_get(self._ns, names) if names else []
         skills = [self._skill(row) for row in rows if row is not None]
         return skills, (names[-1] if len(names) == limit else None)
 

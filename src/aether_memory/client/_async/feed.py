@@ -41,7 +41,7 @@ class AsyncFeed:
     """The feed of one namespace (``mem.feed``); `AsyncMemory` and `AsyncAgent` delegate here."""
 
     def __init__(self, memory: AsyncMemory) -> None:
-        self._mem = memory
+        self._k = memory.kernel
         self._ns = memory.namespace
 
     def subscribe(
@@ -69,9 +69,9 @@ class AsyncFeed:
         wanted_kinds = check_kinds(kinds)
         wanted_agents = check_agents(agents)
         start = None if after is None else check_position(after, "after")
-        store = self._mem._store  # a closed memory raises at `.feed`, now
+        store = self._k.store  # a closed memory raises at `.feed`, now
         # Ends when this memory closes, a view among them (a view shares the store).
-        stream = store.feed.subscribe(self._ns, start, lambda: self._mem._store is not store)
+        stream = store.feed.subscribe(self._ns, start, lambda: self._k.store is not store)
         return self._notifications(stream, wanted_kinds, wanted_agents)
 
     async def _notifications(
@@ -93,11 +93,11 @@ class AsyncFeed:
 
     async def position(self) -> str:
         """The position of the newest notification (subscribe ``after`` it for what follows)."""
-        return await self._mem._store.feed.last(self._ns)
+        return await self._k.store.feed.last(self._ns)
 
     async def agents_status(self) -> list[AgentStatus]:
         """Every agent of the namespace with its presence, in one round trip, by agent id."""
-        agents, beats = await self._mem._store.feed.presence(self._ns)
+        agents, beats = await self._k.store.feed.presence(self._ns)
         return agent_statuses(agents, beats, now_ms())
 
     async def heartbeat(
@@ -112,12 +112,12 @@ class AsyncFeed:
         ttl = check_number(ttl, "ttl", 0.001, MAX_HEARTBEAT_TTL)
         now = now_ms()
         value = presence_value(status, task, now, now + int(ttl * 1000))
-        await self._mem._store.feed.heartbeat(self._ns, agent, value, status, now)
+        await self._k.store.feed.heartbeat(self._ns, agent, value, status, now)
 
     async def send(self, sender: str, to_agent: str, body: object) -> str:
         check_name(sender, "agent id")
         to = check_name(to_agent, "to_agent")
-        return await self._mem._store.feed.send(self._ns, sender, to, encode_body(body), now_ms())
+        return await self._k.store.feed.send(self._ns, sender, to, encode_body(body), now_ms())
 
     async def inbox(
         self, agent: str, limit: int = 100, ack: str | None = None
@@ -125,7 +125,7 @@ class AsyncFeed:
         check_name(agent, "agent id")
         limit = check_int(limit, "limit", 1, MAX_INBOX_READ)
         ack = None if ack is None else check_position(ack, "ack")
-        rows = await self._mem._store.feed.inbox(self._ns, agent, ack, limit)
+        rows = await self._k.store.feed.inbox(self._ns, agent, ack, limit)
         return [InboxMessage(mid, sender, decode_body(body), at) for mid, sender, body, at in rows]
 
     async def broadcast(self, channel: str, body: object, sender: str = "") -> None:
@@ -133,4 +133,4 @@ class AsyncFeed:
         if sender:
             check_name(sender, "agent id")
         raw = encode_body(body)
-        await self._mem._store.feed.broadcast(self._ns, sender, channel, raw, now_ms())
+        await self._k.store.feed.broadcast(self._ns, sender, channel, raw, now_ms())

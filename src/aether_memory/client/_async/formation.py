@@ -137,7 +137,7 @@ class AsyncFormation(AsyncLoop):
         after: str | None = None
         found: list[_Turn] = []
         while True:
-            rows = await lt._store.page(lt._ns, after, _PAGE)
+            rows = await lt.port.page(lt.namespace, after, _PAGE)
             for memory_id, row in rows:
                 after = memory_id
                 if row is None or memory_id in self._queued:
@@ -155,7 +155,7 @@ class AsyncFormation(AsyncLoop):
         self._scanned = True
 
     def _formed_mark(self, raw: Any) -> bool:
-        meta = self._lt._codec.decode(raw) if raw else {}
+        meta = self._lt.codec.decode(raw) if raw else {}
         return isinstance(meta, dict) and bool(meta.get(FORMED))
 
     async def _step(self) -> bool:

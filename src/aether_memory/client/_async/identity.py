@@ -21,7 +21,7 @@ class AsyncIdentity:
 
     def __init__(self, agent: AsyncAgent) -> None:
         self._agent = agent
-        self._mem = agent.memory
+        self._k = agent.memory.kernel
 
     @telemetry.traced("identity.put")
     async def put(self, name: str, text: str) -> None:
@@ -36,32 +36,30 @@ class AsyncIdentity:
         for name, text in docs.items():
             if not isinstance(text, str):
                 raise InvalidInput(f"identity document {name!r} must be text (str)")
-            encoded[check_name(name, "identity document name")] = self._mem._codec.encode(text)
+            encoded[check_name(name, "identity document name")] = self._k.codec.encode(text)
         if encoded:
-            await self._mem._store.identity_put(self._mem.namespace, self._agent.id, encoded)
+            await self._k.store.identity_put(self._k.namespace, self._agent.id, encoded)
 
     @telemetry.traced("identity.get")
     async def get(self, name: str) -> str | None:
         """The document `name`, or None."""
-        raw = await self._mem._store.identity_get(
-            self._mem.namespace, self._agent.id, check_name(name, "identity document name")
+        raw = await self._k.store.identity_get(
+            self._k.namespace, self._agent.id, check_name(name, "identity document name")
         )
-        return None if raw is None else str(self._mem._codec.decode(raw))
+        return None if raw is None else str(self._k.codec.decode(raw))
 
     @telemetry.traced("identity.all")
     async def all(self) -> dict[str, str]:
         """Every document of the agent, by name."""
-        raw = await self._mem._store.identity_all(self._mem.namespace, self._agent.id)
-        decode = self._mem._codec.decode
+        raw = await self._k.store.identity_all(self._k.namespace, self._agent.id)
+        decode = self._k.codec.decode
         return {name: decode(value) for name, value in sorted(raw.items())}
 
     @telemetry.traced("identity.delete")
     async def delete(self, name: str) -> bool:
         """Remove the document `name`; True if it existed."""
         check_name(name, "identity document name")
-        removed = await self._mem._store.identity_delete(
-            self._mem.namespace, self._agent.id, [name]
-        )
+        removed = await self._k.store.identity_delete(self._k.namespace, self._agent.id, [name])
         return removed > 0
 
     @telemetry.traced("identity.load_dir")
@@ -79,19 +77,19 @@ class AsyncAgentState:
 
     def __init__(self, agent: AsyncAgent) -> None:
         self._agent = agent
-        self._mem = agent.memory
+        self._k = agent.memory.kernel
 
     @telemetry.traced("state.set")
     async def set(self, /, **fields: Any) -> None:
         """Update the given fields (others are kept); ``updated_at`` is set to now (ms)."""
-        encode = self._mem._codec.encode
+        encode = self._k.codec.encode
         encoded = {check_name(k, "state field"): encode(v) for k, v in fields.items()}
         encoded["updated_at"] = encode(now_ms())
-        await self._mem._store.state_put(self._mem.namespace, self._agent.id, encoded)
+        await self._k.store.state_put(self._k.namespace, self._agent.id, encoded)
 
     @telemetry.traced("state.get")
     async def get(self) -> dict[str, Any]:
         """All fields of the state (empty if never set)."""
-        raw = await self._mem._store.state_get(self._mem.namespace, self._agent.id)
-        decode = self._mem._codec.decode
+        raw = await self._k.store.state_get(self._k.namespace, self._agent.id)
+        decode = self._k.codec.decode
         return {k: decode(v) for k, v in raw.items()}

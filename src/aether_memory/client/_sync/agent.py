@@ -59,6 +59,7 @@ class Agent:
 
     def __init__(self, memory: Memory, agent_id: str) -> None:
         self.memory = memory
+        self._k = memory.kernel
         self.id = agent_id
         self.identity = Identity(self)
         self.state = AgentState(self)
@@ -95,16 +96,16 @@ class Agent:
         handles = [self.session(sid) for sid in session_ids]
         if not handles:
             return []
-        store = self.memory._store
+        store = self._k.store
         found = store.hash_all_many([h._keys for h in handles], "working")
-        decode = self.memory._codec.decode
+        decode = self._k.codec.decode
         return [{k: decode(v) for k, v in raw.items()} for raw in found]
 
     @telemetry.traced("agent.sessions")
     def sessions(self, limit: int = 100) -> list[SessionInfo]:
         """This agent's sessions, most recently active first."""
         limit = check_limit(limit)
-        rows = self.memory._store.sessions(self.memory.namespace, self.id, limit)
+        rows = self._k.store.sessions(self.memory.namespace, self.id, limit)
         return [SessionInfo(sid, ts) for sid, ts in rows]
 
     @telemetry.traced("agent.list_sessions")
@@ -120,7 +121,7 @@ class Agent:
             if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
                 raise InvalidInput("this cursor belongs to another listing, not to sessions")
             before = (key[0], key[1])
-        rows = self.memory._store.sessions_page(self.memory.namespace, self.id, before,
+        rows = self._k.store.sessions_page(self.memory.namespace, self.id, before,
                                                       limit)  # fmt: skip
         items = tuple(SessionInfo(sid, ts) for sid, ts in rows)
         if len(rows) < limit:
@@ -140,17 +141,17 @@ class Agent:
         counts: dict[str, int] = {}
         before: tuple[int, str] | None = None
         while True:
-            rows = mem._store.sessions_page(mem.namespace, self.id, before, 200)
+            rows = self._k.store.sessions_page(mem.namespace, self.id, before, 200)
             for sid, _ in rows:
-                found = mem._store.erase_session(self.session(sid)._keys, dry)
+                found = self._k.store.erase_session(self.session(sid)._keys, dry)
                 add_counts(counts, found)
             if len(rows) < 200:
                 break
             before = (rows[-1][1], rows[-1][0])
         add_counts(counts, mem.longterm.erase(Filters(agents=(self.id,)), dry))
-        add_counts(counts, mem._store.erase_agent(mem.namespace, self.id, dry))
+        add_counts(counts, self._k.store.erase_agent(mem.namespace, self.id, dry))
         if not dry:
-            mem._opened.clear()
+            self._k.opened.clear()
         return Erasure("agent", self.id, counts, dry)
 
     # -- long-term memory ---------------------------------------------------------------------
@@ -396,7 +397,7 @@ class Agent:
         now = now_ms()
         since_s, res = window(since, width, now)
         names = bucket_keys(self.memory.namespace, self.id, since_s, res, now)
-        stored = self.memory._store.metrics_read(names)
+        stored = self._k.store.metrics_read(names)
         return fold(self.id, since_s, width, res, stored, tool)
 
     def __repr__(self) -> str:

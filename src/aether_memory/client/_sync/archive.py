@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aether_memory.client._sync.loops import Scheduler
-from aether_memory.core.codec import Codec
-from aether_memory.core.config import TTLs
 from aether_memory.core.errors import ConfigurationError, Conflict, InvalidInput
 from aether_memory.core.ids import check_name, new_id, now_ms
 from aether_memory.core.lifecycle import (
@@ -46,11 +44,11 @@ from aether_memory.core.lifecycle import (
 )
 from aether_memory.core.query import text_terms
 from aether_memory.core.validate import check_int
-from aether_memory.storage._sync.store import LongTermStore
 from aether_memory.storage.archive import Archive, Archived, ArchiveMatch, fuse
 from aether_memory.storage.rows import Row, decode_row, text
 
 if TYPE_CHECKING:
+    from aether_memory.client._sync.kernel import Kernel
     from aether_memory.client._sync.memory import Memory
 
 log = logging.getLogger("aether_memory")
@@ -100,20 +98,17 @@ class Lifecycle:
 
     def __init__(
         self,
-        store: LongTermStore,
-        namespace: str,
+        kernel: Kernel,
         archive: Archive | None,
-        ttl: TTLs,
         budget: HotBudget,
         grace: float,
         dims: int,
-        codec: Codec | None = None,
     ) -> None:
-        self._store = store
-        self._codec = codec or Codec()
-        self._ns = namespace
+        self._k = kernel
+        self._codec = kernel.codec
+        self._ns = kernel.namespace
         self.archive = archive
-        self._ttl = ttl
+        self._ttl = kernel.options.ttl
         self.budget = budget
         self._grace_ms = int(grace * 1000) if archive is not None else 0
         self._dims = dims
@@ -168,7 +163,7 @@ class Lifecycle:
         ts = now_ms() if now is None else check_int(now, "now", 0, 2**53)
         archive = self._setup() if self.archive is not None else None
         waited = 0.0
-        while not self._store.pass_claim(self._ns, self._owner, self.claim_ms):
+        while not self._k.longterm.pass_claim(self._ns, self._owner, self.claim_ms):
             if waited * 1000 > 2 * PASS_CLAIM_MS:
                 raise Conflict(f"another process is running a pass over namespace {self._ns!r}")
             time.sleep(PASS_WAIT_POLL)
@@ -176,20 +171,20 @@ class Lifecycle:
         try:
             return self._pass(archive, ts, batch)
         finally:
-            self._store.pass_release(self._ns, self._owner)
+            self._k.longterm.pass_release(self._ns, self._owner)
 
     def _pass(self, archive: Archive | None, ts: int, batch: int) -> SyncReport:
         """`run` under the namespace's claim. The shared count is kept true: each removal
         subtracts itself, and the pass corrects what the count had drifted from the
         namespace it read (memories that expired or were forgotten since the last pass)."""
-        counted = self._store.usage(self._ns) or (0, 0)
+        counted = self._k.longterm.usage(self._ns) or (0, 0)
         after: str | None = None
         scanned = scanned_bytes = archived = repaired = 0
         pending: list[tuple[str, Row]] = []
         standings: list[Standing] = []
         kept: dict[str, Row] = {}
         while True:
-            page = self._store.page(self._ns, after, batch)
+            page = self._k.longterm.page(self._ns, after, batch)
             if not page:
                 break
             after = page[-1][0]
@@ -221,7 +216,7 @@ class Lifecycle:
             if len(pending) >= batch:
                 archived += self._move(pending, ts)
                 pending = []
-            self._store.pass_claim(self._ns, self._owner, self.claim_ms)  # renewed
+            self._k.longterm.pass_claim(self._ns, self._owner, self.claim_ms)  # renewed
         archived += self._move(pending, ts)
         evicted = deleted = 0
         if self.budget.active:
@@ -232,10 +227,10 @@ class Lifecycle:
                     evicted += self._move(chunk, ts)
                 else:
                     deleted += self._drop(chunk)
-                self._store.pass_claim(self._ns, self._owner, self.claim_ms)  # renewed
+                self._k.longterm.pass_claim(self._ns, self._owner, self.claim_ms)  # renewed
         # Writes during the pass were counted by their writers, and removals by `_drop`; what
         # is left to correct is the difference between the count and what the pass read.
-        self._store.add_usage(self._ns, scanned - counted[0], scanned_bytes - counted[1])
+        self._k.longterm.add_usage(self._ns, scanned - counted[0], scanned_bytes - counted[1])
         self._counted = True
         if deleted:
             log.warning(
@@ -260,7 +255,7 @@ class Lifecycle:
         archive.put(self._ns, memories)
         moved = self._drop(rows)
         if skills:
-            self._store.skill_delete(self._ns, [name for name, _ in skills.values()])
+            self._k.longterm.skill_delete(self._ns, [name for name, _ in skills.values()])
         return moved
 
     def _skills_of(self, rows: Sequence[tuple[str, Row]]) -> dict[str, tuple[str, Row]]:
@@ -275,7 +270,7 @@ class Lifecycle:
                 names[memory_id] = name
         if not names:
             return {}
-        found = self._store.skill_get(self._ns, list(names.values()))
+        found = self._k.longterm.skill_get(self._ns, list(names.values()))
         return {
             memory_id: (name, record)
             for (memory_id, name), record in zip(names.items(), found, strict=True)
@@ -286,10 +281,12 @@ class Lifecycle:
         """Delete hot copies and take them off the shared count; returns how many existed
         (a copy another pass deleted first is not counted twice)."""
         ids = [memory_id for memory_id, _ in rows]
-        removed = self._store.delete(self._ns, ids, [text(row.get("hash", b"")) for _, row in rows])
+        removed = self._k.longterm.delete(
+            self._ns, ids, [text(row.get("hash", b"")) for _, row in rows]
+        )
         if removed and ids:
             size = sum(row_size(row) for _, row in rows) * removed // len(ids)
-            self._store.add_usage(self._ns, -removed, -size)
+            self._k.longterm.add_usage(self._ns, -removed, -size)
         return removed
 
     def note_created(self, n: int) -> None:
@@ -302,15 +299,15 @@ class Lifecycle:
         if not self.budget.active or n <= 0:
             return
         for _ in range(MAX_PASSES):
-            if self._counted and self._within(self._store.usage(self._ns)):
+            if self._counted and self._within(self._k.longterm.usage(self._ns)):
                 return
-            if not self._store.pass_claim(self._ns, self._owner, self.claim_ms):
+            if not self._k.longterm.pass_claim(self._ns, self._owner, self.claim_ms):
                 return
             try:
                 archive = self._setup() if self.archive is not None else None
                 self._pass(archive, now_ms(), DEFAULT_SYNC_BATCH)
             finally:
-                self._store.pass_release(self._ns, self._owner)
+                self._k.longterm.pass_release(self._ns, self._owner)
 
     def _within(self, usage: tuple[int, int] | None) -> bool:
         if usage is None:
@@ -347,8 +344,8 @@ class Lifecycle:
             if m.row.get(SKILL_FIELD):
                 skills.append((unpack_row(text(m.row[SKILL_FIELD])), ttl))
         for record, ttl in skills:  # the record first: a skill memory never points at nothing
-            self._store.skill_put(self._ns, text(record["name"]), record, ttl)
-        self._store.load(self._ns, rows)
+            self._k.longterm.skill_put(self._ns, text(record["name"]), record, ttl)
+        self._k.longterm.load(self._ns, rows)
         archive.delete(self._ns, [m.id for m in found])
         return found
 
@@ -392,7 +389,7 @@ class Lifecycle:
         ts = now_ms() if now is None else now
         hot = pending = 0
         after: str | None = None
-        while page := self._store.page(self._ns, after, DEFAULT_SYNC_BATCH):
+        while page := self._k.longterm.page(self._ns, after, DEFAULT_SYNC_BATCH):
             after = page[-1][0]
             for _, row in page:
                 if row is not None:

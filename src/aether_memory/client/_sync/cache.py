@@ -23,17 +23,17 @@ class ToolCache:
     """Results of tool calls, shared by the namespace, keyed by tool + canonical arguments."""
 
     def __init__(self, memory: Memory) -> None:
-        self._mem = memory
+        self._k = memory.kernel
 
     def key(self, tool: str, args: Any) -> str:
-        return keys.cache(self._mem.namespace, check_name(tool, "tool name"), args_hash(args))
+        return keys.cache(self._k.namespace, check_name(tool, "tool name"), args_hash(args))
 
     @telemetry.traced("cache.lookup")
     def lookup(self, tool: str, args: Any) -> tuple[bool, Any]:
         """``(True, result)`` on a hit (the result may be None), ``(False, None)`` on a miss."""
-        raw = self._mem._store.cache_get(self.key(tool, args))
+        raw = self._k.store.cache_get(self.key(tool, args))
         telemetry.cache_lookup(raw is not None)
-        return (False, None) if raw is None else (True, self._mem._codec.decode(raw))
+        return (False, None) if raw is None else (True, self._k.codec.decode(raw))
 
     @telemetry.traced("cache.get")
     def get(self, tool: str, args: Any) -> Any:
@@ -43,10 +43,10 @@ class ToolCache:
     @telemetry.traced("cache.put")
     def put(self, tool: str, args: Any, result: Any, ttl: float | None = None) -> None:
         """Cache `result`; `ttl` in seconds (default: the tool-results TTL)."""
-        seconds = self._mem.options.ttl.tool_results if ttl is None else check_seconds(ttl)
-        raw = self._mem._codec.encode(result)
+        seconds = self._k.options.ttl.tool_results if ttl is None else check_seconds(ttl)
+        raw = self._k.codec.encode(result)
         ttl_ms = None if seconds is None else seconds_to_ms(seconds)
-        self._mem._store.cache_put(self.key(tool, args), raw, ttl_ms)
+        self._k.store.cache_put(self.key(tool, args), raw, ttl_ms)
 
 
 def cached(cache: ToolCache, tool: str, ttl: float | None = None) -> Callable[[F], F]:

@@ -107,13 +107,13 @@ class Consolidator:
         max_sentences = check_int(max_sentences, "max_sentences", 1, 50)
         window = check_int(window, "window", 10, 100_000)
         lt = self._lt
-        lt._store.setup(lt._ns, lt.embedder.dims, lt.embedder.model)
+        lt.port.setup(lt.namespace, lt.embedder.dims, lt.embedder.model)
         report = Consolidation()
         pending: list[_Candidate] = []
         after: str | None = None
         examined = 0
         while True:
-            rows = lt._store.page(lt._ns, after, _PAGE)
+            rows = lt.port.page(lt.namespace, after, _PAGE)
             examined += len(rows)
             marked: list[tuple[_Candidate, str]] = []
             for memory_id, row in rows:
@@ -126,7 +126,7 @@ class Consolidator:
             if marked:
                 # A source whose consolidated memory was forgotten is a candidate again.
                 targets = sorted({mark for _, mark in marked})
-                alive = {t for t, r in zip(targets, lt._store.get(lt._ns, targets),
+                alive = {t for t, r in zip(targets, lt.port.get(lt.namespace, targets),
                                            strict=True) if r is not None}  # fmt: skip
                 pending += [found for found, mark in marked if mark not in alive]
             if len(pending) >= window or (len(rows) < _PAGE and pending):
@@ -155,7 +155,7 @@ class Consolidator:
         vector = numpy.frombuffer(row["embedding"], dtype=numpy.float32)
         if vector.shape[0] != self._lt.embedder.dims:
             return None, None  # stored by another embedder: not comparable
-        meta = self._lt._codec.decode(data["metadata"]) if data["metadata"] else {}
+        meta = self._lt.codec.decode(data["metadata"]) if data["metadata"] else {}
         mark = meta.get(MARK) if isinstance(meta, dict) else None
         found = _Candidate(memory_id, data["agent"], data["content"], data["importance"],
                            data["occurred_at"], data["tags"], vector)  # fmt: skip
@@ -192,7 +192,7 @@ class Consolidator:
             for g in groups
         ]  # fmt: skip
         lt = self._lt
-        vectors = lt._embed(summaries)
+        vectors = lt.embed(summaries)
         ts = now_ms()
         rows: list[tuple[str, dict[str, Any], int | None]] = []
         ids: list[str] = []
@@ -213,10 +213,10 @@ class Consolidator:
             # A digest of the group, not of the text: a summary that repeats one source word
             # for word must not take over that source's duplicate entry.
             digest = content_hash(group[0].agent, "semantic", f"{CONSOLIDATION_SOURCE}:{memory_id}")
-            _, fields = lt._new(group[0].agent, memorable, vector, digest, memory_id, ts)
+            _, fields = lt.new_record(group[0].agent, memorable, vector, digest, memory_id, ts)
             rows.append((memory_id, fields, lt.ttl_ms("semantic")))
             ids.append(memory_id)
-        lt._store.put(lt._ns, rows)  # first the consolidated memories...
+        lt.port.put(lt.namespace, rows)  # first the consolidated memories...
         marked = 0
         for group, memory_id in zip(groups, ids, strict=True):  # ...then the marks on sources
             marked += lt.merge_metadata([m.id for m in group], {MARK: memory_id})

@@ -42,7 +42,7 @@ class Feed:
     """The feed of one namespace (``mem.feed``); `Memory` and `Agent` delegate here."""
 
     def __init__(self, memory: Memory) -> None:
-        self._mem = memory
+        self._k = memory.kernel
         self._ns = memory.namespace
 
     def subscribe(
@@ -70,9 +70,9 @@ class Feed:
         wanted_kinds = check_kinds(kinds)
         wanted_agents = check_agents(agents)
         start = None if after is None else check_position(after, "after")
-        store = self._mem._store  # a closed memory raises at `.feed`, now
+        store = self._k.store  # a closed memory raises at `.feed`, now
         # Ends when this memory closes, a view among them (a view shares the store).
-        stream = store.feed.subscribe(self._ns, start, lambda: self._mem._store is not store)
+        stream = store.feed.subscribe(self._ns, start, lambda: self._k.store is not store)
         return self._notifications(stream, wanted_kinds, wanted_agents)
 
     def _notifications(
@@ -94,11 +94,11 @@ class Feed:
 
     def position(self) -> str:
         """The position of the newest notification (subscribe ``after`` it for what follows)."""
-        return self._mem._store.feed.last(self._ns)
+        return self._k.store.feed.last(self._ns)
 
     def agents_status(self) -> list[AgentStatus]:
         """Every agent of the namespace with its presence, in one round trip, by agent id."""
-        agents, beats = self._mem._store.feed.presence(self._ns)
+        agents, beats = self._k.store.feed.presence(self._ns)
         return agent_statuses(agents, beats, now_ms())
 
     def heartbeat(
@@ -113,18 +113,18 @@ class Feed:
         ttl = check_number(ttl, "ttl", 0.001, MAX_HEARTBEAT_TTL)
         now = now_ms()
         value = presence_value(status, task, now, now + int(ttl * 1000))
-        self._mem._store.feed.heartbeat(self._ns, agent, value, status, now)
+        self._k.store.feed.heartbeat(self._ns, agent, value, status, now)
 
     def send(self, sender: str, to_agent: str, body: object) -> str:
         check_name(sender, "agent id")
         to = check_name(to_agent, "to_agent")
-        return self._mem._store.feed.send(self._ns, sender, to, encode_body(body), now_ms())
+        return self._k.store.feed.send(self._ns, sender, to, encode_body(body), now_ms())
 
     def inbox(self, agent: str, limit: int = 100, ack: str | None = None) -> list[InboxMessage]:
         check_name(agent, "agent id")
         limit = check_int(limit, "limit", 1, MAX_INBOX_READ)
         ack = None if ack is None else check_position(ack, "ack")
-        rows = self._mem._store.feed.inbox(self._ns, agent, ack, limit)
+        rows = self._k.store.feed.inbox(self._ns, agent, ack, limit)
         return [InboxMessage(mid, sender, decode_body(body), at) for mid, sender, body, at in rows]
 
     def broadcast(self, channel: str, body: object, sender: str = "") -> None:
@@ -132,4 +132,4 @@ class Feed:
         if sender:
             check_name(sender, "agent id")
         raw = encode_body(body)
-        self._mem._store.feed.broadcast(self._ns, sender, channel, raw, now_ms())
+        self._k.store.feed.broadcast(self._ns, sender, channel, raw, now_ms())

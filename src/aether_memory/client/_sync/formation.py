@@ -138,7 +138,7 @@ class Formation(Loop):
         after: str | None = None
         found: list[_Turn] = []
         while True:
-            rows = lt._store.page(lt._ns, after, _PAGE)
+            rows = lt.port.page(lt.namespace, after, _PAGE)
             for memory_id, row in rows:
                 after = memory_id
                 if row is None or memory_id in self._queued:
@@ -156,7 +156,7 @@ class Formation(Loop):
         self._scanned = True
 
     def _formed_mark(self, raw: Any) -> bool:
-        meta = self._lt._codec.decode(raw) if raw else {}
+        meta = self._lt.codec.decode(raw) if raw else {}
         return isinstance(meta, dict) and bool(meta.get(FORMED))
 
     def _step(self) -> bool:

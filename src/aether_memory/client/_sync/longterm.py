@@ -27,7 +27,6 @@ from aether_memory.client.records import (
 )
 from aether_memory.core import telemetry
 from aether_memory.core.codec import Codec
-from aether_memory.core.config import TTLs
 from aether_memory.core.errors import NotFound
 from aether_memory.core.facts import fact_differences, value_correction
 from aether_memory.core.ids import check_name, new_id, now_ms
@@ -59,6 +58,7 @@ from aether_memory.storage.rows import Candidate, decode_row, text
 
 if TYPE_CHECKING:
     from aether_memory.client._sync.archive import Lifecycle
+    from aether_memory.client._sync.kernel import Kernel
     from aether_memory.core.embeddings import Embedder
 
 _KIND_TTL = {"episodic": "episodic", "procedural": "skills"}
@@ -69,18 +69,15 @@ class LongTermMemory:
 
     def __init__(
         self,
-        store: LongTermStore,
-        namespace: str,
-        codec: Codec,
-        ttl: TTLs,
+        kernel: Kernel,
         embedder: Embedder,
         weights: RankingWeights | None = None,
         near_duplicate: float = DEFAULT_NEAR_DUPLICATE,  # chosen on eval/: see evaluation.md
     ) -> None:
-        self._store = store
-        self._ns = namespace
-        self._codec = codec
-        self._ttl = ttl
+        self._k = kernel
+        self._ns = kernel.namespace
+        self._codec = kernel.codec
+        self._ttl = kernel.options.ttl
         self.embedder = embedder
         self.weights = weights or RankingWeights()
         # The threshold depends on how the model spreads its scores: an embedder may say.
@@ -90,7 +87,21 @@ class LongTermMemory:
         # Set by the client when an archive or a hot budget is configured.
         self.lifecycle: Lifecycle | None = None
 
-    def _embed(self, texts: list[str]) -> list[bytes]:
+    @property
+    def port(self) -> LongTermStore:
+        """The long-term role of the store (a refusing stand-in once the memory is closed)."""
+        return self._k.longterm
+
+    @property
+    def namespace(self) -> str:
+        return self._ns
+
+    @property
+    def codec(self) -> Codec:
+        return self._codec
+
+    def embed(self, texts: list[str]) -> list[bytes]:
+        """The embeddings of `texts` as the store keeps them (float32 bytes), off the loop."""
         vectors = self.embedder.embed(texts)
         return [v.astype("float32").tobytes() for v in vectors]
 
@@ -127,11 +138,11 @@ class LongTermMemory:
         # Encoded before any I/O: a value JSON cannot hold is refused even when the memory
         # turns out to be a duplicate (whose metadata is then not stored).
         metadata = [self._codec.encode(dict(item.metadata or {})) for item in items]
-        self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
-        vectors = self._embed([item.content for item in items])
+        self.port.setup(self._ns, self.embedder.dims, self.embedder.model)
+        vectors = self.embed([item.content for item in items])
         hashes = [content_hash(agent, item.kind, item.content) for item in items]
         scope = Filters(agents=(agent,), kinds=() if among is None else tuple(among))
-        exact, nearest = self._store.find_existing(self._ns, hashes, vectors, scope)
+        exact, nearest = self.port.find_existing(self._ns, hashes, vectors, scope)
         said = self._near_contents(exact, nearest)
         ts = now_ms()
         out: list[MemoryRecord] = []
@@ -169,17 +180,17 @@ class LongTermMemory:
             if corrects is not None:
                 superseded.append((corrects, memory_id))
             batch_hashes[digest] = memory_id
-            record, fields = self._new(
+            record, fields = self.new_record(
                 agent, item, vector, digest, memory_id, ts, meta, status, corrects
             )
             rows.append((memory_id, fields, self.ttl_ms(item.kind)))
             out.append(record)
         if rows:
-            self._store.put(self._ns, rows)
+            self.port.put(self._ns, rows)
         for old, new in superseded:  # after the correction is stored: never neither of them
-            self._store.update(self._ns, old, {"superseded_by": new, "superseded_at": ts})
+            self.port.update(self._ns, old, {"superseded_by": new, "superseded_at": ts})
         if reinforce:
-            self._store.reinforce(self._ns, reinforce, ts)
+            self.port.reinforce(self._ns, reinforce, ts)
             out = self._stored_duplicates(out)
             out = [self._restated(r, ts) for r in out]
         if rows and self.lifecycle is not None:  # over a hot budget: the weakest leave now
@@ -192,15 +203,15 @@ class LongTermMemory:
         current = record.superseded_by
         if record.status != "duplicate" or current is None:
             return record
-        row = (self._store.get(self._ns, [current]))[0]
+        row = (self.port.get(self._ns, [current]))[0]
         alive = row is not None and decode_row(row)["superseded_by"] is None
         revived: dict[str, Any] = {"superseded_by": None, "superseded_at": None, "supersedes": None}
         if alive:
             revived["supersedes"] = current
-        self._store.update(self._ns, record.id, revived)
+        self.port.update(self._ns, record.id, revived)
         if not alive:
             return replace(record, superseded_by=None)
-        self._store.update(self._ns, current, {"superseded_by": record.id, "superseded_at": ts})
+        self.port.update(self._ns, current, {"superseded_by": record.id, "superseded_at": ts})
         return replace(record, status="superseded", supersedes=current, superseded_by=None)
 
     def _near_contents(
@@ -215,10 +226,10 @@ class LongTermMemory:
         ]
         if not ids:
             return {}
-        rows = self._store.get(self._ns, ids)
+        rows = self.port.get(self._ns, ids)
         return {i: text(row["content"]) for i, row in zip(ids, rows, strict=True) if row}
 
-    def _new(
+    def new_record(
         self,
         agent: str,
         item: Memorable,
@@ -269,14 +280,14 @@ class LongTermMemory:
         """New memories for conversation turns, never deduplicated (the same words said
         twice are two turns), embedded from `embed_texts`; the caller stores the rows."""
         items = [check_item(item) for item in items]
-        self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
-        vectors = self._embed(list(embed_texts))
+        self.port.setup(self._ns, self.embedder.dims, self.embedder.model)
+        vectors = self.embed(list(embed_texts))
         ts = now_ms()
         records, rows = [], []
         for item, vector in zip(items, vectors, strict=True):
             memory_id = new_id()
             digest = content_hash(agent, item.kind, item.content)
-            record, fields = self._new(agent, item, vector, digest, memory_id, ts)
+            record, fields = self.new_record(agent, item, vector, digest, memory_id, ts)
             records.append(record)
             rows.append((memory_id, fields, self.ttl_ms(item.kind)))
         return records, rows
@@ -284,7 +295,7 @@ class LongTermMemory:
     def _stored_duplicates(self, records: list[MemoryRecord]) -> list[MemoryRecord]:
         """Replace the duplicates' placeholders with the stored, reinforced memories."""
         ids = [r.id for r in records if r.status in ("duplicate", "near_duplicate")]
-        rows = self._store.fetch(self._ns, ids)
+        rows = self.port.fetch(self._ns, ids)
         stored = {
             memory_id: to_record(memory_id, row, self._codec, "stored")
             for memory_id, row in zip(ids, rows, strict=True)
@@ -303,7 +314,7 @@ class LongTermMemory:
         """The `k` memories in `scope` that best answer `query`, best first."""
         check_text(query, "a recall's query", max_chars=MAX_CONTENT_CHARS)
         k = check_int(k, "k", 1, 1000)
-        self._store.setup(self._ns, self.embedder.dims, self.embedder.model)
+        self.port.setup(self._ns, self.embedder.dims, self.embedder.model)
         with telemetry.recall_phase("embedding"):
             vector = self._embed_query(query)
         # Twice k candidates from each channel: on eval/ 2x, 3x and 4x rank identically.
@@ -311,12 +322,12 @@ class LongTermMemory:
         terms = text_terms(query)
         codes = identifiers(terms)
         with telemetry.recall_phase("search"):
-            found = self._store.search(self._ns, scope, vector, terms, n)
+            found = self.port.search(self._ns, scope, vector, terms, n)
         with telemetry.recall_phase("ranking"):
             ranked = self._rank(found, terms, codes, weights, k)
         with telemetry.recall_phase("fetch"):
             ts = now_ms()
-            rows = self._store.fetch(self._ns, [s.id for s in ranked], ts if touch else None)
+            rows = self.port.fetch(self._ns, [s.id for s in ranked], ts if touch else None)
         return [
             Hit(to_record(s.id, row, self._codec, "stored"), s.score, s.vector, s.text,
                 s.exact, s.recency, s.importance)
@@ -358,7 +369,7 @@ class LongTermMemory:
 
     def get(self, memory_id: str) -> MemoryRecord:
         check_name(memory_id, "memory id")
-        row = (self._store.get(self._ns, [memory_id]))[0]
+        row = (self.port.get(self._ns, [memory_id]))[0]
         if row is None:
             raise NotFound(f"no memory {memory_id!r} in namespace {self._ns!r}")
         return to_record(memory_id, row, self._codec, "stored")
@@ -371,7 +382,7 @@ class LongTermMemory:
         found: list[str] = []
         corrected: list[tuple[str, str]] = []  # (what a forgotten correction replaced, it)
         while todo:
-            rows = self._store.get(self._ns, todo)
+            rows = self.port.get(self._ns, todo)
             next_ids = []
             for mid, row in zip(todo, rows, strict=True):
                 if row is None:
@@ -390,8 +401,8 @@ class LongTermMemory:
         if not found:
             # Not here, but perhaps on a primary that is down: a fallback queues the delete
             # for it (a healthy store deletes nothing and says 0).
-            return self._store.delete(self._ns, [memory_id], [])
-        removed = self._store.delete(self._ns, found, hashes)
+            return self.port.delete(self._ns, [memory_id], [])
+        removed = self.port.delete(self._ns, found, hashes)
         self._restore(corrected)
         return removed
 
@@ -399,10 +410,10 @@ class LongTermMemory:
         """Bring back into recall the memories whose correction was forgotten."""
         if not corrected:
             return
-        rows = self._store.get(self._ns, [old for old, _ in corrected])
+        rows = self.port.get(self._ns, [old for old, _ in corrected])
         for (old, correction), row in zip(corrected, rows, strict=True):
             if row is not None and decode_row(row)["superseded_by"] == correction:
-                self._store.update(self._ns, old, {"superseded_by": None, "superseded_at": None})
+                self.port.update(self._ns, old, {"superseded_by": None, "superseded_at": None})
 
     def update(
         self,
@@ -421,7 +432,7 @@ class LongTermMemory:
         tag_list = None if tags is None else list(check_tags(tags))
         if metadata is not None:
             metadata = check_mapping(metadata, "metadata")
-        row = (self._store.get(self._ns, [memory_id]))[0]
+        row = (self.port.get(self._ns, [memory_id]))[0]
         if row is None:
             raise NotFound(f"no memory {memory_id!r} in namespace {self._ns!r}")
         current = decode_row(row)
@@ -431,7 +442,7 @@ class LongTermMemory:
             digest = content_hash(current["agent"], current["kind"], content)
             fields["content"] = content
             fields["hash"] = digest
-            fields["embedding"] = (self._embed([content]))[0]
+            fields["embedding"] = (self.embed([content]))[0]
             rehash = (current["hash"], digest)
         if importance is not None:
             fields["importance"] = float(importance)
@@ -440,7 +451,7 @@ class LongTermMemory:
         if metadata is not None:
             fields["metadata"] = self._codec.encode(dict(metadata))
         if fields:
-            self._store.update(self._ns, memory_id, fields, rehash)
+            self.port.update(self._ns, memory_id, fields, rehash)
         return self.get(memory_id)
 
     # -- browsing and erasing --------------------------------------------------------------------
@@ -455,7 +466,7 @@ class LongTermMemory:
         budget, chunk = max(limit * 20, 2000), min(max(limit, 100), 1000)
         examined = 0
         while True:
-            rows = self._store.page(self._ns, after, chunk)
+            rows = self.port.page(self._ns, after, chunk)
             for memory_id, row in rows:
                 after, examined = memory_id, examined + 1
                 if row is None:
@@ -484,15 +495,15 @@ class LongTermMemory:
             skills += len(names)
             if found and not dry_run:
                 hashes = [content_hash(r.agent, r.kind, r.content) for r in found]
-                self._store.delete(self._ns, [r.id for r in found], hashes)
-                self._store.skill_delete(self._ns, names)
+                self.port.delete(self._ns, [r.id for r in found], hashes)
+                self.port.skill_delete(self._ns, names)
             if after is None:
                 return {"memories": memories, "skills": skills}
 
     def merge_metadata(self, memory_ids: Sequence[str], values: Mapping[str, Any]) -> int:
         """Set `values` in the metadata of each memory (its other keys kept); returns how
         many exist. For marks the library keeps (consolidated, formed), not for callers."""
-        rows = self._store.get(self._ns, list(memory_ids))
+        rows = self.port.get(self._ns, list(memory_ids))
         done = 0
         for memory_id, row in zip(memory_ids, rows, strict=True):
             if row is None:
@@ -500,6 +511,6 @@ class LongTermMemory:
             raw = decode_row(row)["metadata"]
             meta = self._codec.decode(raw) if raw else {}
             meta = {**meta, **values} if isinstance(meta, dict) else {"value": meta, **values}
-            self._store.update(self._ns, memory_id, {"metadata": self._codec.encode(meta)})
+            self.port.update(self._ns, memory_id, {"metadata": self._codec.encode(meta)})
             done += 1
         return done

@@ -25,6 +25,7 @@ from aether_memory.client._sync.consolidation import Consolidation, Consolidator
 from aether_memory.client._sync.experience import Experience
 from aether_memory.client._sync.feed import Feed
 from aether_memory.client._sync.formation import Formation
+from aether_memory.client._sync.kernel import Kernel
 from aether_memory.client._sync.longterm import LongTermMemory
 from aether_memory.client._sync.queue import Queue
 from aether_memory.client.common import (
@@ -36,11 +37,9 @@ from aether_memory.client.common import (
     warn_no_archive,
 )
 from aether_memory.client.listing import listing_scope, name_page, text_key
-from aether_memory.client.opened import OpenedSessions
 from aether_memory.client.records import episode_from_record
 from aether_memory.core import telemetry
-from aether_memory.core.codec import Codec
-from aether_memory.core.config import Options, SessionTTLs, Settings
+from aether_memory.core.config import Options, Settings
 from aether_memory.core.errors import BackendUnavailable, InvalidInput
 from aether_memory.core.feed import AgentStatus, Notification
 from aether_memory.core.ids import check_name
@@ -105,10 +104,8 @@ class Memory:
     ) -> None:
         self.options = options or Options()
         self.namespace = check_name(self.options.namespace, "namespace")
-        self._store: Store = store
-        self._codec = Codec(self.options.compress_threshold, self.options.max_value_bytes)
-        self._ttls = SessionTTLs.from_ttls(self.options.ttl)
-        self._opened = OpenedSessions(self._ttls)
+        # What this memory's handles share: the store, the codec, the lifetimes.
+        self.kernel = Kernel.build(store, self.options)
         self._embedder = embedder
         self._longterm: LongTermMemory | None = None
         self._experience: Experience | None = None
@@ -206,9 +203,7 @@ class Memory:
                 from aether_memory.core.embeddings import CachedEmbedder
 
                 embedder = CachedEmbedder(default_embedder())
-            self._longterm = LongTermMemory(
-                self._store.longterm, self.namespace, self._codec, self.options.ttl, embedder
-            )
+            self._longterm = LongTermMemory(self.kernel, embedder)
             if self._archive is not None or self._budget().active:
                 self._longterm.lifecycle = self.lifecycle
         return self._longterm
@@ -217,9 +212,7 @@ class Memory:
     def experience(self) -> Experience:
         """Episodes and skills of this namespace (kept as long-term memories)."""
         if self._experience is None:
-            self._experience = Experience(
-                self.longterm, self._store.longterm, self.namespace, self._codec
-            )
+            self._experience = Experience(self.longterm, self.kernel)
         return self._experience
 
     def _budget(self) -> HotBudget:
@@ -232,9 +225,12 @@ class Memory:
         if self._lifecycle is None:
             longterm = self.longterm if self._longterm is None else self._longterm
             self._lifecycle = Lifecycle(
-                self._store.longterm, self.namespace, self._archive, self.options.ttl,
-                self._budget(), self.options.archive_grace, longterm.embedder.dims, self._codec,
-            )  # fmt: skip
+                self.kernel,
+                self._archive,
+                self._budget(),
+                self.options.archive_grace,
+                longterm.embedder.dims,
+            )
         return self._lifecycle
 
     @property
@@ -283,7 +279,7 @@ class Memory:
     @property
     def capabilities(self) -> Capabilities:
         """What the connected server offers (modules, version, persistence, eviction)."""
-        return self._store.capabilities
+        return self.kernel.store.capabilities
 
     @telemetry.traced("setup")
     def setup(self) -> None:
@@ -293,7 +289,7 @@ class Memory:
         to keep index creation off the first request. Loads no model.
         """
         embedder = self.longterm.embedder
-        self._store.longterm.setup(self.namespace, embedder.dims, embedder.model)
+        self.kernel.store.longterm.setup(self.namespace, embedder.dims, embedder.model)
 
     @property
     def tools(self) -> Tools:
@@ -307,7 +303,7 @@ class Memory:
     @telemetry.traced("agents")
     def agents(self) -> list[str]:
         """Ids of the agents that have written anything in this namespace."""
-        return self._store.agents(self.namespace)
+        return self.kernel.store.agents(self.namespace)
 
     @telemetry.traced("list_agents")
     def list_agents(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[str]:
@@ -318,7 +314,7 @@ class Memory:
     def list_namespaces(self, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[str]:
         """Every namespace the store holds anything of, in order (an admin call: it walks
         the store)."""
-        return name_page(self._store.namespaces(), "namespaces", cursor, limit)
+        return name_page(self.kernel.store.namespaces(), "namespaces", cursor, limit)
 
     @telemetry.traced("list_memories")
     def list_memories(
@@ -389,11 +385,11 @@ class Memory:
         One call removes it all; if it is interrupted, calling it again finishes the job.
         The embedding cache of this process is emptied too (it holds the namespace's texts).
         """
-        counts = self._store.erase_namespace(self.namespace, bool(dry_run))
+        counts = self.kernel.store.erase_namespace(self.namespace, bool(dry_run))
         if self._archive is not None:
             counts = {**counts, "archived": self.lifecycle.erase(bool(dry_run))}
         if not dry_run:
-            self._opened.clear()
+            self.kernel.opened.clear()
             embedder = self._longterm.embedder if self._longterm is not None else self._embedder
             clear = getattr(embedder, "cache_clear", None)
             if clear is not None:
@@ -403,7 +399,7 @@ class Memory:
     @telemetry.traced("ping")
     def ping(self) -> bool:
         """True when the store answers."""
-        return self._store.ping()
+        return self.kernel.store.ping()
 
     @telemetry.traced("health")
     def health(self) -> Health:
@@ -411,12 +407,12 @@ class Memory:
         replay; and what needs a person's attention (`Health.warnings`: an evicting policy,
         a full server, evicted keys, a damaged or lost file), read from the server now.
         Never raises for an unreachable server: it says so."""
-        if isinstance(self._store, FallbackStore):
-            health = self._store.health()
+        if isinstance(self.kernel.store, FallbackStore):
+            health = self.kernel.store.health()
         else:
-            backend = self._store.capabilities.backend
+            backend = self.kernel.store.capabilities.backend
             try:
-                self._store.ping()
+                self.kernel.store.ping()
             except BackendUnavailable as exc:
                 return Health(serving=backend, primary=backend, ok=False, last_error=str(exc))
             health = Health(serving=backend, primary=backend)
@@ -424,7 +420,7 @@ class Memory:
         if formation is not None:
             health = replace(health, formation=formation.status())
         try:
-            found = self._store.checkup()
+            found = self.kernel.store.checkup()
         except BackendUnavailable as exc:  # it went down between the two round trips
             return replace(health, ok=False, last_error=str(exc))
         warnings = found.warnings
@@ -449,7 +445,7 @@ class Memory:
         """Close the connection pool; later calls raise `ClientClosed`."""
         if self._formation is not None:
             self._formation.close()
-        store = self._store
+        store = self.kernel.store
         self._refuse_calls()
         if not isinstance(store, ClosedStore) and not self._view:
             store.close()
@@ -457,13 +453,9 @@ class Memory:
                 self._archive.close()
 
     def _refuse_calls(self) -> None:
-        """Make every later call through this memory, its long-term services and its views
+        """Make every later call through this memory, its handles and services and its views
         raise `ClientClosed` (rather than reconnect a closed pool or read a closed file)."""
-        closed: Any = ClosedStore()
-        self._store = closed
-        for service in (self._longterm, self._experience, self._lifecycle):
-            if service is not None:
-                service._store = closed
+        self.kernel.refuse_calls()  # the handles and services share it
         for view in list(self._views):
             view._refuse_calls()
 
@@ -487,7 +479,7 @@ class Memory:
         """
         if not isinstance(options, Options):
             raise InvalidInput(f"options must be an Options, not {type(options).__name__}")
-        view = type(self)(self._store, options, embedder=self._embedder,
+        view = type(self)(self.kernel.store, options, embedder=self._embedder,
                           summarizer=self._summarizer, archive=self._archive)  # fmt: skip
         view._view = True
         self._views.add(view)
@@ -528,8 +520,8 @@ class Memory:
             picks.append((keys, "working", names))
         if not picks:
             return []
-        found = self._store.hash_pick(picks)
-        decode = self._codec.decode
+        found = self.kernel.store.hash_pick(picks)
+        decode = self.kernel.codec.decode
         return [{k: decode(v) for k, v in raw.items()} for raw in found]
 
     # -- coordination: the change feed, presence, broadcasts (see client._sync.feed) -------

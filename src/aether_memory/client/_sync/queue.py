@@ -52,6 +52,7 @@ class Queue:
 
     def __init__(self, memory: Memory, name: str, options: QueueOptions) -> None:
         self._memory = memory
+        self._k = memory.kernel
         self.name = check_name(name, "queue name")
         self.options = options
         telemetry.watch_queue(memory, self.name)
@@ -80,12 +81,12 @@ class Queue:
             dedupe_key: While a task put under this key is in the queue (pending, in flight
                 or dead), another put with it adds nothing and returns that task's id.
         """
-        body = self._memory._codec.encode(task)
+        body = self._k.codec.encode(task)
         priority = check_priority(priority)
         delay_ms = check_delay(delay)
         if dedupe_key is not None:
             dedupe_key = check_text(dedupe_key, "dedupe_key", max_chars=MAX_DEDUPE_CHARS)
-        store = self._memory._store.queues
+        store = self._k.store.queues
         return store.put(
             self._ns, self.name, new_id(), body, priority, delay_ms, dedupe_key, now_ms()
         )
@@ -104,7 +105,7 @@ class Queue:
         """
         worker = check_name(worker, "worker")
         wait = 0.0 if block is None else check_number(block, "block", 0, MAX_BLOCK_SECONDS)
-        store = self._memory._store.queues
+        store = self._k.store.queues
         opts = self.options
         until = time.monotonic() + wait
         while True:
@@ -114,7 +115,7 @@ class Queue:
                 self._ns, self.name, worker, token, now, opts.visibility_ms, opts.max_attempts
             )
             if row is not None:
-                return ClaimedTask(self, row.id, self._memory._codec.decode(row.body), worker,
+                return ClaimedTask(self, row.id, self._k.codec.decode(row.body), worker,
                                  token, row.attempts, row.priority, row.created_at,
                                  row.deadline)  # fmt: skip
             left = until - time.monotonic()
@@ -135,7 +136,7 @@ class Queue:
     @telemetry.traced("queue.stats")
     def stats(self) -> QueueStats:
         """Pending, delayed, in-flight and dead counts, totals, and per-worker figures."""
-        return self._memory._store.queues.stats(self._ns, self.name, now_ms())
+        return self._k.store.queues.stats(self._ns, self.name, now_ms())
 
     @telemetry.traced("queue.peek")
     def peek(self, state: TaskState = "pending", limit: int = 20) -> list[TaskInfo]:
@@ -143,8 +144,8 @@ class Queue:
         ``dead``), in the order they leave it; changes nothing."""
         state = check_state(state)
         limit = check_limit(limit, hi=MAX_PEEK)
-        rows = self._memory._store.queues.peek(self._ns, self.name, state, limit)
-        decode = self._memory._codec.decode
+        rows = self._k.store.queues.peek(self._ns, self.name, state, limit)
+        decode = self._k.codec.decode
         return [
             TaskInfo(
                 r.id,
@@ -170,7 +171,7 @@ class Queue:
         chosen = [check_name(i, "task id") for i in given]
         if len(chosen) > MAX_PEEK:
             raise InvalidInput(f"at most {MAX_PEEK} ids at once, not {len(chosen)}")
-        store = self._memory._store.queues
+        store = self._k.store.queues
         return store.retry_dead(self._ns, self.name, chosen, limit, now_ms())
 
 
@@ -241,7 +242,7 @@ class ClaimedTask:
             LeaseLost: The lease ended first; the task will be (or was) delivered again.
         """
         q = self._queue
-        if not q._memory._store.queues.ack(q._ns, q.name, self.id, self._token):
+        if not q._k.store.queues.ack(q._ns, q.name, self.id, self._token):
             raise self._lost("acknowledge")
 
     @telemetry.traced("task.fail")
@@ -254,7 +255,7 @@ class ClaimedTask:
         """
         q = self._queue
         o = q.options
-        state = q._memory._store.queues.fail(
+        state = q._k.store.queues.fail(
             q._ns, q.name, self.id, self._token, check_error(error), now_ms(), o.max_attempts,
             o.backoff_ms, o.backoff_cap_ms,
         )  # fmt: skip
@@ -275,7 +276,7 @@ class ClaimedTask:
         if seconds is not None:
             ms = max(1, round(check_number(seconds, "seconds", 0, MAX_BLOCK_SECONDS * 24) * 1000))
         deadline = now_ms() + ms
-        if not q._memory._store.queues.extend(q._ns, q.name, self.id, self._token, deadline):
+        if not q._k.store.queues.extend(q._ns, q.name, self.id, self._token, deadline):
             raise self._lost("extend")
         self.deadline = deadline
         return deadline

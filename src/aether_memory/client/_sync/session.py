@@ -50,7 +50,8 @@ class Session:
         self.agent = agent
         self.id = session_id
         self._mem = agent.memory
-        self._keys = SessionKeys.build(self._mem.namespace, agent.id, session_id)
+        self._k = agent.memory.kernel
+        self._keys: SessionKeys = SessionKeys.build(self._k.namespace, agent.id, session_id)
         self.working = WorkingMemory(self, "working")
         self.scratch = WorkingMemory(self, "scratch")
 
@@ -101,13 +102,13 @@ class Session:
 
     def _append(self, events: Iterable[Sequence[Any]]) -> list[Event]:
         ts = now_ms()
-        built, rows, samples = event_rows(events, self._mem._codec.encode, ts, telemetry.trace_id())
+        built, rows, samples = event_rows(events, self._k.codec.encode, ts, telemetry.trace_id())
         if rows:
             metrics = metric_writes(self._keys.ns, self._keys.agent, samples)
             telemetry.annotate("bytes", lambda: sum(len(row[5]) for row in rows))
-            opening = self._mem._opened.opening(self._keys)
-            self._mem._store.events_append(self._keys, rows, ts, self._mem._ttls, metrics, opening)
-            self._mem._opened.recorded(self._keys)
+            opening = self._k.opened.opening(self._keys)
+            self._k.store.events_append(self._keys, rows, ts, self._k.ttls, metrics, opening)
+            self._k.opened.recorded(self._keys)
         return built
 
     @telemetry.traced("add_messages")
@@ -137,7 +138,7 @@ class Session:
         records, memories = longterm.message_rows(
             self.agent.id, items, [item.content for item in items]
         )
-        encode = self._mem._codec.encode
+        encode = self._k.codec.encode
         events: list[EventRow] = []
         out: list[Message] = []
         trace = telemetry.trace_id()
@@ -146,9 +147,9 @@ class Session:
             event_id = new_id()
             events.append((event_id, "message", "success", ts, None, encode(data), trace))
             out.append(Message(event_id, record.id, speaker, content, at))
-        opening = self._mem._opened.opening(self._keys)
-        self._mem._store.messages_append(self._keys, events, ts, self._mem._ttls, memories, opening)
-        self._mem._opened.recorded(self._keys)
+        opening = self._k.opened.opening(self._keys)
+        self._k.store.messages_append(self._keys, events, ts, self._k.ttls, memories, opening)
+        self._k.opened.recorded(self._keys)
         formation = self._mem.formation
         if formation is not None:  # read in the background: this call does not wait for it
             formation.notify([(m.memory_id, self.agent.id, self.id, r.content)
@@ -164,22 +165,22 @@ class Session:
             wanted = frozenset(check_name(t, "event type") for t in check_strings(types, "types"))
         if limit == 0:
             return []
-        rows = self._mem._store.events_tail(self._keys, limit, wanted)
-        decode = self._mem._codec.decode
+        rows = self._k.store.events_tail(self._keys, limit, wanted)
+        decode = self._k.codec.decode
         return [Event(i, t, decode(d), o, ts, lat, tr) for i, t, o, ts, lat, d, tr in rows]
 
     # -- checkpoints ---------------------------------------------------------------------------
     @telemetry.traced("checkpoint")
     def checkpoint(self, state: Any) -> int:
         """Save `state` as the session's next checkpoint; returns its number (1, 2, ...)."""
-        raw = self._mem._codec.encode(state)
+        raw = self._k.codec.encode(state)
         telemetry.annotate("bytes", len(raw))
-        opening = self._mem._opened.opening(self._keys)
-        n = self._mem._store.checkpoint_save(
-            self._keys, raw, now_ms(), self._mem._ttls, self._mem.options.max_checkpoints,
+        opening = self._k.opened.opening(self._keys)
+        n = self._k.store.checkpoint_save(
+            self._keys, raw, now_ms(), self._k.ttls, self._mem.options.max_checkpoints,
             opening=opening,
         )  # fmt: skip
-        self._mem._opened.recorded(self._keys)
+        self._k.opened.recorded(self._keys)
         return n
 
     @telemetry.traced("restore")
@@ -191,18 +192,18 @@ class Session:
         """
         if n is not None:
             n = check_int(n, "checkpoint number", 1, MAX_CHECKPOINT_NUMBER)
-        found = self._mem._store.checkpoint_load(self._keys, n)
+        found = self._k.store.checkpoint_load(self._keys, n)
         if found is None:
             if n is None:
                 return None
             raise NotFound(f"session {self.id!r} has no checkpoint {n}")
         telemetry.annotate("bytes", len(found[1]))
-        return self._mem._codec.decode(found[1])
+        return self._k.codec.decode(found[1])
 
     @telemetry.traced("checkpoints")
     def checkpoints(self) -> list[CheckpointInfo]:
         """The session's checkpoints, oldest first."""
-        rows = self._mem._store.checkpoint_list(self._keys)
+        rows = self._k.store.checkpoint_list(self._keys)
         return [CheckpointInfo(n, ts) for n, ts in rows]
 
     @telemetry.traced("list_checkpoints")
@@ -213,7 +214,7 @@ class Session:
         check_page_limit(limit)
         key = decode_cursor(cursor, "checkpoints")
         after = key[0] if key and isinstance(key[0], int) else 0
-        rows = [r for r in self._mem._store.checkpoint_list(self._keys) if r[0] > after]
+        rows = [r for r in self._k.store.checkpoint_list(self._keys) if r[0] > after]
         items = tuple(CheckpointInfo(n, ts) for n, ts in rows[:limit])
         more = len(rows) > limit
         return Page(items, encode_cursor("checkpoints", [items[-1].n]) if more else None)
@@ -223,8 +224,8 @@ class Session:
         """The session's events, oldest first, a page at a time."""
         check_page_limit(limit)
         key = decode_cursor(cursor, "events")
-        rows = self._mem._store.events_page(self._keys, text_key(key), limit)
-        decode = self._mem._codec.decode
+        rows = self._k.store.events_page(self._keys, text_key(key), limit)
+        decode = self._k.codec.decode
         items = tuple(
             Event(i, t, decode(d), o, ts, lat, tr) for _, (i, t, o, ts, lat, d, tr) in rows
         )
@@ -242,9 +243,9 @@ class Session:
         if memories:
             scope = Filters(agents=(self.agent.id,), sessions=(self.id,))
             add_counts(counts, mem.longterm.erase(scope, dry))
-        add_counts(counts, mem._store.erase_session(self._keys, dry))
+        add_counts(counts, self._k.store.erase_session(self._keys, dry))
         if not dry:
-            mem._opened.forget(self._keys)
+            self._k.opened.forget(self._keys)
         return Erasure("session", f"{self.agent.id}/{self.id}", counts, dry)
 
     # -- tool schema -----------------------------------------------------------------------------
@@ -254,16 +255,14 @@ class Session:
 
         When two processes build at once, the first to store wins and both return its value.
         """
-        store, codec = self._mem._store, self._mem._codec
+        store, codec = self._k.store, self._k.codec
         raw = store.tools_get_or_put(self._keys, None, None)
         if raw is not None:
             return codec.decode(raw)
         value = build()
         if inspect.isawaitable(value):
             value = value
-        raw = store.tools_get_or_put(
-            self._keys, codec.encode(value), self._mem._ttls.checkpoints_ms
-        )
+        raw = store.tools_get_or_put(self._keys, codec.encode(value), self._k.ttls.checkpoints_ms)
         return value if raw is None else codec.decode(raw)
 
     # -- continuity ------------------------------------------------------------------------------
@@ -274,12 +273,12 @@ class Session:
         if self._mem.options.summarize_on_rotate:
             self.summarize()
         new = self.agent.session()
-        ts, ttls, store = now_ms(), self._mem._ttls, self._mem._store
+        ts, ttls, store = now_ms(), self._k.ttls, self._k.store
         store.session_link(self._keys, new._keys, ts, ttls.events_ms)
         working = store.hash_all(self._keys, "working")
         if working:
             store.hash_set(new._keys, "working", working, ts, ttls.working_ms)
-        self._mem._opened.recorded(new._keys)
+        self._k.opened.recorded(new._keys)
         return new
 
     @telemetry.traced("session.summarize")
@@ -288,9 +287,9 @@ class Session:
         and tool calls condensed by the memory's summariser into an ``episodic`` memory
         (source ``session_summary``, linked to the turns it summarises). None when the
         session recorded nothing; the same summary saved twice is one memory."""
-        rows = self._mem._store.events_tail(self._keys, MAX_SESSION_EVENTS,
+        rows = self._k.store.events_tail(self._keys, MAX_SESSION_EVENTS,
                                                   frozenset(_SUMMARISED))  # fmt: skip
-        decode = self._mem._codec.decode
+        decode = self._k.codec.decode
         texts, turns = session_texts([(row[1], decode(row[5])) for row in rows])
         if not texts:
             return None
@@ -318,7 +317,7 @@ class Session:
     @telemetry.traced("history")
     def history(self) -> list[str]:
         """The chain of session ids this session belongs to, oldest first."""
-        store, agent = self._mem._store, self.agent
+        store, agent = self._k.store, self.agent
         meta = store.session_meta(self._keys)
         chain = [self.id]
         seen = {self.id}
@@ -360,7 +359,7 @@ class Session:
     @telemetry.traced("session.meta")
     def meta(self) -> dict[str, Any]:
         """The session's meta: agent, created_at (ms), parent and rotated_to when linked."""
-        raw = self._mem._store.session_meta(self._keys)
+        raw = self._k.store.session_meta(self._keys)
         meta: dict[str, Any] = {k: v.decode() for k, v in raw.items()}
         for name in ("created_at", "checkpoint_seq"):
             if name in meta:

@@ -21,16 +21,14 @@ class WorkingMemory:
 
     def __init__(self, session: Session, kind: HashKind) -> None:
         self._keys = session._keys
-        self._mem = session._mem
+        self._k = session._k
         self._kind = kind
-        self._ttl_ms = (
-            self._mem._ttls.working_ms if kind == "working" else self._mem._ttls.scratch_ms
-        )
+        self._ttl_ms = self._k.ttls.working_ms if kind == "working" else self._k.ttls.scratch_ms
 
     @telemetry.traced("working.set")
     def set(self, key: str, value: Any) -> None:
         """Store `value` under `key`; restarts the TTL."""
-        fields = {check_field(key): self._mem._codec.encode(value)}
+        fields = {check_field(key): self._k.codec.encode(value)}
         telemetry.annotate("bytes", len(fields[key]))
         self._write(fields)
 
@@ -38,27 +36,27 @@ class WorkingMemory:
     def update(self, values: Mapping[str, Any]) -> None:
         """Store several keys in one write; restarts the TTL."""
         check_batch(check_mapping(values, "values"), "update")
-        encode = self._mem._codec.encode
+        encode = self._k.codec.encode
         fields = {check_field(k): encode(v) for k, v in values.items()}
         if fields:
             self._write(fields)
 
     def _write(self, fields: Mapping[str, bytes]) -> None:
-        opening = self._mem._opened.opening(self._keys)
-        self._mem._store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms, opening)
-        self._mem._opened.recorded(self._keys)
+        opening = self._k.opened.opening(self._keys)
+        self._k.store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms, opening)
+        self._k.opened.recorded(self._keys)
 
     @telemetry.traced("working.get")
     def get(self, key: str, default: Any = None) -> Any:
         """The value of `key`, or `default`."""
-        raw = self._mem._store.hash_get(self._keys, self._kind, check_field(key))
-        return default if raw is None else self._mem._codec.decode(raw)
+        raw = self._k.store.hash_get(self._keys, self._kind, check_field(key))
+        return default if raw is None else self._k.codec.decode(raw)
 
     @telemetry.traced("working.all")
     def all(self) -> dict[str, Any]:
         """Every key and value."""
-        raw = self._mem._store.hash_all(self._keys, self._kind)
-        decode = self._mem._codec.decode
+        raw = self._k.store.hash_all(self._keys, self._kind)
+        decode = self._k.codec.decode
         return {k: decode(v) for k, v in raw.items()}
 
     @telemetry.traced("working.delete")
@@ -67,13 +65,13 @@ class WorkingMemory:
         if not keys_:
             return 0
         fields = [check_field(k) for k in keys_]
-        return self._mem._store.hash_delete(self._keys, self._kind, fields)
+        return self._k.store.hash_delete(self._keys, self._kind, fields)
 
     @telemetry.traced("working.clear")
     def clear(self) -> None:
         """Remove every key."""
-        self._mem._store.hash_clear(self._keys, self._kind)
+        self._k.store.hash_clear(self._keys, self._kind)
 
     def keys(self) -> list[str]:
         """Every key, without the values (cheap on a large working memory), sorted."""
-        return sorted(self._mem._store.hash_keys(self._keys, self._kind))
+        return sorted(self._k.store.hash_keys(self._keys, self._kind))

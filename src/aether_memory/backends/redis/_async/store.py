@@ -72,7 +72,8 @@ def _node_client(url: str, options: Options, retry: Retry) -> Redis:
         )
     except ValueError as exc:
         raise ConfigurationError(f"invalid Redis URL {url!r}: {exc}") from exc
-    pool.connection_class = hiredis_packing(pool.connection_class)
+    connection_class: Any = pool.connection_class
+    pool.connection_class = hiredis_packing(connection_class)
     return Redis.from_pool(pool)  # the client owns (and closes) the pool
 
 
