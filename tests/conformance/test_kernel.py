@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from aether_memory import (
     Options,
     TooLarge,
 )
+from aether_memory.core.query import Filters
 from tests.word_embedder import WordHashEmbedder
 
 
@@ -323,6 +325,34 @@ def test_every_call_after_close_is_refused_long_term_and_views_too(
         "view recall": lambda: viewed.recall("grass"),
         "view working": lambda: viewed.session("s").working.set("k", 1),
         "view agents": lambda: view.agents(),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ClientClosed):
+            call()
+            pytest.fail(f"{name} worked on a closed memory")
+
+
+def test_closing_refuses_the_handles_of_views_nobody_keeps(url: str, namespace: str) -> None:
+    """Handles and services made from a view the caller did not keep (and from a view of such
+    a view) are refused once the root is closed, like the view's own calls."""
+    mem = Memory.open(url, namespace=namespace, embedder=WordHashEmbedder())
+    other = namespace + "v"
+    mem.in_namespace(other).agent("b").remember("grass is green")
+    cache = mem.in_namespace(other).cache
+    working = mem.in_namespace(other).agent("b").session("s").working
+    feed = mem.in_namespace(other).feed
+    longterm = mem.in_namespace(other).longterm
+    nested = mem.in_namespace(other).in_namespace(other + "w")
+    gc.collect()  # the views above are gone; their handles are not
+    mem.close()
+    calls = {
+        "cache.put": lambda: cache.put("tool", {"q": 1}, "after close"),
+        "cache.get": lambda: cache.get("tool", {"q": 1}),
+        "working.set": lambda: working.set("k", "after close"),
+        "feed.position": lambda: feed.position(),
+        "longterm.recall": lambda: longterm.recall("grass", 3, Filters()),
+        "nested agents": lambda: nested.agents(),
+        "nested identity": lambda: nested.agent("x").identity.put("persona", "after close"),
     }
     for name, call in calls.items():
         with pytest.raises(ClientClosed):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -111,7 +110,6 @@ class AsyncMemory:
         self._experience: AsyncExperience | None = None
         self.cache = AsyncToolCache(self)
         self._view = False
-        self._views: weakref.WeakSet[AsyncMemory] = weakref.WeakSet()  # closed with this one
         self.feed = AsyncFeed(self)
         self._summarizer = summarizer
         self._extractor = extractor
@@ -450,18 +448,13 @@ class AsyncMemory:
         if self._formation is not None:
             await self._formation.aclose()
         store = self.kernel.store
-        self._refuse_calls()
+        # Every later call through this memory, its handles, services and views raises
+        # `ClientClosed` (rather than reconnect a closed pool or read a closed file).
+        self.kernel.refuse_calls()
         if not isinstance(store, ClosedStore) and not self._view:
             await store.aclose()
             if self._owns_archive and self._archive is not None:
                 await asyncio.to_thread(self._archive.close)
-
-    def _refuse_calls(self) -> None:
-        """Make every later call through this memory, its handles and services and its views
-        raise `ClientClosed` (rather than reconnect a closed pool or read a closed file)."""
-        self.kernel.refuse_calls()  # the handles and services share it
-        for view in list(self._views):
-            view._refuse_calls()
 
     async def __aenter__(self) -> AsyncMemory:
         return self
@@ -486,7 +479,7 @@ class AsyncMemory:
         view = type(self)(self.kernel.store, options, embedder=self._embedder,
                           summarizer=self._summarizer, archive=self._archive)  # fmt: skip
         view._view = True
-        self._views.add(view)
+        self.kernel.adopt(view.kernel)  # refused with this memory's
         return view
 
     def in_namespace(self, name: str) -> AsyncMemory:

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 from aether_memory.client.common import ClosedStore
@@ -17,14 +18,20 @@ from aether_memory.storage._sync.store import LongTermStore, Store
 class Kernel:
     """The store one memory (or one view of it) works through, and how it encodes, ages and
     records what it writes. Agents, sessions, working memory, identity, the tool cache, the
-    feed and queues hold this, not the memory: closing the memory swaps `store` for one that
-    refuses every call, and every handle sees it at once."""
+    feed, queues and the long-term services hold this, not the memory: closing the memory
+    swaps `store` for one that refuses every call, and every handle sees it at once.
+
+    The kernels of a memory's views hang below its own, so closing a memory refuses its views'
+    handles too, even where the caller kept a handle and dropped the view: a view's kernel keeps
+    the one above it alive, and is known to it only weakly (it lives as long as its handles)."""
 
     store: Store
     options: Options
     codec: Codec
     ttls: SessionTTLs
     opened: OpenedSessions
+    parent: Kernel | None = field(default=None, repr=False)
+    _views: weakref.WeakSet[Kernel] = field(default_factory=weakref.WeakSet, repr=False)
 
     @classmethod
     def build(cls, store: Store, options: Options) -> Kernel:
@@ -41,6 +48,14 @@ class Kernel:
         """The store's long-term role, which the long-term services work through."""
         return self.store.longterm
 
+    def adopt(self, view: Kernel) -> None:
+        """Make `view` (a view's kernel, on the same store) refused whenever this one is."""
+        view.parent = self
+        self._views.add(view)
+
     def refuse_calls(self) -> None:
+        """Refuse every later call through this kernel and the kernels of its views."""
         closed: Any = ClosedStore()
         self.store = closed
+        for view in list(self._views):
+            view.refuse_calls()

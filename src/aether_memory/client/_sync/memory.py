@@ -10,7 +10,6 @@ trip to the store.
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -111,7 +110,6 @@ class Memory:
         self._experience: Experience | None = None
         self.cache = ToolCache(self)
         self._view = False
-        self._views: weakref.WeakSet[Memory] = weakref.WeakSet()  # closed with this one
         self.feed = Feed(self)
         self._summarizer = summarizer
         self._extractor = extractor
@@ -446,18 +444,13 @@ class Memory:
         if self._formation is not None:
             self._formation.close()
         store = self.kernel.store
-        self._refuse_calls()
+        # Every later call through this memory, its handles, services and views raises
+        # `ClientClosed` (rather than reconnect a closed pool or read a closed file).
+        self.kernel.refuse_calls()
         if not isinstance(store, ClosedStore) and not self._view:
             store.close()
             if self._owns_archive and self._archive is not None:
                 self._archive.close()
-
-    def _refuse_calls(self) -> None:
-        """Make every later call through this memory, its handles and services and its views
-        raise `ClientClosed` (rather than reconnect a closed pool or read a closed file)."""
-        self.kernel.refuse_calls()  # the handles and services share it
-        for view in list(self._views):
-            view._refuse_calls()
 
     def __enter__(self) -> Memory:
         return self
@@ -482,7 +475,7 @@ class Memory:
         view = type(self)(self.kernel.store, options, embedder=self._embedder,
                           summarizer=self._summarizer, archive=self._archive)  # fmt: skip
         view._view = True
-        self._views.add(view)
+        self.kernel.adopt(view.kernel)  # refused with this memory's
         return view
 
     def in_namespace(self, name: str) -> Memory:
