@@ -106,7 +106,11 @@ def test_a_large_namespace_leaves_its_commonest_words_out_of_the_text_query(
             r.slowlog_reset()
             query_text = "when is the zebra report due for the customer invoice"
             hits = mem.agent("a").recall(query_text, k=3)
-            assert hits[0].record.content == "The zebra report is due on Friday"
+            # Seen failing once in a loaded CI run and never since: say what ranked first.
+            assert hits[0].record.content == "The zebra report is due on Friday", (
+                mem.namespace, [(h.record.content, h.score, h.vector, h.text) for h in hits],
+                _text_queries(r), mem.agent("a").recall("zebra report", k=1),
+            )  # fmt: skip
             (query,) = _text_queries(r)
             assert "zebra" in query
             # 101 memories are more than the budget: only the rare word is sent; 51 are not.
