@@ -306,3 +306,34 @@ def test_erasing_a_namespace_leaves_nothing_and_it_starts_afresh(lt: Memory, url
 
 def session_prefix(ns: str, agent: str, sid: str) -> str:
     return keys.SessionKeys.build(ns, agent, sid).meta.rsplit(":", 1)[0]
+
+
+@pytest.mark.parametrize("erased", ["session", "agent", "namespace"])
+def test_writes_after_another_client_erased_record_the_session_again(
+    mem: Memory, url: str, erased: str
+) -> None:
+    # This client has written into s1 and s2 before; another erases them behind its back.
+    agent = mem.agent("planner")
+    s1, s2, s3 = agent.session("s1"), agent.session("s2"), agent.session("s3")
+    s1.working.set("goal", 1)
+    s2.record("step", {"n": 1})
+    s3.checkpoint({"i": 0})
+    with Memory.open(url, namespace=mem.namespace) as other:
+        if erased == "session":
+            for sid in ("s1", "s2", "s3"):
+                other.agent("planner").session(sid).erase()
+        elif erased == "agent":
+            other.agent("planner").erase()
+        else:
+            other.erase_namespace()
+    if erased != "session":
+        assert mem.agents() == []
+    # Each kind of write records its session again: it is listed, with its meta and agent.
+    s1.working.set("goal", 2)
+    s2.record("step", {"n": 2})
+    s3.checkpoint({"i": 1})
+    assert mem.agents() == ["planner"]
+    assert {x.id for x in agent.sessions()} == {"s1", "s2", "s3"}
+    for s in (s1, s2, s3):
+        meta = s.meta()
+        assert meta.get("agent") == "planner" and "created_at" in meta, (s, meta)

@@ -203,7 +203,6 @@ def _write_session(mem: Memory, records: list[tuple[str, dict[str, Any]]]) -> No
     tools = encode(head["tool_schema"]) if "tool_schema" in head else None
     store.session_load(s, meta, head["last_active"], hashes, tools, events, checkpoints,
                        mem.kernel.ttls)  # fmt: skip
-    mem.kernel.opened.forget(s)
 
 
 def _memory_row(

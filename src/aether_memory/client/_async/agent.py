@@ -150,8 +150,6 @@ class AsyncAgent:
             before = (rows[-1][1], rows[-1][0])
         add_counts(counts, await mem.longterm.erase(Filters(agents=(self.id,)), dry))
         add_counts(counts, await self._k.store.erase_agent(mem.namespace, self.id, dry))
-        if not dry:
-            self._k.opened.clear()
         return Erasure("agent", self.id, counts, dry)
 
     # -- long-term memory ---------------------------------------------------------------------

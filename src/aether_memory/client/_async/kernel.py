@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aether_memory.client.common import ClosedStore
-from aether_memory.client.opened import OpenedSessions
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs
 from aether_memory.storage._async.store import AsyncLongTermStore, AsyncStore
@@ -28,7 +27,6 @@ class AsyncKernel:
     options: Options
     codec: Codec
     ttls: SessionTTLs
-    opened: OpenedSessions
     parent: AsyncKernel | None = field(default=None, repr=False)
     _views: weakref.WeakSet[AsyncKernel] = field(default_factory=weakref.WeakSet, repr=False)
 
@@ -36,7 +34,7 @@ class AsyncKernel:
     def build(cls, store: AsyncStore, options: Options) -> AsyncKernel:
         ttls = SessionTTLs.from_ttls(options.ttl)
         codec = Codec(options.compress_threshold, options.max_value_bytes)
-        return cls(store, options, codec, ttls, OpenedSessions(ttls))
+        return cls(store, options, codec, ttls)
 
     @property
     def namespace(self) -> str:

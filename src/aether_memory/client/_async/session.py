@@ -106,9 +106,8 @@ class AsyncSession:
         if rows:
             metrics = metric_writes(self._keys.ns, self._keys.agent, samples)
             telemetry.annotate("bytes", lambda: sum(len(row[5]) for row in rows))
-            opening = self._k.opened.opening(self._keys)
-            await self._k.store.events_append(self._keys, rows, ts, self._k.ttls, metrics, opening)
-            self._k.opened.recorded(self._keys)
+            ttls = self._k.ttls
+            await self._k.store.events_append(self._keys, rows, ts, ttls, metrics, ttls)
         return built
 
     @telemetry.traced("add_messages")
@@ -147,9 +146,8 @@ class AsyncSession:
             event_id = new_id()
             events.append((event_id, "message", "success", ts, None, encode(data), trace))
             out.append(Message(event_id, record.id, speaker, content, at))
-        opening = self._k.opened.opening(self._keys)
-        await self._k.store.messages_append(self._keys, events, ts, self._k.ttls, memories, opening)
-        self._k.opened.recorded(self._keys)
+        ttls = self._k.ttls
+        await self._k.store.messages_append(self._keys, events, ts, ttls, memories, ttls)
         formation = self._mem.formation
         if formation is not None:  # read in the background: this call does not wait for it
             formation.notify([(m.memory_id, self.agent.id, self.id, r.content)
@@ -175,13 +173,10 @@ class AsyncSession:
         """Save `state` as the session's next checkpoint; returns its number (1, 2, ...)."""
         raw = self._k.codec.encode(state)
         telemetry.annotate("bytes", len(raw))
-        opening = self._k.opened.opening(self._keys)
-        n = await self._k.store.checkpoint_save(
-            self._keys, raw, now_ms(), self._k.ttls, self._mem.options.max_checkpoints,
-            opening=opening,
-        )  # fmt: skip
-        self._k.opened.recorded(self._keys)
-        return n
+        ttls = self._k.ttls
+        return await self._k.store.checkpoint_save(
+            self._keys, raw, now_ms(), ttls, self._mem.options.max_checkpoints, opening=ttls
+        )
 
     @telemetry.traced("restore")
     async def restore(self, n: int | None = None) -> Any:
@@ -246,8 +241,6 @@ class AsyncSession:
             scope = Filters(agents=(self.agent.id,), sessions=(self.id,))
             add_counts(counts, await mem.longterm.erase(scope, dry))
         add_counts(counts, await self._k.store.erase_session(self._keys, dry))
-        if not dry:
-            self._k.opened.forget(self._keys)
         return Erasure("session", f"{self.agent.id}/{self.id}", counts, dry)
 
     # -- tool schema -----------------------------------------------------------------------------
@@ -282,7 +275,6 @@ class AsyncSession:
         working = await store.hash_all(self._keys, "working")
         if working:
             await store.hash_set(new._keys, "working", working, ts, ttls.working_ms)
-        self._k.opened.recorded(new._keys)
         return new
 
     @telemetry.traced("session.summarize")

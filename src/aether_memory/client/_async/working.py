@@ -41,11 +41,9 @@ class AsyncWorkingMemory:
             await self._write(fields)
 
     async def _write(self, fields: Mapping[str, bytes]) -> None:
-        opening = self._k.opened.opening(self._keys)
         await self._k.store.hash_set(
-            self._keys, self._kind, fields, now_ms(), self._ttl_ms, opening
+            self._keys, self._kind, fields, now_ms(), self._ttl_ms, self._k.ttls
         )
-        self._k.opened.recorded(self._keys)
 
     @telemetry.traced("working.get")
     async def get(self, key: str, default: Any = None) -> Any:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aether_memory.client.common import ClosedStore
-from aether_memory.client.opened import OpenedSessions
 from aether_memory.core.codec import Codec
 from aether_memory.core.config import Options, SessionTTLs
 from aether_memory.storage._sync.store import LongTermStore, Store
@@ -29,7 +28,6 @@ class Kernel:
     options: Options
     codec: Codec
     ttls: SessionTTLs
-    opened: OpenedSessions
     parent: Kernel | None = field(default=None, repr=False)
     _views: weakref.WeakSet[Kernel] = field(default_factory=weakref.WeakSet, repr=False)
 
@@ -37,7 +35,7 @@ class Kernel:
     def build(cls, store: Store, options: Options) -> Kernel:
         ttls = SessionTTLs.from_ttls(options.ttl)
         codec = Codec(options.compress_threshold, options.max_value_bytes)
-        return cls(store, options, codec, ttls, OpenedSessions(ttls))
+        return cls(store, options, codec, ttls)
 
     @property
     def namespace(self) -> str:

@@ -387,7 +387,6 @@ class Memory:
         if self._archive is not None:
             counts = {**counts, "archived": self.lifecycle.erase(bool(dry_run))}
         if not dry_run:
-            self.kernel.opened.clear()
             embedder = self._longterm.embedder if self._longterm is not None else self._embedder
             clear = getattr(embedder, "cache_clear", None)
             if clear is not None:

@@ -42,9 +42,7 @@ class WorkingMemory:
             self._write(fields)
 
     def _write(self, fields: Mapping[str, bytes]) -> None:
-        opening = self._k.opened.opening(self._keys)
-        self._k.store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms, opening)
-        self._k.opened.recorded(self._keys)
+        self._k.store.hash_set(self._keys, self._kind, fields, now_ms(), self._ttl_ms, self._k.ttls)
 
     @telemetry.traced("working.get")
     def get(self, key: str, default: Any = None) -> Any:

@@ -25,6 +25,7 @@ from aether_memory.backends.redis.cluster import cluster_url_of, is_cluster_url
 from aether_memory.backends.redis.errors import TRANSLATE, translate
 from aether_memory.backends.redis.facts import SCAN_COUNT
 from aether_memory.backends.redis.notes import q_note
+from aether_memory.backends.redis.opened import OpenedSessions
 from aether_memory.backends.redis.packing import hiredis_packing
 from aether_memory.backends.redis.scripts import (
     CHECKPOINT_LATEST,
@@ -96,6 +97,7 @@ class AsyncRedisStore:
         self._options = options
         self._owns_client = owns_client
         self._scripts: dict[str, str] = {}
+        self._opened = OpenedSessions()
         self.capabilities = Capabilities(backend="redis", server_version="unknown")
         self._longterm = AsyncRedisLongTerm(self._r, self.capabilities)
         self.longterm: AsyncLongTermStore = self._longterm
@@ -271,13 +273,15 @@ class AsyncRedisStore:
         name: str,
         keys_: Sequence[str],
         args: Sequence[Any],
-        also: Callable[[Any], None] | None = None,
-    ) -> Any:
-        """Run a loaded script, with `also` queueing more commands into the same round trip.
+        also: Callable[[Any], object] | None = None,
+    ) -> list[Any]:
+        """Run a loaded script, with `also` queueing more commands into the same round trip;
+        returns the replies, the script's first.
 
         The script is reloaded once if the server lost it (restart, ``SCRIPT FLUSH``): the
         failed ``EVALSHA`` wrote nothing, so it alone is sent again (the commands of `also`
-        were applied, and sending them twice would notify the change feed twice).
+        were applied, and sending them twice would notify the change feed twice; their
+        replies are lost with the error).
         """
         for attempt in (0, 1):
             pipe = self._r.pipeline(transaction=False)
@@ -285,7 +289,7 @@ class AsyncRedisStore:
             if also is not None and attempt == 0:
                 also(pipe)
             try:
-                return (await pipe.execute())[0]
+                return list(await pipe.execute())
             except NoScriptError as exc:
                 if attempt:
                     raise translate(exc) from exc
@@ -434,14 +438,35 @@ class AsyncRedisStore:
         with TRANSLATE:
             await pipe.execute()
 
-    def _q_opening(
-        self, pipe: Any, s: SessionKeys, now_ms: int, opening: SessionTTLs | None
-    ) -> None:
-        """Queue `session_open` for a write that opens its session. Its meta gets the lifetime
-        the event and checkpoint scripts give it, so the order of the two does not matter."""
+    def _q_index(self, pipe: Any, s: SessionKeys, now_ms: int, opening: SessionTTLs | None) -> int:
+        """Queue what a write does for its session: its entry in the agent's session index
+        (the time of its last write), and `session_open` with `opening`'s lifetime when
+        given. Returns the position of the index's ``ZADD`` in `pipe`. The meta gets the
+        lifetime the event and checkpoint scripts give it, so their order does not matter."""
+        at = len(pipe)
+        pipe.zadd(s.sessions, {s.sid: now_ms})
         if opening is not None:
             ttl_ms = _max_ttl(opening.events_ms, opening.checkpoints_ms)
             self._q_session_open(pipe, s, now_ms, ttl_ms)
+        return at
+
+    async def _recorded(
+        self,
+        s: SessionKeys,
+        now_ms: int,
+        opening: SessionTTLs | None,
+        queued: SessionTTLs | None,
+        added: bool,
+    ) -> None:
+        """After a write into session `s` that was given `opening` and queued `queued`
+        (None when the memo said `s` is recorded): if the index's ``ZADD`` added `s` anew
+        (`added`) although it was recorded, another client erased it since, so record it
+        again — its meta and its agent's entry went with it."""
+        if opening is None:
+            return
+        if queued is None and added:
+            await self.session_open(s, now_ms, _max_ttl(opening.events_ms, opening.checkpoints_ms))
+        self._opened.recorded(s)
 
     def _q_session_open(self, pipe: Any, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None:
         pipe.hsetnx(s.meta, "created_at", now_ms)
@@ -493,10 +518,12 @@ class AsyncRedisStore:
         ttl_ms: int | None,
         opening: SessionTTLs | None = None,
     ) -> None:
+        queued = self._opened.opening(s, opening)
         pipe = self._r.pipeline(transaction=False)
-        self._q_hash_set(pipe, s, kind, fields, now_ms, ttl_ms, opening)
+        at = self._q_hash_set(pipe, s, kind, fields, now_ms, ttl_ms, queued)
         with TRANSLATE:
-            await pipe.execute()
+            replies = await pipe.execute()
+        await self._recorded(s, now_ms, opening, queued, replies[at] == 1)
 
     def _q_hash_set(
         self,
@@ -507,13 +534,12 @@ class AsyncRedisStore:
         now_ms: int,
         ttl_ms: int | None,
         opening: SessionTTLs | None = None,
-    ) -> None:
+    ) -> int:
         key = s.working if kind == "working" else s.scratch
         pipe.hset(key, mapping=fields)
         if ttl_ms is not None:
             pipe.pexpire(key, ttl_ms)
-        pipe.zadd(s.sessions, {s.sid: now_ms})
-        self._q_opening(pipe, s, now_ms, opening)
+        return self._q_index(pipe, s, now_ms, opening)
 
     async def hash_get(self, s: SessionKeys, kind: HashKind, field: str) -> bytes | None:
         with TRANSLATE:
@@ -566,13 +592,14 @@ class AsyncRedisStore:
         opening: SessionTTLs | None = None,
     ) -> None:
         keys_, args = self._events_args(s, rows, now_ms, ttls)
+        queued = self._opened.opening(s, opening)
 
         def also(pipe: Any) -> None:
-            pipe.zadd(s.sessions, {s.sid: now_ms})
+            self._q_index(pipe, s, now_ms, queued)
             self._q_metrics(pipe, s.ns, rows[0][0], now_ms, metrics)
-            self._q_opening(pipe, s, now_ms, opening)
 
-        await self._script("events_append", keys_, args, also=also)
+        replies = await self._script("events_append", keys_, args, also=also)
+        await self._recorded(s, now_ms, opening, queued, replies[1:2] == [1])
 
     async def messages_append(
         self,
@@ -587,13 +614,14 @@ class AsyncRedisStore:
         # which a cluster transaction cannot span. One pipeline, one round trip; the events
         # go through the append script, so a retry applies them once.
         keys_, args = self._events_args(s, rows, now_ms, ttls)
+        queued = self._opened.opening(s, opening)
 
         def also(pipe: Any) -> None:
-            pipe.zadd(s.sessions, {s.sid: now_ms})
+            self._q_index(pipe, s, now_ms, queued)
             self._longterm._q_put(pipe, s.ns, memories)
-            self._q_opening(pipe, s, now_ms, opening)
 
-        await self._script("events_append", keys_, args, also=also)
+        replies = await self._script("events_append", keys_, args, also=also)
+        await self._recorded(s, now_ms, opening, queued, replies[1:2] == [1])
 
     def _q_messages_append(
         self,
@@ -620,9 +648,8 @@ class AsyncRedisStore:
     ) -> None:
         keys_, args = self._events_args(s, rows, now_ms, ttls)
         pipe.execute_command("EVALSHA", self._scripts["events_append"], len(keys_), *keys_, *args)
-        pipe.zadd(s.sessions, {s.sid: now_ms})
+        self._q_index(pipe, s, now_ms, opening)
         self._q_metrics(pipe, s.ns, rows[0][0], now_ms, metrics)
-        self._q_opening(pipe, s, now_ms, opening)
 
     def _q_metrics(
         self, pipe: Any, ns: str, write_id: str, now_ms: int, metrics: Sequence[MetricWrite]
@@ -701,12 +728,12 @@ class AsyncRedisStore:
         """Save a checkpoint; returns its number. `write_id` names the write (a retry of it
         returns the number it got); `n` replays a number a fallback already gave it."""
         keys_, args = self._checkpoint_args(s, state, now_ms, ttls, keep, write_id, n)
-
-        def also(pipe: Any) -> None:
-            pipe.zadd(s.sessions, {s.sid: now_ms})
-            self._q_opening(pipe, s, now_ms, opening)
-
-        got = int(await self._script("checkpoint_save", keys_, args, also=also))
+        queued = self._opened.opening(s, opening)
+        replies = await self._script(
+            "checkpoint_save", keys_, args, also=lambda p: self._q_index(p, s, now_ms, queued)
+        )
+        await self._recorded(s, now_ms, opening, queued, replies[1:2] == [1])
+        got = int(replies[0])
         if got < 0:
             raise Conflict(f"session {s.sid!r} already has another checkpoint {-got}")
         return got
@@ -725,8 +752,7 @@ class AsyncRedisStore:
     ) -> None:
         keys_, args = self._checkpoint_args(s, state, now_ms, ttls, keep, write_id, n)
         pipe.execute_command("EVALSHA", self._scripts["checkpoint_save"], len(keys_), *keys_, *args)
-        pipe.zadd(s.sessions, {s.sid: now_ms})
-        self._q_opening(pipe, s, now_ms, opening)
+        self._q_index(pipe, s, now_ms, opening)
 
     @staticmethod
     def _checkpoint_args(
@@ -747,7 +773,7 @@ class AsyncRedisStore:
             with TRANSLATE:
                 state = await self._r.hget(s.checkpoint_data, checkpoint_member(n))
             return None if state is None else (n, state)
-        reply = await self._script("checkpoint_latest", (s.meta, s.checkpoint_data), ())
+        reply = (await self._script("checkpoint_latest", (s.meta, s.checkpoint_data), ()))[0]
         return None if reply is None else (int(reply[0]), reply[1])
 
     async def checkpoint_list(self, s: SessionKeys) -> list[tuple[int, int]]:
