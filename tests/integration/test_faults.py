@@ -228,3 +228,35 @@ def test_retrying_a_dead_redis_leaves_the_applications_random_stream_alone(
     with pytest.raises(BackendUnavailable):
         Memory.open(url, options=OPTIONS)
     assert random.getstate() == before
+
+
+@pytest.mark.parametrize("write", ["record", "add_messages", "checkpoint"])
+def test_a_server_that_lost_its_scripts_loses_nothing_of_a_write(
+    redis_url: str, namespace: str, write: str
+) -> None:
+    # The scripts go (a restart with an empty cache, SCRIPT FLUSH) after another client
+    # erased the agent: the next write must still be whole — its event or checkpoint, its
+    # tool metrics, and the session recorded again.
+    with Memory.open(redis_url, namespace=namespace) as mem:
+        agent = mem.agent("planner")
+        s = agent.session("s1")
+        s.record("tool_call", {"tool": "search"}, latency_ms=5.0)
+        with Memory.open(redis_url, namespace=namespace) as other:
+            other.agent("planner").erase()
+        raw = redis.Redis.from_url(redis_url)
+        raw.script_flush()
+        raw.close()
+        if write == "record":
+            s.record("tool_call", {"tool": "search"}, latency_ms=7.0)
+            assert [e.data for e in s.events()] == [{"tool": "search"}]
+            calls = sum(b.calls for b in agent.metrics(tool="search").buckets)
+            assert calls == 1, "the step's metrics were lost with the scripts"
+        elif write == "add_messages":
+            s.add_messages([{"speaker": "ann", "content": "hello"}])
+            assert [e.type for e in s.events()] == ["message"]
+        else:
+            assert s.checkpoint({"i": 1}) == 1
+            assert s.restore() == {"i": 1}
+        assert mem.agents() == ["planner"]
+        assert [x.id for x in agent.sessions()] == ["s1"]
+        assert s.meta().get("agent") == "planner" and "created_at" in s.meta()

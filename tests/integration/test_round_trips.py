@@ -67,3 +67,7 @@ def test_the_first_write_of_a_new_session_is_one_round_trip(
         assert session.id in [s.id for s in agent.sessions()]
         meta = redis.Redis.from_url(server.url).hgetall(session._keys.meta)
         assert meta[b"agent"] == b"a" and int(meta[b"created_at"]) > 0
+        # Erased by this client, the session starts again in one round trip too.
+        session.erase()
+        assert round_trips(server, lambda: write(session)) == 1
+        assert session.id in [s.id for s in agent.sessions()]

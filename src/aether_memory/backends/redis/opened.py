@@ -32,3 +32,10 @@ class OpenedSessions:
         if len(self._seen) >= MAX_OPENED:
             self._seen.clear()
         self._seen[s.meta] = None
+
+    def forget(self, s: SessionKeys) -> None:
+        """Session `s` was erased here: its next write records it in the same round trip."""
+        self._seen.pop(s.meta, None)
+
+    def clear(self) -> None:
+        self._seen.clear()

@@ -31,9 +31,10 @@ def _open(c: sqlite3.Cursor, s: SessionKeys, now_ms: int, ttl_ms: int | None) ->
 
 
 def _opening(c: sqlite3.Cursor, s: SessionKeys, now_ms: int, opening: SessionTTLs | None) -> None:
-    """`_open` for a write that opens its session (see `AsyncStore.session_open`): its meta
-    lives as long as its events and checkpoints, as `_touch` keeps it."""
-    if opening is not None:
+    """`_open` for a write given `opening` (see `AsyncStore.session_open`) into a session
+    whose meta is missing: never written, erased (by any process) or expired. The meta lives
+    as long as its events and checkpoints, as `_touch` keeps it."""
+    if opening is not None and db.hget(c, s.meta, "agent", now_ms) is None:
         _open(c, s, now_ms, _max_ttl(opening.events_ms, opening.checkpoints_ms))
 
 

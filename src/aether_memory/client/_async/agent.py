@@ -248,9 +248,7 @@ class AsyncAgent:
         (within this namespace, each once). Returns how many were removed. An archived copy
         is deleted too (a cascade follows the links of hot memories only)."""
         removed = await self.memory.longterm.forget(memory_id, cascade)
-        if self.memory._archive is not None:
-            removed += await self.memory.lifecycle.forget([memory_id])
-        return removed
+        return removed + await self.memory.lifecycle.forget([memory_id])  # 0 without an archive
 
     @telemetry.traced("memory.update")
     async def update(

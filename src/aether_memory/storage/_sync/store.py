@@ -55,8 +55,9 @@ class Store(Protocol):
 
     # -- sessions ------------------------------------------------------------------------
     # The writes into a session (hash_set, events_append, messages_append, checkpoint_save)
-    # take `opening`: the client's TTLs the first time it writes to the session, when the
-    # write also does what `session_open` does, in the same round trip; None after that.
+    # take `opening`, the client's TTLs: with them, a write into a session that is not
+    # recorded (new, or erased by any client since) also does what `session_open` does, in
+    # the same round trip where the store can tell; None when the caller just recorded it.
     def session_open(self, s: SessionKeys, now_ms: int, ttl_ms: int | None) -> None:
         """Record the session: its meta (expiring with its events after `ttl_ms`), in its
         agent's sessions, its agent in the namespace's agents."""

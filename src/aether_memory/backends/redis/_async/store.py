@@ -278,25 +278,33 @@ class AsyncRedisStore:
         """Run a loaded script, with `also` queueing more commands into the same round trip;
         returns the replies, the script's first.
 
-        The script is reloaded once if the server lost it (restart, ``SCRIPT FLUSH``): the
-        failed ``EVALSHA`` wrote nothing, so it alone is sent again (the commands of `also`
-        were applied, and sending them twice would notify the change feed twice; their
-        replies are lost with the error).
+        If the server lost its scripts (restart, ``SCRIPT FLUSH``), they are loaded again and
+        each ``EVALSHA`` refused is sent again: a refused one wrote nothing, and the other
+        commands were applied (sending them twice would notify the change feed twice).
         """
-        for attempt in (0, 1):
-            pipe = self._r.pipeline(transaction=False)
-            pipe.execute_command("EVALSHA", self._scripts[name], len(keys_), *keys_, *args)
-            if also is not None and attempt == 0:
-                also(pipe)
-            try:
-                return list(await pipe.execute())
-            except NoScriptError as exc:
-                if attempt:
-                    raise translate(exc) from exc
-            except RedisError as exc:
-                raise translate(exc) from exc
-            await self._load_scripts()
-        raise AssertionError("unreachable")
+        pipe = _NotingScripts(self._r.pipeline(transaction=False))
+        pipe.execute_command("EVALSHA", self._scripts[name], len(keys_), *keys_, *args)
+        if also is not None:
+            also(pipe)
+        with TRANSLATE:
+            replies = list(await pipe.execute(raise_on_error=False))
+            lost = [
+                i
+                for i, r in enumerate(replies)
+                if isinstance(r, NoScriptError) and i in pipe.scripts
+            ]
+            if lost:
+                await self._load_scripts()
+                again = self._r.pipeline(transaction=False)
+                for i in lost:
+                    command, options = pipe.scripts[i]
+                    again.execute_command(*command, **options)
+                for i, reply in zip(lost, await again.execute(raise_on_error=False), strict=True):
+                    replies[i] = reply
+        for reply in replies:
+            if isinstance(reply, RedisError):
+                raise translate(reply)
+        return replies
 
     async def aclose(self) -> None:
         self._closing = True
@@ -927,6 +935,7 @@ class AsyncRedisStore:
         pipe.execute_command("EXISTS", *session_keys)
         pipe.zscore(s.sessions, s.sid)
         if not dry_run:
+            self._opened.forget(s)
             # The session's keys first, its index entry last: a crash in between leaves
             # the entry, through which the next erasure finds the session again.
             pipe.execute_command("DEL", *session_keys)
@@ -949,6 +958,7 @@ class AsyncRedisStore:
         pipe.exists(keys.state(ns, agent))
         pipe.sismember(keys.agents(ns), agent)
         if not dry_run:
+            self._opened.clear()
             pipe.execute_command(
                 "DEL", keys.identity(ns, agent), keys.state(ns, agent), keys.sessions(ns, agent)
             )
@@ -981,6 +991,7 @@ class AsyncRedisStore:
         counts = {**count_keys(names, ns), "indexes": len(indexes)}
         if dry_run:
             return counts
+        self._opened.clear()
         for index in indexes:  # the index first, so that no key is re-indexed on its way out
             with TRANSLATE:
                 await self._r.execute_command("FT.DROPINDEX", index)
@@ -1037,3 +1048,23 @@ def _event_row(f: dict[bytes, bytes]) -> EventRow:
         f[b"data"],
         None if trace is None else trace.decode(),
     )
+
+
+class _NotingScripts:
+    """A pipeline that notes each ``EVALSHA`` queued into it by position, so that one the
+    server refused (it lost its scripts) can be sent again; every other call goes through."""
+
+    def __init__(self, pipe: Any) -> None:
+        self._pipe = pipe
+        self.scripts: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._pipe)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pipe, name)
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        if args[0] == "EVALSHA":
+            self.scripts[len(self._pipe)] = (args, options)
+        return self._pipe.execute_command(*args, **options)
