@@ -11,31 +11,42 @@ What it measures (SPEC §4 and §8), on its own local server(s), in a fresh name
    plain Redis) as the floor, and the same commands the library sends (its search round trip
    and its touch round trip) without the library's Python;
 3. quality: the share of the exact top 10 (numpy over the stored vectors) that the index's KNN
-   finds at EF_RUNTIME=100 (the library's) and at 10 (the engine's default), and that the
-   library's vector candidates (the KNN 40 that `recall` fuses) contain;
+   finds at EF_RUNTIME=100 (the library's), 60 and 10 (the engine's default), and that the
+   library's vector candidates (the KNN 20 that `recall` fuses at k=10) contain;
 4. memory: INFO used_memory before/after the ingest and the index sizes FT.INFO reports
    (MEMORY USAGE of the vector set on a plain Redis), scaled to 100k memories.
 
-Data (fixed seed): "embedding-like" unit float32 vectors — 1000 cluster centres around a
-shared direction, plus gaussian noise — and unique sentences from a word list with topic words
-per cluster, so BM25 has text to index. Queries are noisy copies of stored vectors with a few
-words of their sentence. Library and raw calls alternate in chunks so the ratios share the
-machine's state. With ``--plain`` the same runs on a Redis without modules (the vector set
-path: VADD / VSIM) follow.
+Data, synthetic by default (fixed seed): "embedding-like" unit float32 vectors — 1000 cluster
+centres around a shared direction, plus gaussian noise — and unique sentences from a word list
+with topic words per cluster, so BM25 has text to index. Queries are noisy copies of stored
+vectors with a few words of their sentence. Library and raw calls alternate in chunks so the
+ratios share the machine's state. With ``--plain`` the same runs on a Redis without modules
+(the vector set path: VADD / VSIM) follow.
+
+With ``--data real`` the memories are real text, embedded by the default embedder (MiniLM):
+REALTALK's conversation turns (``speaker: text``, as `add_messages` stores them; the data
+from ``../shared/eval/realtalk``, see eval/realtalk.py) and, to reach the size, the docstring
+paragraphs of the Python installation (the standard library and the installed packages,
+sorted then shuffled with the seed); the queries are REALTALK's questions. HNSW finds the
+exact neighbours of such vectors less often than of the synthetic ones. Their embeddings are
+cached under the system temp dir (the first run at 100k embeds for ~5 minutes).
 
 Run:
     python bench/bench_recall.py                          # 10k and 100k, Query Engine
     python bench/bench_recall.py --sizes 10000 --queries 200 --plain --markdown /tmp/recall.md
+    python bench/bench_recall.py --data real --sizes 100000 --queries 300
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import math
 import os
 import platform
 import sys
+import sysconfig
 import tempfile
 import time
 import uuid
@@ -71,11 +82,13 @@ K = 10
 CANDIDATES = 20  # what `recall` asks for at k=10: max(2k, 20)
 PLAIN_WIDE = CANDIDATES  # what the plain path asks VSIM for when nothing is filtered
 EF_LOW = 10  # the Query Engine's default EF_RUNTIME
+EF_MID = 60  # what a lower EF_RUNTIME would save time for, and lose
 CLUSTERS = 1000
 SHARED = 0.4  # weight of the direction all vectors share (unrelated texts ≈ 0.14 cosine)
 DOC_NOISE = 0.8  # norm of a memory's noise around its centre (same cluster ≈ 0.6 cosine)
 QUERY_NOISE = 0.5  # norm of a query's noise around the memory it copies
 SEED = 7
+ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 20  # calls per side before switching to the next side
 AGENT = "bench"
 MINILM_TEXTS = 500
@@ -175,6 +188,54 @@ def make_corpus(n: int, queries: int, seed: int = SEED) -> Corpus:
     picks = rng.choice(n, queries, replace=False)
     query_vectors = unit(vectors[picks] + gaussian(rng, (queries, DIMS), QUERY_NOISE))
     return Corpus(texts, vectors, query_texts(texts, picks, rng), query_vectors)
+
+
+def docstring_paragraphs() -> list[str]:
+    """Every docstring paragraph (40-600 characters, whitespace joined) of the Python
+    installation's modules: the standard library and the installed packages."""
+    roots = {Path(sysconfig.get_paths()[name]) for name in ("stdlib", "purelib")}
+    found: set[str] = set()
+    for path in sorted(p for root in roots for p in root.rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                for paragraph in (ast.get_docstring(node) or "").split("\n\n"):
+                    line = " ".join(paragraph.split())
+                    if 40 <= len(line) <= 600:
+                        found.add(line)
+    return sorted(found)
+
+
+def real_corpus(n: int, queries: int, seed: int = SEED) -> Corpus:
+    """`n` memories of real text and `queries` of REALTALK's questions, embedded by the
+    default embedder (see the module's docstring)."""
+    sys.path.insert(0, str(ROOT / "eval"))
+    import realtalk
+
+    convs, _ = realtalk.load(realtalk.DEFAULT_DATA)
+    if not convs:
+        raise SystemExit(f"--data real needs REALTALK in {realtalk.DEFAULT_DATA}")
+    rng = np.random.default_rng(seed)
+    turns = list(dict.fromkeys(f"{t.speaker}: {t.text}" for c in convs for t in c.turns))
+    texts = turns[:n]
+    if len(texts) < n:
+        progress("reading the docstrings of the Python installation ...")
+        filler = [t for t in docstring_paragraphs() if t not in set(turns)]
+        rng.shuffle(filler)
+        texts += filler[: n - len(texts)]
+    if len(texts) < n:
+        raise SystemExit(f"only {len(texts):,} real texts found, fewer than {n:,}")
+    asked = sorted({q.text for c in convs for q in c.questions})
+    picked = [asked[i] for i in sorted(rng.choice(len(asked), min(queries, len(asked)), False))]
+    from aether_memory.backends.embedders import default_embedder
+
+    folder = Path(tempfile.gettempdir()) / "aether-bench-recall"
+    cache = realtalk.DiskCache(folder, default_embedder())
+    progress(f"embedding {n:,} texts (cached after the first run) ...")
+    return Corpus(texts, unit(cache.get(texts)), picked, unit(cache.get(picked, "query")))
 
 
 class PrecomputedEmbedder:
@@ -401,7 +462,8 @@ class Run:
         exact = exact_top(self.corpus, self.ids)
         found = {f"EF {EF_RUNTIME}": [await self.nearest(v, K, EF_RUNTIME) for v in self.qvec]}
         if not only_default:
-            found[f"EF {EF_LOW}"] = [await self.nearest(v, K, EF_LOW) for v in self.qvec]
+            for ef in (EF_MID, EF_LOW):
+                found[f"EF {ef}"] = [await self.nearest(v, K, ef) for v in self.qvec]
             found["candidates"] = [await self.candidates(v) for v in self.qvec]
             if self.plain:
                 found["VSIM default EF"] = [await self.nearest(v, K, None) for v in self.qvec]
@@ -423,7 +485,7 @@ class Run:
         return set(_doc_ids(reply))
 
     async def candidates(self, vector: bytes) -> set[str]:
-        """The vector candidates `recall` fuses: its KNN 40, or the first 40 of its VSIM."""
+        """The vector candidates `recall` fuses: its KNN, or the first of its VSIM (CANDIDATES)."""
         if self.plain:
             reply = await self.r.execute_command(
                 "VSIM", self.vset, "FP32", vector, "COUNT", PLAIN_WIDE, "WITHSCORES"
@@ -574,7 +636,7 @@ def server_info(url: str) -> str:
 
 
 async def bench_backend(
-    plain: bool, sizes: list[int], queries: int, passes: int, servers: list[str]
+    plain: bool, sizes: list[int], queries: int, passes: int, servers: list[str], data: str
 ) -> list[Result]:
     """Start a local server (with or without modules), measure every size, stop it."""
     from aether_memory.server.local import RedisProcess
@@ -587,8 +649,8 @@ async def bench_backend(
             results = []
             for size in sizes:
                 progress(f"generating {size:,} memories and {queries} queries ...")
-                corpus = make_corpus(size, queries)
-                run = Run(server.url, plain, corpus, queries, passes)
+                corpus = (real_corpus if data == "real" else make_corpus)(size, queries)
+                run = Run(server.url, plain, corpus, len(corpus.query_texts), passes)
                 results.append(await run.measure())
             return results
         finally:
@@ -606,7 +668,7 @@ def mark(ok: bool) -> str:
     return "ok" if ok else "MISS"
 
 
-def machine_lines(servers: list[str], load_start: tuple[float, ...]) -> list[str]:
+def machine_lines(servers: list[str], load_start: tuple[float, ...], data: str) -> list[str]:
     def load(values: Sequence[float]) -> str:
         return ", ".join(f"{x:.2f}" for x in values)
 
@@ -616,8 +678,13 @@ def machine_lines(servers: list[str], load_start: tuple[float, ...]) -> list[str
         f"python {platform.python_version()} ({platform.platform()}), numpy {np.__version__}",
         f"redis-py {redis.__version__}, hiredis {'yes' if HIREDIS_AVAILABLE else 'no'}",
         *servers,
-        f"data: {DIMS}-d float32, {CLUSTERS} clusters, unit vectors; HNSW M 16, "
-        f"EF_CONSTRUCTION 200, EF_RUNTIME {EF_RUNTIME} (library)",
+        (
+            "data: real text (REALTALK turns, then Python docstrings) and REALTALK's questions, "
+            "embedded by MiniLM"
+            if data == "real"
+            else f"data: synthetic, {DIMS}-d float32, {CLUSTERS} clusters, unit vectors"
+        )
+        + f"; HNSW M 16, EF_CONSTRUCTION 200, EF_RUNTIME {EF_RUNTIME} (library)",
         f"targets (SPEC §8): recall p95 ≤ {P95_TARGET_MS:g} ms excluding embedding at 100k "
         f"with ≥ {QUALITY_TARGET:.0%} of the exact top {K}; ingest never slower than the "
         "embedder",
@@ -727,6 +794,7 @@ def quality_table(results: list[Result]) -> str:
                 r.backend,
                 f"{r.size:,}",
                 f"{q[f'EF {EF_RUNTIME}']:.1%}",
+                f"{q[f'EF {EF_MID}']:.1%}",
                 f"{q[f'EF {EF_LOW}']:.1%}",
                 f"{q['VSIM default EF']:.1%}" if "VSIM default EF" in q else "—",
                 f"{q['candidates']:.1%}",
@@ -735,7 +803,8 @@ def quality_table(results: list[Result]) -> str:
             ]
         )
     head = [
-        "backend", "memories", f"KNN@{K} EF {EF_RUNTIME}", f"KNN@{K} EF {EF_LOW}",
+        "backend", "memories", f"KNN@{K} EF {EF_RUNTIME}", f"KNN@{K} EF {EF_MID}",
+        f"KNN@{K} EF {EF_LOW}",
         f"VSIM@{K} default EF", f"recall's {CANDIDATES} candidates ⊇ exact top {K}",
         f"KNN@{K} EF {EF_RUNTIME} after the timed recalls", "target",
     ]  # fmt: skip
@@ -817,6 +886,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--plain", action="store_true", help="also run on Redis without modules")
     p.add_argument("--plain-only", action="store_true", help="only the plain Redis runs")
     p.add_argument("--markdown", type=Path, help="also write the report here")
+    p.add_argument(
+        "--data", choices=("synthetic", "real"), default="synthetic",
+        help="synthetic vectors, or real text embedded by MiniLM (see above)",
+    )  # fmt: skip
     args = p.parse_args(argv)
     args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if min(args.sizes) <= args.queries or args.queries < K:
@@ -828,7 +901,9 @@ async def run_all(args: argparse.Namespace) -> tuple[list[Result], list[str]]:
     results: list[Result] = []
     servers: list[str] = []
     for plain in ([] if args.plain_only else [False]) + ([True] if args.plain else []):
-        results += await bench_backend(plain, args.sizes, args.queries, args.passes, servers)
+        results += await bench_backend(
+            plain, args.sizes, args.queries, args.passes, servers, args.data
+        )
     return results, servers
 
 
@@ -838,7 +913,8 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()
     rates = embedder_rates()
     results, servers = asyncio.run(run_all(args))
-    text = report(machine_lines(servers, load_start), rates, results, args.queries, args.passes)
+    info = machine_lines(servers, load_start, args.data)
+    text = report(info, rates, results, args.queries, args.passes)
     print(text)
     if args.markdown:
         args.markdown.write_text(text + "\n", encoding="utf-8")
