@@ -70,8 +70,10 @@ from aether_memory.backends.redis._async.longterm import (
     FILTER_FIELDS,
     INDEX_VERSION,
     RANKING_FIELDS,
+    TEXT_BUDGET,
     _term_id,
 )
+from aether_memory.backends.redis._sync import longterm as sync_longterm
 from aether_memory.core import keys
 from aether_memory.core import text as lexical
 from aether_memory.core.query import Filters, text_terms
@@ -83,6 +85,7 @@ CANDIDATES = 20  # what `recall` asks for at k=10: max(2k, 20)
 PLAIN_WIDE = CANDIDATES  # what the plain path asks VSIM for when nothing is filtered
 EF_LOW = 10  # the Query Engine's default EF_RUNTIME
 EF_MID = 60  # what a lower EF_RUNTIME would save time for, and lose
+BUDGETS = (TEXT_BUDGET, 2000, 1000, 500)  # full-text budgets the real-text study compares
 CLUSTERS = 1000
 SHARED = 0.4  # weight of the direction all vectors share (unrelated texts ≈ 0.14 cosine)
 DOC_NOISE = 0.8  # norm of a memory's noise around its centre (same cluster ≈ 0.6 cosine)
@@ -118,6 +121,9 @@ class Corpus:
     vectors: np.ndarray  # (n, DIMS) float32, unit rows
     query_texts: list[str]
     query_vectors: np.ndarray  # (q, DIMS) float32, unit rows
+    # Real text only: per question, its conversation's number and the texts of the turns
+    # that answer it (REALTALK's labels).
+    evidence: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -228,14 +234,20 @@ def real_corpus(n: int, queries: int, seed: int = SEED) -> Corpus:
         texts += filler[: n - len(texts)]
     if len(texts) < n:
         raise SystemExit(f"only {len(texts):,} real texts found, fewer than {n:,}")
-    asked = sorted({q.text for c in convs for q in c.questions})
+    evidence = {}
+    for c in convs:
+        said = {t.id: f"{t.speaker}: {t.text}" for t in c.turns}
+        for q in c.questions:
+            evidence.setdefault(q.text, (c.number, frozenset(said[e] for e in q.evidence)))
+    asked = sorted(evidence)
     picked = [asked[i] for i in sorted(rng.choice(len(asked), min(queries, len(asked)), False))]
     from aether_memory.backends.embedders import default_embedder
 
     folder = Path(tempfile.gettempdir()) / "aether-bench-recall"
     cache = realtalk.DiskCache(folder, default_embedder())
     progress(f"embedding {n:,} texts (cached after the first run) ...")
-    return Corpus(texts, unit(cache.get(texts)), picked, unit(cache.get(picked, "query")))
+    vectors, queried = unit(cache.get(texts)), unit(cache.get(picked, "query"))
+    return Corpus(texts, vectors, picked, queried, {q: evidence[q] for q in picked})
 
 
 class PrecomputedEmbedder:
@@ -360,6 +372,7 @@ class Result:
     latency: dict[str, list[int]] = field(default_factory=dict)
     quality: dict[str, float] = field(default_factory=dict)
     memory: dict[str, float] = field(default_factory=dict)
+    budgets: dict[int, dict[str, float]] = field(default_factory=dict)
 
 
 class Run:
@@ -400,6 +413,8 @@ class Run:
                     for w in self.words
                 ]
             await self.latency(mem)
+            if self.corpus.evidence and not self.plain:
+                self.result.budgets = self.budget_study()
             after = await self.quality(only_default=True)
             self.result.quality[f"EF {EF_RUNTIME} after"] = after[f"EF {EF_RUNTIME}"]
         finally:
@@ -537,6 +552,42 @@ class Run:
             self.passes,
         )  # fmt: skip
         self.result.latency["sync recall"] = self.sync_latency()
+
+    def budget_study(self) -> dict[int, dict[str, float]]:
+        """Real text: how well `Memory.recall(k=10)` finds the turns that answer each
+        question among all the memories, and how fast, with each full-text budget (the
+        library's constant, set here for the study and put back)."""
+        progress(f"[{self.result.backend} {self.result.size:,}] text budgets ...")
+        texts, out = self.corpus.query_texts, {}
+        with Memory.open(
+            self.url, namespace=self.ns, embedder=PrecomputedEmbedder(self.corpus)
+        ) as mem:
+            agent = mem.agent(AGENT)
+            kept = sync_longterm.TEXT_BUDGET
+            try:
+                for budget in BUDGETS:
+                    sync_longterm.TEXT_BUDGET = budget
+                    for text in texts[:CHUNK]:  # warm-up
+                        agent.recall(text, k=K)
+                    samples, found = [], {5: [0.0, 0.0], 10: [0.0, 0.0]}
+                    with no_gc():
+                        for text in texts:
+                            start = time.perf_counter_ns()
+                            hits = agent.recall(text, k=K)
+                            samples.append(time.perf_counter_ns() - start)
+                            number, wanted = self.corpus.evidence[text]
+                            got = [h.record.content for h in hits]
+                            for k, halves in found.items():
+                                halves[number > 5] += len(wanted & set(got[:k])) / len(wanted)
+                    dev = sum(self.corpus.evidence[t][0] <= 5 for t in texts)
+                    out[budget] = {
+                        "p50": pct(samples, 0.5), "p95": pct(samples, 0.95),
+                        "r5": sum(found[5]) / len(texts), "r10": sum(found[10]) / len(texts),
+                        "r5 dev": found[5][0] / dev, "r5 test": found[5][1] / (len(texts) - dev),
+                    }  # fmt: skip
+            finally:
+                sync_longterm.TEXT_BUDGET = kept
+        return out
 
     def sync_latency(self) -> list[int]:
         """`Memory.recall` (the sync twin, on sync redis-py) over the same queries."""
@@ -811,6 +862,21 @@ def quality_table(results: list[Result]) -> str:
     return markdown_table(head, rows)
 
 
+def budget_table(results: list[Result]) -> str:
+    rows = []
+    for r in results:
+        for budget, b in r.budgets.items():
+            name = f"{budget:,}" + (" (library)" if budget == TEXT_BUDGET else "")
+            scores = [b[x] for x in ("r5", "r5 dev", "r5 test", "r10")]
+            times = [b["p50"], b["p95"]]
+            rows.append([f"{r.size:,}", name, *(f"{x:.3f}" for x in scores + times)])
+    head = [
+        "memories", "text budget (postings)", "recall@5", "recall@5 dev (1-5)",
+        "recall@5 test (6-10)", "recall@10", "sync recall p50 ms", "sync recall p95 ms",
+    ]  # fmt: skip
+    return markdown_table(head, rows)
+
+
 def memory_table(results: list[Result]) -> str:
     rows = []
     for r in results:
@@ -873,6 +939,17 @@ def report(
             quality_table(results),
             "### Memory",
             memory_table(results),
+            *(
+                [
+                    "### Real text: the answers found among all the memories, per full-text "
+                    f"budget ({queries} questions; recall of the "
+                    "turns REALTALK labels as the answer, the ten conversations in one "
+                    "namespace with the docstrings)",
+                    budget_table(results),
+                ]
+                if any(r.budgets for r in results)
+                else []
+            ),
         ]
     )
 
